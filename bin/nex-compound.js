@@ -1,0 +1,15 @@
+#!/usr/bin/env node
+// Thin entry point: build the real dependencies, run, and set the exit code (only here).
+import { createProcessDeps } from '../dist/cli/process-deps.js';
+import { run } from '../dist/cli/run.js';
+
+const controller = new AbortController();
+let interrupts = 0;
+process.on('SIGINT', () => {
+  interrupts += 1;
+  // The first Ctrl-C lets the command explain how to resume; a second one leaves at once.
+  if (interrupts > 1) process.exit(130);
+  controller.abort();
+});
+
+process.exitCode = await run(process.argv.slice(2), createProcessDeps(controller.signal));

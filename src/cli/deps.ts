@@ -1,0 +1,61 @@
+/**
+ * Everything a command needs from the outside world, built in one place.
+ * Tests build their own Deps with fake terminals, a fake clock and a loopback dispatcher.
+ */
+import type { Dispatcher } from 'undici';
+
+export interface OutputStream {
+  write(chunk: string): boolean;
+  isTTY?: boolean;
+  columns?: number;
+}
+
+export interface InputStream extends AsyncIterable<string | Buffer> {
+  isTTY?: boolean;
+}
+
+export interface Deps {
+  stdout: OutputStream;
+  stderr: OutputStream;
+  stdin: InputStream;
+  env: Readonly<Record<string, string | undefined>>;
+  /** Milliseconds since the epoch. */
+  now(): number;
+  /** Resolves after ms; rejects with an AbortError when signal aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /** Uniform in [0, 1); jitter comes from here so tests can pin it. */
+  random(): number;
+  /** Aborted on Ctrl-C. */
+  signal?: AbortSignal;
+  /** Overrides the HTTP dispatcher built from the environment (tests use short timeouts). */
+  dispatcher?: Dispatcher;
+  homedir: string;
+  version: string;
+}
+
+export function abortError(signal?: AbortSignal): Error {
+  const reason: unknown = signal?.reason;
+  if (reason instanceof Error) return reason;
+  const error = new Error('aborted');
+  error.name = 'AbortError';
+  return error;
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(abortError(signal));
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(abortError(signal));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, Math.max(0, ms));
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+export function isAbortError(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'AbortError' || (error as { code?: string }).code === 'ABORT_ERR');
+}

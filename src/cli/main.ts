@@ -1,0 +1,177 @@
+/**
+ * main(argv, deps): parse the command line, run one command, render its data.
+ * It throws typed errors (errors.ts) and never touches process.exit; bin/ does.
+ * Command modules are imported only when their command runs, to keep start-up cheap.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import type { Deps } from './deps.js';
+import { EXIT_CODE_TABLE, UsageError } from './errors.js';
+import type { GlobalOptions } from './settings.js';
+import { Ui } from './ui.js';
+import type { Context } from './context.js';
+import type { CommandResult } from '../commands/result.js';
+import { JOB_TYPES } from '../core/types.js';
+
+const HELP_TOPICS: Record<string, () => string> = {
+  'exit-codes': () =>
+    ['Exit codes of nex-compound:', '', ...EXIT_CODE_TABLE.map(([code, meaning]) => `  ${String(code).padStart(3)}  ${meaning}`)].join('\n'),
+  environment: () =>
+    [
+      'Environment variables:',
+      '',
+      '  NEX_API_KEY            API key for the remote Nex API (preferred over --api-key, which leaks into shell history)',
+      '  NEX_BASE_URL           base URL of the Nex Developer API (default https://app.nex.ai/api/developers)',
+      '  NEX_COMPOUND_PROFILE   config profile to use (default "default")',
+      '  NEX_COMPOUND_CONFIG_DIR  directory of config.json (default $XDG_CONFIG_HOME/nex-compound)',
+      '  HTTPS_PROXY, HTTP_PROXY, NO_PROXY  proxy settings',
+      '  NO_COLOR, FORCE_COLOR  disable or force colors',
+      '  CI                     when set, spinners never animate',
+      '',
+      'Precedence: flag > environment > config profile > default.',
+    ].join('\n'),
+};
+
+export async function main(argv: readonly string[], deps: Deps): Promise<void> {
+  if (argv[0] === 'help' && argv[1] !== undefined && HELP_TOPICS[argv[1]]) {
+    deps.stdout.write(`${HELP_TOPICS[argv[1]]!()}\n`);
+    return;
+  }
+
+  const program = buildProgram(deps);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return;
+      throw new UsageError(error.message.replace(/^error: /, ''), 'run `nex-compound --help` for usage');
+    }
+    throw error;
+  }
+}
+
+/** Builds the command tree. Exported for completion scripts and tests. */
+export function buildProgram(deps: Deps): Command {
+  const program = new Command('nex-compound');
+  program
+    .description('Trigger, follow and gate Nex compounding-intelligence jobs')
+    .version(deps.version, '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'show help')
+    .option('--base-url <url>', 'Nex Developer API base URL (env NEX_BASE_URL)')
+    .option('--profile <name>', 'config profile (env NEX_COMPOUND_PROFILE)')
+    .addOption(new Option('--api-key <key>', 'API key; prefer NEX_API_KEY: flags leak into shell history and ps').hideHelp())
+    .option('--json', 'print one JSON document on stdout')
+    .option('-q, --quiet', 'no backend line, progress or hints on stderr')
+    .option('--no-color', 'no colors (also NO_COLOR)')
+    .option('--debug', 'log requests and responses (key redacted) and show stack traces')
+    .option('--allow-insecure-http', 'allow sending the API key over plain http to a non-loopback host')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => deps.stdout.write(text),
+      writeErr: (text) => deps.stderr.write(text),
+      // Errors are printed once, by bin/, from the UsageError thrown below.
+      outputError: () => undefined,
+    })
+    .addHelpText(
+      'after',
+      `\nJob types: ${JOB_TYPES.join(', ')}\n\nExamples:\n  $ export NEX_API_KEY=…\n  $ nex-compound trigger pattern_detection --dry-run --wait\n  $ nex-compound watch 550e8400-e29b-41d4-a716-446655440000\n\nMore: nex-compound help exit-codes · nex-compound help environment`,
+    );
+
+  const run = (load: (ctx: Context) => Promise<CommandResult>) => async (command: Command) => {
+    const globals = command.optsWithGlobals() as GlobalOptions & Record<string, unknown>;
+    const ui = new Ui(deps, {
+      json: Boolean(globals.json),
+      ndjson: Boolean(globals.ndjson),
+      quiet: Boolean(globals.quiet),
+      color: globals.color !== false,
+      debug: Boolean(globals.debug),
+    });
+    const ctx: Context = { deps, ui, globals };
+    const result = await load(ctx);
+    if (result.data) {
+      const { render } = await import('../render/render.js');
+      ui.out(await render(result.data, ui.mode, ui.outChalk, ui.stdoutColumns));
+    }
+    if (result.error) throw result.error;
+  };
+
+  const followOptions = (command: Command) =>
+    command
+      .option('--timeout <duration>', 'deadline for the whole watch: 90s, 5m, 1h; 0 = none (default 30m)')
+      .option('--interval <duration>', 'fixed poll period (default: 1s growing ×1.5 to 10s)')
+      .option('--ndjson', 'stream one JSON object per observed change on stdout');
+
+  followOptions(
+    program
+      .command('trigger')
+      .description('start a compounding job (POST /v1/compounding/trigger)')
+      .argument('<job_type>', JOB_TYPES.join(' | '))
+      .option('--dry-run', 'preview the impact without persisting changes')
+      .option('--wait', 'follow the job to the end, as `watch` does')
+      .option('--idempotency-key <key>', 'reuse the key printed by an earlier attempt whose outcome was unknown')
+      .option('--retries <n>', 'retries when the request provably never reached the server, or on 429/503 (default 4)'),
+  ).action((jobType: string, options: Record<string, unknown>, command: Command) =>
+    run(async (ctx) => (await import('../commands/trigger.js')).triggerCommand(ctx, jobType, options))(command),
+  );
+
+  program
+    .command('status')
+    .description('show a job once (GET /v1/compounding/jobs/{job_run_id})')
+    .argument('<job_run_id>', 'the UUID printed by trigger')
+    .option('--retries <n>', 'retries of transient failures (default 4)')
+    .option('--exit-status', 'exit 1 when the job has failed')
+    .action((id: string, options: Record<string, unknown>, command: Command) =>
+      run(async (ctx) => (await import('../commands/status.js')).statusCommand(ctx, id, options))(command),
+    );
+
+  followOptions(
+    program
+      .command('watch')
+      .description('follow jobs until each is completed or failed; the exit code is the outcome')
+      .argument('<job_run_id...>', 'one or more job UUIDs'),
+  ).action((ids: string[], options: Record<string, unknown>, command: Command) =>
+    run(async (ctx) => (await import('../commands/watch.js')).watchCommand(ctx, ids, options))(command),
+  );
+
+  const config = program.command('config').description('manage settings per profile (file created with mode 0600)');
+  config
+    .command('set')
+    .description(`set a value (${['api-key', 'base-url', 'timeout', 'interval'].join(', ')}); without a value it is read from stdin`)
+    .argument('<key>')
+    .argument('[value]')
+    .action((key: string, value: string | undefined, _options: unknown, command: Command) =>
+      run(async (ctx) => (await import('../commands/config.js')).configSetCommand(ctx, key, value))(command),
+    );
+  config
+    .command('get')
+    .description('print a value (the API key redacted)')
+    .argument('<key>')
+    .action((key: string, _options: unknown, command: Command) =>
+      run(async (ctx) => (await import('../commands/config.js')).configGetCommand(ctx, key))(command),
+    );
+  config
+    .command('unset')
+    .description('remove a value')
+    .argument('<key>')
+    .action((key: string, _options: unknown, command: Command) =>
+      run(async (ctx) => (await import('../commands/config.js')).configUnsetCommand(ctx, key))(command),
+    );
+  config
+    .command('list')
+    .description('list the profile\'s values (the API key redacted)')
+    .option('--all-profiles', 'every profile, not only the current one')
+    .action((options: { allProfiles?: boolean }, command: Command) =>
+      run(async (ctx) => (await import('../commands/config.js')).configListCommand(ctx, options))(command),
+    );
+  config
+    .command('path')
+    .description('print the config file path')
+    .action((_options: unknown, command: Command) =>
+      run(async (ctx) => (await import('../commands/config.js')).configPathCommand(ctx))(command),
+    );
+
+  for (const command of [program, ...program.commands, ...config.commands]) {
+    command.exitOverride().configureOutput(program.configureOutput());
+  }
+  return program;
+}

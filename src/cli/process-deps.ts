@@ -1,0 +1,25 @@
+/** The real-world Deps for a process; tests build their own. */
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import { sleep, type Deps } from './deps.js';
+
+let cachedVersion: string | undefined;
+export function packageVersion(): string {
+  cachedVersion ??= (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  return cachedVersion;
+}
+
+export function createProcessDeps(signal?: AbortSignal): Deps {
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    env: process.env,
+    now: () => Date.now(),
+    sleep,
+    random: Math.random,
+    ...(signal ? { signal } : {}),
+    homedir: os.homedir(),
+    version: packageVersion(),
+  };
+}

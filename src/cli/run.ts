@@ -1,0 +1,52 @@
+/**
+ * Runs main and turns whatever it threw into one clear line on stderr and an exit code.
+ * bin/ calls this and is the only place that sets process.exitCode; tests call it in-process.
+ */
+import type { Deps } from './deps.js';
+import { CliError, ExitCode, exitCodeOf } from './errors.js';
+import { main } from './main.js';
+
+export async function run(argv: readonly string[], deps: Deps): Promise<number> {
+  try {
+    await main(argv, deps);
+    return ExitCode.Completed;
+  } catch (error) {
+    reportError(error, deps, argv);
+    return exitCodeOf(error);
+  }
+}
+
+export function reportError(error: unknown, deps: Deps, argv: readonly string[]): void {
+  const debug = argv.includes('--debug');
+  const secrets = [deps.env.NEX_API_KEY, apiKeyFlag(argv)].filter((s): s is string => Boolean(s && s.length >= 4));
+  const redact = (text: string) => secrets.reduce((t, s) => t.split(s).join('[redacted]'), text);
+  const color = !deps.env.NO_COLOR && Boolean(deps.stderr.isTTY);
+  const red = (text: string) => (color ? `\u001b[31m${text}\u001b[39m` : text);
+  const dim = (text: string) => (color ? `\u001b[2m${text}\u001b[22m` : text);
+  if (error instanceof CliError) {
+    deps.stderr.write(redact(`${red('error:')} ${error.message}\n`));
+    if (error.hint) deps.stderr.write(redact(`${dim(`hint: ${error.hint}`)}\n`));
+  } else {
+    const message = error instanceof Error ? error.message : String(error);
+    deps.stderr.write(redact(`${red('error:')} internal error: ${message}\n`));
+    if (!debug) deps.stderr.write(dim('hint: rerun with --debug for the stack trace, and report it\n'));
+  }
+  if (debug && error instanceof Error && error.stack) {
+    let current: unknown = error;
+    while (current instanceof Error) {
+      deps.stderr.write(redact(`${current.stack ?? current.message}\n`));
+      current = current.cause;
+      if (current instanceof Error) deps.stderr.write('caused by: ');
+    }
+  }
+}
+
+/** Secrets given on the command line must be scrubbed from errors as well. */
+function apiKeyFlag(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--api-key') return argv[i + 1];
+    if (arg.startsWith('--api-key=')) return arg.slice('--api-key='.length);
+  }
+  return undefined;
+}

@@ -1,0 +1,92 @@
+/**
+ * Where each setting comes from: flag > environment > config profile > default.
+ */
+import { existsSync } from 'node:fs';
+import { DEFAULT_BASE_URL } from '../backends/defaults.js';
+import { ConfigStore, DEFAULT_PROFILE, configPath, parseProfileName, type Profile } from '../config/config.js';
+import type { Deps } from './deps.js';
+import { parseBaseUrl, parseDuration } from './validate.js';
+
+export interface GlobalOptions {
+  baseUrl?: string;
+  profile?: string;
+  apiKey?: string;
+  json?: boolean;
+  ndjson?: boolean;
+  quiet?: boolean;
+  color?: boolean;
+  debug?: boolean;
+  allowInsecureHttp?: boolean;
+}
+
+export type Source = 'flag' | 'env' | 'config' | 'default';
+
+export interface Settings {
+  profile: string;
+  baseUrl: URL;
+  baseUrlSource: Source;
+  apiKey: string | undefined;
+  apiKeySource: Source | undefined;
+  /** 0 = no deadline. */
+  timeoutMs: number;
+  /** Undefined = adaptive polling. */
+  intervalMs: number | undefined;
+}
+
+export const DEFAULT_TIMEOUT = '30m';
+
+export function profileName(globals: GlobalOptions, env: Deps['env']): string {
+  return parseProfileName(globals.profile ?? env.NEX_COMPOUND_PROFILE ?? DEFAULT_PROFILE);
+}
+
+/** Reads the profile without creating anything: a missing config file is an empty profile. */
+export async function readProfile(deps: Pick<Deps, 'env' | 'homedir'>, name: string): Promise<Profile> {
+  if (!existsSync(configPath(deps))) return {};
+  const store = await ConfigStore.open(deps);
+  return store.profile(name);
+}
+
+export async function resolveSettings(
+  globals: GlobalOptions,
+  commandOptions: { timeout?: string; interval?: string },
+  deps: Pick<Deps, 'env' | 'homedir'>,
+): Promise<Settings> {
+  const { env } = deps;
+  const profile = profileName(globals, env);
+  const stored = await readProfile(deps, profile);
+
+  const pick = (flag: string | undefined, envValue: string | undefined, configValue: string | undefined): [string | undefined, Source | undefined] => {
+    if (flag !== undefined) return [flag, 'flag'];
+    if (envValue !== undefined && envValue !== '') return [envValue, 'env'];
+    if (configValue !== undefined) return [configValue, 'config'];
+    return [undefined, undefined];
+  };
+
+  const [baseUrlText, baseUrlSource] = pick(globals.baseUrl, env.NEX_BASE_URL, stored['base-url']);
+  const [apiKey, apiKeySource] = pick(globals.apiKey, env.NEX_API_KEY, stored['api-key']);
+  const [timeoutText] = pick(commandOptions.timeout, undefined, stored.timeout);
+  const [intervalText] = pick(commandOptions.interval, undefined, stored.interval);
+
+  return {
+    profile,
+    baseUrl: parseBaseUrl(baseUrlText ?? DEFAULT_BASE_URL, describeSource('base URL', baseUrlSource)),
+    baseUrlSource: baseUrlSource ?? 'default',
+    apiKey: apiKey?.trim() || undefined,
+    apiKeySource,
+    timeoutMs: parseDuration(timeoutText ?? DEFAULT_TIMEOUT, 'timeout'),
+    intervalMs: intervalText !== undefined ? parseDuration(intervalText, 'interval', { allowZero: false }) : undefined,
+  };
+}
+
+function describeSource(what: string, source: Source | undefined): string {
+  switch (source) {
+    case 'flag':
+      return `--${what === 'base URL' ? 'base-url' : what}`;
+    case 'env':
+      return 'NEX_BASE_URL';
+    case 'config':
+      return `config ${what === 'base URL' ? 'base-url' : what}`;
+    default:
+      return what;
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * The one place that writes to the terminal. stdout carries data only; everything
+ * else (backend line, progress, warnings, hints, errors) goes to stderr.
+ * Every write passes through redaction so a secret can never leak, even when a
+ * server echoes it back in an error message.
+ */
+import { Chalk, type ChalkInstance } from 'chalk';
+import type { Deps, OutputStream } from './deps.js';
+
+export interface UiOptions {
+  json: boolean;
+  ndjson: boolean;
+  quiet: boolean;
+  color: boolean;
+  debug: boolean;
+}
+
+export type OutputMode = 'json' | 'table' | 'plain';
+
+export class Ui {
+  readonly outChalk: ChalkInstance;
+  readonly errChalk: ChalkInstance;
+  private readonly secrets = new Set<string>();
+
+  constructor(
+    private readonly deps: Deps,
+    readonly options: UiOptions,
+  ) {
+    this.outChalk = new Chalk({ level: colorLevel(deps.stdout, deps.env, options.color) });
+    this.errChalk = new Chalk({ level: colorLevel(deps.stderr, deps.env, options.color) });
+  }
+
+  get mode(): OutputMode {
+    if (this.options.json || this.options.ndjson) return 'json';
+    return this.deps.stdout.isTTY ? 'table' : 'plain';
+  }
+
+  /** Spinners animate only on a TTY outside CI. */
+  get interactive(): boolean {
+    return Boolean(this.deps.stderr.isTTY) && !isCi(this.deps.env);
+  }
+
+  get stderrStream(): OutputStream {
+    return this.deps.stderr;
+  }
+
+  get stdoutColumns(): number | undefined {
+    return this.deps.stdout.columns;
+  }
+
+  addSecret(secret: string | undefined): void {
+    if (secret && secret.length >= 4) this.secrets.add(secret);
+  }
+
+  redact(text: string): string {
+    let result = text;
+    for (const secret of this.secrets) result = result.split(secret).join('[redacted]');
+    return result;
+  }
+
+  /** Data, to stdout. */
+  out(text: string): void {
+    this.deps.stdout.write(this.redact(text.endsWith('\n') ? text : `${text}\n`));
+  }
+
+  /** Chatter (backend line, progress lines, hints), to stderr; --quiet silences it. */
+  info(line: string): void {
+    if (!this.options.quiet) this.err(line);
+  }
+
+  hint(line: string): void {
+    if (!this.options.quiet) this.err(this.errChalk.dim(line));
+  }
+
+  warn(line: string): void {
+    this.err(`${this.errChalk.yellow('warning:')} ${line}`);
+  }
+
+  debug(line: string): void {
+    if (this.options.debug) this.err(this.errChalk.gray(`debug: ${line}`));
+  }
+
+  err(line: string): void {
+    this.deps.stderr.write(this.redact(`${line}\n`));
+  }
+}
+
+export function isCi(env: Deps['env']): boolean {
+  const ci = env.CI;
+  return ci !== undefined && ci !== '' && ci !== '0' && ci.toLowerCase() !== 'false';
+}
+
+/** NO_COLOR and --no-color win, then FORCE_COLOR, then "is this stream a terminal". */
+export function colorLevel(stream: OutputStream, env: Deps['env'], colorFlag: boolean): 0 | 1 | 2 | 3 {
+  if (!colorFlag) return 0;
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return 0;
+  const force = env.FORCE_COLOR;
+  if (force !== undefined) {
+    if (force === '0' || force.toLowerCase() === 'false') return 0;
+    if (force === '2') return 2;
+    if (force === '3') return 3;
+    return 1;
+  }
+  if (!stream.isTTY || env.TERM === 'dumb') return 0;
+  if (env.COLORTERM === 'truecolor' || env.COLORTERM === '24bit') return 3;
+  return env.TERM?.includes('256') ? 2 : 1;
+}

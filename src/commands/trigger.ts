@@ -1,0 +1,55 @@
+import { randomUUID } from 'node:crypto';
+import { openBackend } from '../cli/backend.js';
+import type { Context } from '../cli/context.js';
+import { InterruptedError, UsageError } from '../cli/errors.js';
+import { isAbortError } from '../cli/deps.js';
+import { resolveSettings } from '../cli/settings.js';
+import { parseJobType, parseNonNegativeInt } from '../cli/validate.js';
+import type { CommandResult } from './result.js';
+import { followJobs, type FollowOptions } from './watch.js';
+
+export interface TriggerCommandOptions extends FollowOptions {
+  dryRun?: boolean;
+  wait?: boolean;
+  idempotencyKey?: string;
+  retries?: string;
+}
+
+const IDEMPOTENCY_KEY_RE = /^[\x21-\x7e]{8,255}$/;
+
+export function parseTriggerInput(jobTypeArg: string, options: TriggerCommandOptions) {
+  const jobType = parseJobType(jobTypeArg);
+  if (options.idempotencyKey !== undefined && !IDEMPOTENCY_KEY_RE.test(options.idempotencyKey)) {
+    throw new UsageError('--idempotency-key must be 8–255 printable characters without spaces (a UUID is best)');
+  }
+  const retries = options.retries !== undefined ? parseNonNegativeInt(options.retries, '--retries') : undefined;
+  return { jobType, dryRun: Boolean(options.dryRun), idempotencyKey: options.idempotencyKey ?? randomUUID(), retries };
+}
+
+export async function triggerCommand(ctx: Context, jobTypeArg: string, options: TriggerCommandOptions): Promise<CommandResult> {
+  const input = parseTriggerInput(jobTypeArg, options);
+  const settings = await resolveSettings(ctx.globals, options, ctx.deps);
+  const backend = await openBackend(ctx, settings, input.retries !== undefined ? { retries: input.retries } : {});
+  const { ui, deps } = ctx;
+  let job;
+  try {
+    job = await backend.trigger(
+      { job_type: input.jobType, dry_run: input.dryRun },
+      { idempotencyKey: input.idempotencyKey, ...(deps.signal ? { signal: deps.signal } : {}) },
+    );
+  } catch (error) {
+    if (isAbortError(error) || deps.signal?.aborted) {
+      throw new InterruptedError(
+        `interrupted before the trigger was answered; a job may or may not have been created (Idempotency-Key ${input.idempotencyKey})`,
+        `retry safely with: nex-compound trigger ${input.jobType}${input.dryRun ? ' --dry-run' : ''} --idempotency-key ${input.idempotencyKey}`,
+      );
+    }
+    throw error;
+  }
+  if (!options.wait) {
+    ui.hint(`follow it with: nex-compound watch ${job.job_run_id}`);
+    return { data: { kind: 'accepted', job } };
+  }
+  ui.info(`accepted ${job.job_type} job ${job.job_run_id}${job.dry_run ? ' (dry run)' : ''}`);
+  return followJobs(ctx, backend, [job.job_run_id], settings, 1000);
+}

@@ -1,0 +1,120 @@
+import {
+  CliError,
+  DeadlinePassedError,
+  ExitCode,
+  InterruptedError,
+  JobFailedError,
+} from '../cli/errors.js';
+import { openBackend } from '../cli/backend.js';
+import type { Context } from '../cli/context.js';
+import { resolveSettings, type Settings } from '../cli/settings.js';
+import { formatDuration, parseJobRunId } from '../cli/validate.js';
+import type { JobBackend, JobStatus } from '../core/types.js';
+import { watchJobs, type WatchResult } from '../core/watch.js';
+import { createWatchReporter } from '../render/progress.js';
+import type { CommandResult } from './result.js';
+
+export interface FollowOptions {
+  timeout?: string;
+  interval?: string;
+}
+
+export function parseWatchIds(ids: readonly string[]): string[] {
+  return [...new Set(ids.map(parseJobRunId))];
+}
+
+export async function watchCommand(ctx: Context, rawIds: readonly string[], options: FollowOptions): Promise<CommandResult> {
+  const ids = parseWatchIds(rawIds);
+  const settings = await resolveSettings(ctx.globals, options, ctx.deps);
+  const backend = await openBackend(ctx, settings);
+  return followJobs(ctx, backend, ids, settings, 0);
+}
+
+/** Shared by `watch` and `trigger --wait`: follow jobs, then return their final states and the outcome. */
+export async function followJobs(
+  ctx: Context,
+  backend: JobBackend,
+  ids: readonly string[],
+  settings: Settings,
+  firstPollDelayMs: number,
+): Promise<CommandResult> {
+  const { deps, ui } = ctx;
+  const reporter = await createWatchReporter(ui, ids, deps.now);
+  const deadline = settings.timeoutMs > 0 ? deps.now() + settings.timeoutMs : undefined;
+  let results: WatchResult[];
+  try {
+    results = await watchJobs(backend, ids, deps, {
+      ...(deadline !== undefined ? { deadline } : {}),
+      ...(settings.intervalMs !== undefined ? { intervalMs: settings.intervalMs } : {}),
+      firstPollDelayMs,
+      ...(deps.signal ? { signal: deps.signal } : {}),
+      onChange: (status) => reporter.change(status),
+      onPoll: (status) => reporter.poll(status),
+      onWarning: (message) => reporter.warn(message),
+    });
+  } finally {
+    reporter.stop();
+  }
+
+  const statuses = results.map(finalStatus).filter((s): s is JobStatus => s !== undefined);
+  const errors = results.map((r) => outcomeError(r, settings)).filter((e): e is CliError => e !== undefined);
+  const error = worst(errors);
+  if (error && errors.length > 1) {
+    for (const other of errors) if (other !== error) ui.err(`${ui.errChalk.red('error:')} ${other.message}`);
+  }
+  const data = ui.options.ndjson || statuses.length === 0 ? undefined : ({ kind: 'statuses', statuses } as const);
+  return { ...(data ? { data } : {}), ...(error ? { error } : {}) };
+}
+
+function finalStatus(result: WatchResult): JobStatus | undefined {
+  const { outcome } = result;
+  return outcome.kind === 'completed' || outcome.kind === 'failed' ? outcome.status : outcome.last;
+}
+
+function outcomeError(result: WatchResult, settings: Settings): CliError | undefined {
+  const { jobRunId, outcome } = result;
+  const resume = `resume with: nex-compound watch ${jobRunId}`;
+  switch (outcome.kind) {
+    case 'completed':
+      return undefined;
+    case 'failed': {
+      const details = outcome.status.error_details;
+      const reason = details ? summarizeDetails(details) : 'no error_details given';
+      return new JobFailedError(`job ${jobRunId} (${outcome.status.job_type ?? 'job'}) failed: ${reason}`);
+    }
+    case 'deadline':
+      return new DeadlinePassedError(
+        `the ${formatDuration(settings.timeoutMs)} deadline passed while job ${jobRunId} was ${outcome.last?.status ?? 'not yet seen'}; it may still be running`,
+        `${resume} (raise --timeout, or 0 for none)`,
+      );
+    case 'interrupted':
+      return new InterruptedError(`interrupted; job ${jobRunId} keeps running on the server`, resume);
+    case 'error':
+      return outcome.error;
+  }
+}
+
+/** Which outcome decides the exit code when several jobs end differently. */
+const PRECEDENCE: number[] = [
+  ExitCode.Interrupted,
+  ExitCode.Auth,
+  ExitCode.NotFound,
+  ExitCode.Unreachable,
+  ExitCode.DeadlinePassed,
+  ExitCode.JobFailed,
+];
+
+function worst(errors: CliError[]): CliError | undefined {
+  const rank = (e: CliError) => {
+    const index = PRECEDENCE.indexOf(e.exitCode);
+    return index === -1 ? PRECEDENCE.length : index;
+  };
+  return [...errors].sort((a, b) => rank(a) - rank(b))[0];
+}
+
+function summarizeDetails(details: Record<string, unknown>): string {
+  const message = details.message ?? details.error ?? details.reason;
+  if (typeof message === 'string' && message) return message;
+  const text = JSON.stringify(details);
+  return text.length > 300 ? `${text.slice(0, 300)}…` : text;
+}

@@ -1,0 +1,73 @@
+/** The domain types every backend returns: the Nex contract's snake_case shapes. */
+
+export const JOB_TYPES = [
+  'consolidation',
+  'pattern_detection',
+  'playbook_synthesis',
+  'decay_sweep',
+  'metrics',
+] as const;
+export type JobType = (typeof JOB_TYPES)[number];
+
+export const JOB_STATUSES = ['accepted', 'running', 'completed', 'failed'] as const;
+export type JobStatusValue = (typeof JOB_STATUSES)[number];
+
+export interface TriggerRequest {
+  job_type: JobType;
+  dry_run: boolean;
+}
+
+export interface AcceptedJob {
+  job_run_id: string;
+  job_type: JobType;
+  workspace_id?: number;
+  dry_run: boolean;
+  status: 'accepted';
+  success?: boolean;
+}
+
+export interface JobStatus {
+  job_run_id: string;
+  job_type?: JobType | string;
+  workspace_id?: number;
+  status: JobStatusValue | string;
+  dry_run?: boolean;
+  insights_scanned?: number;
+  insights_affected?: number;
+  candidates_created?: number;
+  errors?: number;
+  started_at?: string;
+  completed_at?: string;
+  duration_ms?: number;
+  error_details?: Record<string, unknown>;
+  /** Local engine only. */
+  progress?: number;
+  stage?: string;
+  attempts?: number;
+}
+
+export function isTerminal(status: JobStatus): boolean {
+  return status.status === 'completed' || status.status === 'failed';
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+export interface TriggerOptions extends CallOptions {
+  /** Sent as the Idempotency-Key header; generated when absent. */
+  idempotencyKey?: string;
+}
+
+/**
+ * What `trigger`, `status` and `watch` need from wherever jobs run.
+ * The remote Nex API implements it now; the bundled local engine implements it too,
+ * so `watch` is written once.
+ */
+export interface JobBackend {
+  /** One line for stderr: which backend and host (or database) this run targets. */
+  readonly description: string;
+  trigger(request: TriggerRequest, options?: TriggerOptions): Promise<AcceptedJob>;
+  /** One status read. Transient failures are retried inside up to the backend's retry budget. */
+  status(jobRunId: string, options?: CallOptions & { retries?: number }): Promise<JobStatus>;
+}
