@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import { startFakeNexServer, type FakeNexServer } from './helpers/fake-nex-server.js';
-import { ANSI_RE, runInProcess, type InProcessOptions } from './helpers/cli.js';
+import { ANSI_RE, runInProcess, testDispatcher, type InProcessOptions } from './helpers/cli.js';
 
 const KEY = 'test-key-123';
 const SECRET_KEY = 'nexsk_live_9f8e7d6c5b4a39281706f5e4d3c2b1a0';
@@ -217,6 +217,17 @@ describe('status', () => {
     const r = await cli(['status', id, '--retries', '2']);
     assert.equal(r.code, 6);
     assert.equal(server.requests.length, 3);
+  });
+
+  test('a stalled answer hits the headers timeout and is retried; a body cut mid-way is retried', async () => {
+    const id = server.addJob([{ status: 'completed', insights_scanned: 4 }]);
+    server.inject('status', { kind: 'stall', ms: 3000 });
+    server.inject('status', { kind: 'reset-mid-body' });
+    const r = await cli(['status', id, '--json'], { dispatcher: testDispatcher({ headers: 200, body: 200 }) });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /no response within|UND_ERR_HEADERS_TIMEOUT/);
+    assert.match(r.stderr, /cut short|connection|UND_ERR/);
+    assert.equal(JSON.parse(r.stdout).insights_scanned, 4);
   });
 
   test('--debug logs each request and response with the key redacted; stack traces only there', async () => {

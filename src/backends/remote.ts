@@ -143,7 +143,10 @@ export class RemoteBackend implements JobBackend {
       try {
         return await this.statusOnce(url, jobRunId, callOptions.signal);
       } catch (error) {
-        if (!(error instanceof TransientError) || attempt >= retries) throw error;
+        if (!(error instanceof TransientError)) throw error;
+        if (attempt >= retries) {
+          throw new ServiceError(`${error.message} (${attempt + 1} attempt${attempt === 0 ? '' : 's'})`, 'check the network and --base-url, or try again later', { cause: error });
+        }
         await this.backoffOrThrow(attempt, error.message, error.retryAfterMs, callOptions.signal, () => error);
       }
     }
