@@ -49,6 +49,7 @@ export function isLoopbackHost(hostname: string): boolean {
 
 export class RemoteBackend implements JobBackend {
   readonly description: string;
+  readonly kind = 'remote' as const;
   private readonly authorization: string;
 
   constructor(private readonly options: RemoteBackendOptions) {

@@ -1,14 +1,97 @@
 /**
  * Picks and builds the JobBackend for a run, and says on stderr which one it targets.
- * Heavy modules (undici) are loaded here, only by the commands that talk to a backend.
+ * Heavy modules (undici, better-sqlite3) are loaded here, only by the commands that use them.
  */
-import type { JobBackend } from '../core/types.js';
+import type { JobBackend, JobType } from '../core/types.js';
 import { DEFAULT_REQUEST_RETRIES } from '../backends/defaults.js';
-import { AuthError } from './errors.js';
+import { AuthError, UsageError } from './errors.js';
 import type { Context } from './context.js';
 import type { Settings } from './settings.js';
+import { isCi } from './ui.js';
+import { parseDuration } from './validate.js';
+import { parseFraction } from '../config/config.js';
+import { defaultDatabasePath, openDatabase, type Database } from '../engine/db.js';
+
+export type BackendKind = 'local' | 'remote';
+
+/**
+ * --local / --remote decide. With neither: remote when an API key is configured, else
+ * local — except in CI, where a missing key is an error, so a pipeline never reports
+ * success against the wrong backend.
+ */
+export function chooseBackend(ctx: Context, settings: Settings): BackendKind {
+  const { globals } = ctx;
+  if (globals.local && globals.remote) throw new UsageError('--local and --remote exclude each other');
+  if (globals.local) return 'local';
+  if (globals.remote) return 'remote';
+  if (settings.apiKey) return 'remote';
+  if (isCi(ctx.deps.env)) {
+    throw new AuthError(
+      'no API key, and CI is set: refusing to guess the backend',
+      'set NEX_API_KEY (e.g. from a secret) for the Nex API, or pass --local to use the bundled engine',
+    );
+  }
+  return 'local';
+}
 
 export async function openBackend(ctx: Context, settings: Settings, options: { retries?: number } = {}): Promise<JobBackend> {
+  const kind = chooseBackend(ctx, settings);
+  return kind === 'local' ? openLocalBackend(ctx, settings) : openRemoteBackend(ctx, settings, options);
+}
+
+export interface LocalEngine {
+  db: Database;
+  path: string;
+  workspaceId: number;
+}
+
+export function databasePath(ctx: Context): { path: string; isDefault: boolean } {
+  const explicit = ctx.globals.db ?? ctx.deps.env.NEX_COMPOUND_DB;
+  if (explicit) return { path: explicit, isDefault: false };
+  return { path: defaultDatabasePath(ctx.deps.env, ctx.deps.homedir), isDefault: true };
+}
+
+export function workspaceId(ctx: Context): number {
+  const raw = ctx.globals.workspace ?? ctx.deps.env.NEX_COMPOUND_WORKSPACE ?? '1';
+  if (!/^\d{1,15}$/.test(raw) || Number(raw) < 1) throw new UsageError(`workspace "${raw}" must be a positive whole number`);
+  return Number(raw);
+}
+
+/** Opens the local engine's database and announces it on stderr. */
+export async function openLocalEngine(ctx: Context): Promise<LocalEngine> {
+  const { path: file, isDefault } = databasePath(ctx);
+  const workspace = workspaceId(ctx);
+  const db = await openDatabase(file, { create: true, isDefaultPath: isDefault });
+  ctx.ui.info(ctx.ui.errChalk.dim(`→ local engine at ${db.name} (workspace ${workspace})`));
+  return { db, path: db.name, workspaceId: workspace };
+}
+
+async function openLocalBackend(ctx: Context, settings: Settings): Promise<JobBackend> {
+  const engine = await openLocalEngine(ctx);
+  const { LocalBackend } = await import('../backends/local.js');
+  return new LocalBackend({
+    db: engine.db,
+    dbPath: engine.path,
+    workspaceId: engine.workspaceId,
+    env: ctx.deps.env,
+    now: ctx.deps.now,
+    paramsFor: (jobType) => engineParams(jobType, settings),
+  });
+}
+
+/** Engine settings from the profile, recorded with each job so the worker needs no config. */
+export function engineParams(jobType: JobType, settings: Settings): Record<string, unknown> | undefined {
+  if (jobType !== 'decay_sweep' && jobType !== 'metrics') return undefined;
+  const stored = settings.stored;
+  const params: Record<string, unknown> = {};
+  if (stored['decay-half-life']) params.halfLifeMs = parseDuration(stored['decay-half-life'], 'decay-half-life', { allowZero: false });
+  if (stored['decay-grace']) params.graceMs = parseDuration(stored['decay-grace'], 'decay-grace');
+  if (stored['decay-floor']) params.floor = parseFraction(stored['decay-floor'], 'decay-floor');
+  if (stored['decay-archive-below']) params.archiveBelow = parseFraction(stored['decay-archive-below'], 'decay-archive-below');
+  return params;
+}
+
+async function openRemoteBackend(ctx: Context, settings: Settings, options: { retries?: number }): Promise<JobBackend> {
   const { deps, ui } = ctx;
   if (!settings.apiKey) {
     throw new AuthError(

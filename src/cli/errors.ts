@@ -12,6 +12,8 @@ export const ExitCode = {
   DeadlinePassed: 5,
   Unreachable: 6,
   TriggerOutcomeUnknown: 7,
+  Storage: 8,
+  ImportIncomplete: 9,
   Internal: 70,
   Interrupted: 130,
 } as const;
@@ -27,6 +29,8 @@ export const EXIT_CODE_TABLE: ReadonlyArray<readonly [number, string]> = [
   [5, 'the --timeout deadline passed while a job was still running (it may still be running)'],
   [6, 'service unreachable, or a server error, after retries'],
   [7, 'trigger outcome unknown: the request may or may not have created a job'],
+  [8, 'local database unusable: missing directory, corrupt, unreadable or unwritable file, or a newer schema'],
+  [9, 'import: some lines were bad (skipped, or with --strict nothing was written); each is reported with its line number'],
   [70, 'internal error: a bug in nex-compound; rerun with --debug and report the stack trace'],
   [130, 'interrupted (Ctrl-C); the job keeps running on the server'],
 ];
@@ -65,6 +69,20 @@ export class NotFoundError extends CliError {
 export class ServiceError extends CliError {
   constructor(message: string, hint?: string, options?: { cause?: unknown }) {
     super(message, ExitCode.Unreachable, hint, options);
+  }
+}
+
+/** The local engine's database cannot be used. */
+export class StorageError extends CliError {
+  constructor(message: string, hint?: string) {
+    super(message, ExitCode.Storage, hint);
+  }
+}
+
+/** An import met bad lines: the good ones were imported (or, with --strict, nothing was). */
+export class ImportIncompleteError extends CliError {
+  constructor(message: string, hint?: string) {
+    super(message, ExitCode.ImportIncomplete, hint);
   }
 }
 

@@ -64,6 +64,10 @@ export function buildProgram(deps: Deps): Command {
     .option('--no-color', 'no colors (also NO_COLOR)')
     .option('--debug', 'log requests and responses (key redacted) and show stack traces')
     .option('--allow-insecure-http', 'allow sending the API key over plain http to a non-loopback host')
+    .option('--local', 'use the bundled local engine (SQLite)')
+    .option('--remote', 'use the remote Nex API')
+    .option('--db <path>', 'local engine database (env NEX_COMPOUND_DB; default $XDG_DATA_HOME/nex-compound/engine.db)')
+    .option('--workspace <id>', 'local engine workspace (env NEX_COMPOUND_WORKSPACE; default 1)')
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({
@@ -133,6 +137,22 @@ export function buildProgram(deps: Deps): Command {
     run(async (ctx) => (await import('../commands/watch.js')).watchCommand(ctx, ids, options))(command),
   );
 
+  program
+    .command('jobs')
+    .description('job history: the local engine\'s, or the remote jobs this machine triggered')
+    .option('--limit <n>', 'how many, newest first (default 20)')
+    .action((options: { limit?: string }, command: Command) =>
+      run(async (ctx) => (await import('../commands/jobs.js')).jobsCommand(ctx, options))(command),
+    );
+
+  program
+    .command('metrics')
+    .description('the latest local metrics snapshot and the trend over recent ones')
+    .option('--limit <n>', 'how many snapshots the trend covers (default 20)')
+    .action((options: { limit?: string }, command: Command) =>
+      run(async (ctx) => (await import('../commands/metrics.js')).metricsCommand(ctx, options))(command),
+    );
+
   const config = program.command('config').description('manage settings per profile (file created with mode 0600)');
   config
     .command('set')
@@ -170,8 +190,12 @@ export function buildProgram(deps: Deps): Command {
       run(async (ctx) => (await import('../commands/config.js')).configPathCommand(ctx))(command),
     );
 
-  for (const command of [program, ...program.commands, ...config.commands]) {
+  for (const command of allCommands(program)) {
     command.exitOverride().configureOutput(program.configureOutput());
   }
   return program;
+}
+
+function allCommands(command: Command): Command[] {
+  return [command, ...command.commands.flatMap(allCommands)];
 }

@@ -17,6 +17,10 @@ export interface GlobalOptions {
   color?: boolean;
   debug?: boolean;
   allowInsecureHttp?: boolean;
+  local?: boolean;
+  remote?: boolean;
+  db?: string;
+  workspace?: string;
 }
 
 export type Source = 'flag' | 'env' | 'config' | 'default';
@@ -31,6 +35,8 @@ export interface Settings {
   timeoutMs: number;
   /** Undefined = adaptive polling. */
   intervalMs: number | undefined;
+  /** The profile as stored, for engine parameters (decay settings). */
+  stored: Profile;
 }
 
 export const DEFAULT_TIMEOUT = '30m';
@@ -75,6 +81,7 @@ export async function resolveSettings(
     apiKeySource,
     timeoutMs: parseDuration(timeoutText ?? DEFAULT_TIMEOUT, 'timeout'),
     intervalMs: intervalText !== undefined ? parseDuration(intervalText, 'interval', { allowZero: false }) : undefined,
+    stored,
   };
 }
 

@@ -29,10 +29,10 @@ export function isUuid(input: string): boolean {
   return UUID_RE.test(input);
 }
 
-const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** "90s", "5m", "1h", "250ms", or a bare number of seconds. Returns milliseconds. */
+/** "90s", "5m", "1h", "30d", "250ms", or a bare number of seconds. Returns milliseconds. */
 export function parseDuration(input: string, what: string, { allowZero = true } = {}): number {
   const match = DURATION_RE.exec(input.trim().toLowerCase());
   if (!match) {

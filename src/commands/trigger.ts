@@ -46,6 +46,11 @@ export async function triggerCommand(ctx: Context, jobTypeArg: string, options: 
     }
     throw error;
   }
+  if (backend.kind === 'remote') {
+    const { recordRemoteJob } = await import('../history/remote-history.js');
+    const problem = recordRemoteJob(deps, job, settings.baseUrl.href, settings.profile);
+    if (problem) ui.warn(problem);
+  }
   if (!options.wait) {
     ui.hint(`follow it with: nex-compound watch ${job.job_run_id}`);
     return { data: { kind: 'accepted', job } };

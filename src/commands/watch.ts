@@ -45,8 +45,8 @@ export async function followJobs(
   try {
     results = await watchJobs(backend, ids, deps, {
       ...(deadline !== undefined ? { deadline } : {}),
-      ...(settings.intervalMs !== undefined ? { intervalMs: settings.intervalMs } : {}),
-      firstPollDelayMs,
+      ...((settings.intervalMs ?? backend.pollIntervalMs) !== undefined ? { intervalMs: (settings.intervalMs ?? backend.pollIntervalMs)! } : {}),
+      firstPollDelayMs: firstPollDelayMs > 0 && backend.pollIntervalMs !== undefined ? backend.pollIntervalMs : firstPollDelayMs,
       ...(deps.signal ? { signal: deps.signal } : {}),
       onChange: (status) => reporter.change(status),
       onPoll: (status) => reporter.poll(status),

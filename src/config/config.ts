@@ -9,7 +9,16 @@ import { UsageError } from '../cli/errors.js';
 import { parseBaseUrl, parseDuration } from '../cli/validate.js';
 import type { Deps } from '../cli/deps.js';
 
-export const CONFIG_KEYS = ['api-key', 'base-url', 'timeout', 'interval'] as const;
+export const CONFIG_KEYS = [
+  'api-key',
+  'base-url',
+  'timeout',
+  'interval',
+  'decay-half-life',
+  'decay-grace',
+  'decay-floor',
+  'decay-archive-below',
+] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 export type Profile = Partial<Record<ConfigKey, string>>;
 
@@ -53,9 +62,23 @@ export function validateConfigValue(key: ConfigKey, value: string): string {
       parseDuration(trimmed, 'timeout');
       return trimmed;
     case 'interval':
-      parseDuration(trimmed, 'interval', { allowZero: false });
+    case 'decay-half-life':
+      parseDuration(trimmed, key, { allowZero: false });
+      return trimmed;
+    case 'decay-grace':
+      parseDuration(trimmed, key);
+      return trimmed;
+    case 'decay-floor':
+    case 'decay-archive-below':
+      parseFraction(trimmed, key);
       return trimmed;
   }
+}
+
+export function parseFraction(value: string, what: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new UsageError(`${what} must be a number from 0 to 1, got "${value}"`);
+  return n;
 }
 
 export function redactSecret(value: string): string {

@@ -67,6 +67,9 @@ export interface TriggerOptions extends CallOptions {
 export interface JobBackend {
   /** One line for stderr: which backend and host (or database) this run targets. */
   readonly description: string;
+  readonly kind: 'local' | 'remote';
+  /** A poll period suited to this backend (the local engine answers in microseconds). */
+  readonly pollIntervalMs?: number;
   trigger(request: TriggerRequest, options?: TriggerOptions): Promise<AcceptedJob>;
   /** One status read. Transient failures are retried inside up to the backend's retry budget. */
   status(jobRunId: string, options?: CallOptions & { retries?: number }): Promise<JobStatus>;

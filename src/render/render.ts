@@ -11,7 +11,7 @@ export type Rendered =
   | { kind: 'accepted'; job: AcceptedJob }
   | { kind: 'status'; status: JobStatus }
   | { kind: 'statuses'; statuses: JobStatus[] }
-  | { kind: 'record'; record: Record<string, unknown>; title?: string }
+  | { kind: 'record'; record: Record<string, unknown>; json?: unknown }
   | { kind: 'rows'; columns: string[]; rows: Array<Record<string, unknown>>; json?: unknown }
   | { kind: 'text'; text: string; json?: unknown };
 
@@ -75,7 +75,7 @@ export function toJson(data: Rendered): unknown {
     case 'statuses':
       return data.statuses.length === 1 ? data.statuses[0] : data.statuses;
     case 'record':
-      return data.record;
+      return data.json ?? data.record;
     case 'rows':
       return data.json ?? data.rows;
     case 'text':
@@ -124,7 +124,8 @@ async function renderRecord(record: Record<string, unknown>, mode: OutputMode, c
   const entries = Object.entries(record).filter(([, value]) => value !== undefined);
   if (mode === 'plain') {
     const width = Math.max(...entries.map(([key]) => key.length));
-    return entries.map(([key, value]) => `${key.padEnd(width)}  ${cell(value)}`).join('\n');
+    const indent = ' '.repeat(width + 2);
+    return entries.map(([key, value]) => `${key.padEnd(width)}  ${cell(value).split('\n').join(`\n${indent}`)}`).join('\n');
   }
   const { default: Table } = await import('cli-table3');
   const table = new Table({ style: { head: [], border: [] }, wordWrap: true });

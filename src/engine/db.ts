@@ -1,0 +1,177 @@
+/**
+ * The local engine's SQLite database: where it lives, how it is opened (WAL, busy
+ * timeout), versioned migrations, and one-line errors for every way a file can be unusable.
+ */
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import type BetterSqlite3 from 'better-sqlite3';
+import { StorageError } from '../cli/errors.js';
+
+export type Database = BetterSqlite3.Database;
+
+export const BUSY_TIMEOUT_MS = 10_000;
+
+/** Each entry moves the schema from version i to i + 1. Never edit a shipped entry; append. */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE insights (
+    id INTEGER PRIMARY KEY,
+    workspace_id INTEGER NOT NULL DEFAULT 1,
+    text TEXT NOT NULL,
+    normalized_text TEXT NOT NULL,
+    source TEXT,
+    tags TEXT NOT NULL DEFAULT '[]',
+    confidence REAL NOT NULL CHECK (confidence >= 0 AND confidence <= 1),
+    base_confidence REAL NOT NULL CHECK (base_confidence >= 0 AND base_confidence <= 1),
+    reinforcement_count INTEGER NOT NULL DEFAULT 1,
+    created_at INTEGER NOT NULL,
+    last_reinforced_at INTEGER NOT NULL,
+    status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'merged', 'archived')),
+    merged_into INTEGER REFERENCES insights(id)
+  );
+  CREATE UNIQUE INDEX insights_active_normalized ON insights (workspace_id, normalized_text) WHERE status = 'active';
+  CREATE INDEX insights_workspace_status ON insights (workspace_id, status);
+
+  CREATE TABLE jobs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    job_run_id TEXT NOT NULL UNIQUE,
+    workspace_id INTEGER NOT NULL,
+    job_type TEXT NOT NULL,
+    dry_run INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL DEFAULT 'accepted' CHECK (status IN ('accepted', 'running', 'completed', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    progress INTEGER NOT NULL DEFAULT 0,
+    stage TEXT,
+    lease_owner TEXT,
+    lease_expires_at INTEGER,
+    insights_scanned INTEGER,
+    insights_affected INTEGER,
+    candidates_created INTEGER,
+    errors INTEGER,
+    error_details TEXT,
+    params TEXT,
+    result TEXT,
+    created_at INTEGER NOT NULL,
+    started_at INTEGER,
+    completed_at INTEGER,
+    duration_ms INTEGER
+  );
+  CREATE INDEX jobs_runnable ON jobs (workspace_id, status, seq);
+
+  CREATE TABLE job_events (
+    id INTEGER PRIMARY KEY,
+    job_run_id TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    detail TEXT
+  );
+  CREATE INDEX job_events_job ON job_events (job_run_id, id);
+
+  CREATE TABLE metrics_snapshots (
+    id INTEGER PRIMARY KEY,
+    workspace_id INTEGER NOT NULL,
+    job_run_id TEXT NOT NULL,
+    taken_at INTEGER NOT NULL,
+    snapshot TEXT NOT NULL
+  );
+  CREATE INDEX metrics_snapshots_workspace ON metrics_snapshots (workspace_id, taken_at);
+
+  CREATE TABLE workers (
+    worker_id TEXT PRIMARY KEY,
+    pid INTEGER NOT NULL,
+    heartbeat_at INTEGER NOT NULL
+  );
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export function defaultDatabasePath(env: Readonly<Record<string, string | undefined>>, homedir: string): string {
+  const dataHome = env.XDG_DATA_HOME && path.isAbsolute(env.XDG_DATA_HOME) ? env.XDG_DATA_HOME : path.join(homedir, '.local', 'share');
+  return path.join(dataHome, 'nex-compound', 'engine.db');
+}
+
+export interface OpenOptions {
+  /** Create the file (and, for the default location, its directory) when missing. */
+  create: boolean;
+  /** Whether the path is the default one (its directory may be created). */
+  isDefaultPath?: boolean;
+  readonly?: boolean;
+}
+
+/** better-sqlite3 is loaded here, only by commands that use the local engine. */
+export async function openDatabase(file: string, options: OpenOptions): Promise<Database> {
+  const { default: Sqlite } = await import('better-sqlite3');
+  return openDatabaseWith(Sqlite, file, options);
+}
+
+export function openDatabaseWith(Sqlite: typeof BetterSqlite3, file: string, options: OpenOptions): Database {
+  const resolved = path.resolve(file);
+  const dir = path.dirname(resolved);
+  if (!existsSync(dir)) {
+    if (options.isDefaultPath && options.create) {
+      try {
+        mkdirSync(dir, { recursive: true, mode: 0o700 });
+      } catch (error) {
+        throw storageError(resolved, error, 'cannot create its directory');
+      }
+    } else {
+      throw new StorageError(`the database directory ${dir} does not exist`, 'create it, or pass another path with --db or NEX_COMPOUND_DB');
+    }
+  }
+  if (existsSync(resolved) && statSync(resolved).isDirectory()) {
+    throw new StorageError(`the database path ${resolved} is a directory`, 'pass a file path with --db or NEX_COMPOUND_DB');
+  }
+  let db: Database;
+  try {
+    db = new Sqlite(resolved, { fileMustExist: !options.create, timeout: BUSY_TIMEOUT_MS, readonly: options.readonly ?? false });
+  } catch (error) {
+    throw storageError(resolved, error);
+  }
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    migrate(db, resolved);
+  } catch (error) {
+    db.close();
+    if (error instanceof StorageError) throw error;
+    throw storageError(resolved, error);
+  }
+  return db;
+}
+
+function migrate(db: Database, file: string): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > SCHEMA_VERSION) {
+    throw new StorageError(
+      `the database ${file} was written by a newer nex-compound (schema ${current}; this version knows ${SCHEMA_VERSION})`,
+      'upgrade nex-compound, or use another database with --db',
+    );
+  }
+  if (current === SCHEMA_VERSION) return;
+  db.transaction(() => {
+    // Re-read inside the write lock: another process may have migrated meanwhile.
+    const inside = db.pragma('user_version', { simple: true }) as number;
+    for (let version = inside; version < SCHEMA_VERSION; version++) db.exec(MIGRATIONS[version]!);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  }).immediate();
+}
+
+export function storageError(file: string, error: unknown, what?: string): StorageError {
+  const code = (error as { code?: string } | undefined)?.code ?? '';
+  const message = error instanceof Error ? error.message : String(error);
+  const hint = 'pass another path with --db or NEX_COMPOUND_DB';
+  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT' || /not a database|malformed/i.test(message)) {
+    return new StorageError(`the database ${file} is corrupt or not a nex-compound database`, `move it aside and start afresh, or ${hint}`);
+  }
+  if (code === 'SQLITE_READONLY' || code.startsWith('SQLITE_READONLY') || code === 'EACCES' || code === 'EROFS') {
+    return new StorageError(`the database ${file} is not writable`, `fix its permissions, or ${hint}`);
+  }
+  if (code.startsWith('SQLITE_CANTOPEN') || /unable to open/i.test(message)) {
+    return new StorageError(`cannot open the database ${file}${what ? `: ${what}` : ''} (${code || message})`, hint);
+  }
+  if (code === 'SQLITE_FULL') return new StorageError(`the disk holding ${file} is full`, 'free some space and retry');
+  if (code === 'SQLITE_BUSY') return new StorageError(`the database ${file} stayed locked for ${BUSY_TIMEOUT_MS / 1000}s`, 'another process holds it; retry when it finishes');
+  return new StorageError(`the database ${file} cannot be used${what ? ` (${what})` : ''}: ${message}`, hint);
+}

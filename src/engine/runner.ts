@@ -1,0 +1,65 @@
+/**
+ * Runs claimed jobs: dispatches to the job's implementation, keeps the lease alive
+ * through progress reports, and completes or fails the job.
+ */
+import type { JobType } from '../core/types.js';
+import type { Database } from './db.js';
+import { LeaseLostError, claimNextJob, completeJob, failJob, heartbeat, type JobRow } from './jobs.js';
+import type { JobImplementation } from './jobs/context.js';
+import { runDecaySweep } from './jobs/decay.js';
+import { runMetrics } from './jobs/metrics.js';
+
+/** The jobs this engine runs. Jobs whose implementation has not landed fail with a clear message. */
+export const IMPLEMENTATIONS: Partial<Record<JobType, JobImplementation>> = {
+  decay_sweep: runDecaySweep,
+  metrics: runMetrics,
+};
+
+export function implementedJobTypes(): JobType[] {
+  return Object.keys(IMPLEMENTATIONS) as JobType[];
+}
+
+export interface RunnerOptions {
+  db: Database;
+  workerId: string;
+  leaseMs: number;
+  now: () => number;
+}
+
+/** Claims and runs one job; returns it, or undefined when nothing was runnable. */
+export async function runNextJob(options: RunnerOptions): Promise<JobRow | undefined> {
+  const { db, workerId, leaseMs, now } = options;
+  const job = claimNextJob(db, workerId, now(), leaseMs);
+  if (!job) return undefined;
+  const implementation = IMPLEMENTATIONS[job.job_type];
+  if (!implementation) {
+    failJob(db, job, workerId, now(), { message: `the local engine cannot run ${job.job_type} jobs yet`, job_type: job.job_type });
+    return job;
+  }
+  let lastBeat = now();
+  const beatEvery = Math.max(50, Math.floor(leaseMs / 6));
+  try {
+    const outcome = await implementation({
+      db,
+      job,
+      params: job.params ? (JSON.parse(job.params) as Record<string, unknown>) : {},
+      now: now(),
+      progress: (percent, stage) => {
+        const t = now();
+        if (t - lastBeat < beatEvery && percent < 100) return;
+        lastBeat = t;
+        if (!heartbeat(db, job, workerId, t, leaseMs, { progress: Math.max(0, Math.min(99, Math.round(percent))), stage })) {
+          throw new LeaseLostError(job.job_run_id);
+        }
+      },
+    });
+    completeJob(db, job, workerId, now(), outcome.counts, outcome.apply, outcome.result);
+  } catch (error) {
+    if (error instanceof LeaseLostError) return job;
+    failJob(db, job, workerId, now(), {
+      message: error instanceof Error ? error.message : String(error),
+      ...(error instanceof Error && error.name !== 'Error' ? { error: error.name } : {}),
+    });
+  }
+  return job;
+}
