@@ -64,7 +64,7 @@ describe('exit codes of the real process', () => {
   });
 
   test('3: no key', async () => {
-    const r = await runBin(['status', '00000000-0000-4000-8000-000000000000'], { env: env({ NEX_API_KEY: undefined }) });
+    const r = await runBin(['status', '00000000-0000-4000-8000-000000000000', '--remote'], { env: env({ NEX_API_KEY: undefined }) });
     assert.equal(r.code, 3);
     assert.match(r.stderr, /NEX_API_KEY/);
   });

@@ -97,7 +97,7 @@ describe('trigger', () => {
   });
 
   test('a missing key exits 3 before any request', async () => {
-    const r = await cli(['trigger', 'metrics'], { env: { NEX_API_KEY: undefined } });
+    const r = await cli(['trigger', 'metrics', '--remote'], { env: { NEX_API_KEY: undefined } });
     assert.equal(r.code, 3);
     assert.match(r.stderr, /set NEX_API_KEY or|set NEX_API_KEY, or run `nex-compound config set api-key`/);
     assert.equal(server.requests.length, 0);

@@ -146,7 +146,8 @@ export class RemoteBackend implements JobBackend {
       } catch (error) {
         if (!(error instanceof TransientError)) throw error;
         if (attempt >= retries) {
-          throw new ServiceError(`${error.message} (${attempt + 1} attempt${attempt === 0 ? '' : 's'})`, 'check the network and --base-url, or try again later', { cause: error });
+          // Still transient: a watch (retries 0) keeps polling through it.
+          throw new TransientError(`${error.message} (${attempt + 1} attempt${attempt === 0 ? '' : 's'})`, error.neverReached, error.retryAfterMs, { cause: error });
         }
         await this.backoffOrThrow(attempt, error.message, error.retryAfterMs, callOptions.signal, () => error);
       }

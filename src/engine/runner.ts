@@ -21,9 +21,19 @@ export function implementedJobTypes(): JobType[] {
 
 export interface RunnerOptions {
   db: Database;
+  /**
+   * A second connection for lease renewals: the job's connection may be in the middle of
+   * iterating a query, and a connection cannot write while it reads.
+   */
+  leaseDb?: Database;
   workerId: string;
   leaseMs: number;
   now: () => number;
+  /**
+   * Fault-injection tests only (NEX_COMPOUND_JOB_SLOWDOWN_MS): each progress report
+   * blocks this long, so a test can kill the worker mid-job deterministically.
+   */
+  slowdownMs?: number;
 }
 
 /** Claims and runs one job; returns it, or undefined when nothing was runnable. */
@@ -45,10 +55,11 @@ export async function runNextJob(options: RunnerOptions): Promise<JobRow | undef
       params: job.params ? (JSON.parse(job.params) as Record<string, unknown>) : {},
       now: now(),
       progress: (percent, stage) => {
+        if (options.slowdownMs) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, options.slowdownMs);
         const t = now();
-        if (t - lastBeat < beatEvery && percent < 100) return;
+        if (t - lastBeat < beatEvery && percent < 100 && !options.slowdownMs) return;
         lastBeat = t;
-        if (!heartbeat(db, job, workerId, t, leaseMs, { progress: Math.max(0, Math.min(99, Math.round(percent))), stage })) {
+        if (!heartbeat(options.leaseDb ?? db, job, workerId, t, leaseMs, { progress: Math.max(0, Math.min(99, Math.round(percent))), stage })) {
           throw new LeaseLostError(job.job_run_id);
         }
       },

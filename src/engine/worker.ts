@@ -16,9 +16,10 @@ async function main(): Promise<void> {
   const file = dbIndex === -1 ? undefined : process.argv[dbIndex + 1];
   if (!file) throw new Error('usage: worker --db <path>');
   const db = await openDatabase(file, { create: false });
+  const leaseDb = await openDatabase(file, { create: false });
   const workerId = `${process.pid}-${randomUUID().slice(0, 8)}`;
   const lease = leaseFromEnv(process.env);
-  const register = db.prepare('INSERT OR REPLACE INTO workers (worker_id, pid, heartbeat_at) VALUES (?, ?, ?)');
+  const register = leaseDb.prepare('INSERT OR REPLACE INTO workers (worker_id, pid, heartbeat_at) VALUES (?, ?, ?)');
   const beat = () => register.run(workerId, process.pid, Date.now());
   beat();
   const timer = setInterval(beat, Math.max(100, Math.floor(lease / 6)));
@@ -26,7 +27,7 @@ async function main(): Promise<void> {
   let idleSince = Date.now();
   try {
     for (;;) {
-      const job = await runNextJob({ db, workerId, leaseMs: lease, now: () => Date.now() });
+      const job = await runNextJob({ db, leaseDb, workerId, leaseMs: lease, now: () => Date.now(), slowdownMs: Number(process.env.NEX_COMPOUND_JOB_SLOWDOWN_MS) || 0 });
       if (job) {
         idleSince = Date.now();
         beat();
@@ -50,6 +51,7 @@ async function main(): Promise<void> {
     clearInterval(timer);
     db.prepare('DELETE FROM workers WHERE worker_id = ?').run(workerId);
     db.close();
+    leaseDb.close();
   }
 }
 

@@ -43,38 +43,67 @@ export function decayParams(params: Record<string, unknown>): DecayParams {
 export function runDecaySweep(ctx: JobContext): JobOutcome {
   const p = decayParams(ctx.params);
   const { db, job, now } = ctx;
-  const total = (db.prepare(`SELECT count(*) AS n FROM insights WHERE workspace_id = ? AND status = 'active'`).get(job.workspace_id) as { n: number }).n;
+  // Archived insights keep decaying too (uncounted), so the stored confidence is always
+  // f(base, age) whatever sweeps ran before: the result depends only on when this one runs.
+  const total = (db.prepare(`SELECT count(*) AS n FROM insights WHERE workspace_id = ? AND status IN ('active', 'archived')`).get(job.workspace_id) as { n: number }).n;
   const rows = db
-    .prepare(`SELECT id, confidence, base_confidence, last_reinforced_at FROM insights WHERE workspace_id = ? AND status = 'active'`)
+    .prepare(`SELECT id, confidence, base_confidence, last_reinforced_at, status = 'archived' FROM insights WHERE workspace_id = ? AND status IN ('active', 'archived')`)
     .raw()
-    .iterate(job.workspace_id) as IterableIterator<[number, number, number, number]>;
+    .iterate(job.workspace_id) as IterableIterator<[number, number, number, number, number]>;
 
   // Typed arrays keep a million pending updates in ~20 MB.
   const ids = new Float64Array(total);
   const values = new Float64Array(total);
+  const seenBase = new Float64Array(total);
+  const seenLast = new Float64Array(total);
   const archive = new Uint8Array(total);
-  let changed = 0;
+  let written = 0;
+  let newlyArchived = 0;
+  let affected = 0;
   let scanned = 0;
-  for (const [id, confidence, base, last] of rows) {
-    scanned++;
+  let seen = 0;
+  for (const [id, confidence, base, last, wasArchived] of rows) {
+    seen++;
     const next = decayedConfidence(base, last, now, p);
-    const archived = shouldArchive(next, last, now, p);
-    if (archived || Math.abs(next - confidence) > CONFIDENCE_EPSILON) {
-      ids[changed] = id;
-      values[changed] = next;
-      archive[changed] = archived ? 1 : 0;
-      changed++;
+    if (wasArchived) {
+      if (next !== confidence) {
+        ids[written] = id;
+        values[written] = next;
+        seenBase[written] = base;
+        seenLast[written] = last;
+        archive[written] = 1;
+        written++;
+      }
+      continue;
     }
-    if ((scanned & 0xffff) === 0) ctx.progress(Math.floor((scanned / Math.max(1, total)) * 90), 'computing');
+    scanned++;
+    const archived = shouldArchive(next, last, now, p);
+    // Every change is written, so the stored value is always exactly f(base, age): that is
+    // what makes sweeps path-independent. Only changes above the epsilon count as affected.
+    if (archived || next !== confidence) {
+      ids[written] = id;
+      values[written] = next;
+      seenBase[written] = base;
+      seenLast[written] = last;
+      archive[written] = archived ? 1 : 0;
+      written++;
+      if (archived || Math.abs(next - confidence) > CONFIDENCE_EPSILON) affected++;
+      if (archived) newlyArchived++;
+    }
+    if ((seen & 0xfff) === 0) ctx.progress(Math.floor((seen / Math.max(1, total)) * 90), 'computing');
   }
   ctx.progress(90, 'writing');
 
   return {
-    counts: { insights_scanned: scanned, insights_affected: changed, candidates_created: 0, errors: 0 },
-    result: { archived: archive.subarray(0, changed).reduce((a, b) => a + b, 0), params: p },
+    counts: { insights_scanned: scanned, insights_affected: affected, candidates_created: 0, errors: 0 },
+    result: { archived: newlyArchived, params: p },
     apply: () => {
-      const update = db.prepare(`UPDATE insights SET confidence = ?, status = CASE WHEN ? = 1 THEN 'archived' ELSE status END WHERE id = ?`);
-      for (let i = 0; i < changed; i++) update.run(values[i], archive[i], ids[i]);
+      // An insight reinforced while the sweep computed keeps its new state: it is not stale.
+      const update = db.prepare(
+        `UPDATE insights SET confidence = ?, status = CASE WHEN ? = 1 THEN 'archived' ELSE status END
+         WHERE id = ? AND status IN ('active', 'archived') AND base_confidence = ? AND last_reinforced_at = ?`,
+      );
+      for (let i = 0; i < written; i++) update.run(values[i], archive[i], ids[i], seenBase[i], seenLast[i]);
     },
   };
 }
