@@ -146,10 +146,10 @@ describe('local jobs through the real bin', () => {
 
   test('kill -9 of the worker mid-job: the job is re-claimed, completes with attempts = 2, nothing half-changed', async () => {
     const { file, db } = freshDb();
-    seed(db, 40_000);
+    seed(db, 20_000);
     const before = snapshotInsights(db) as Array<{ confidence: number }>;
     db.close();
-    const env = localEnv(file, { NEX_COMPOUND_LEASE_MS: '1000', NEX_COMPOUND_JOB_SLOWDOWN_MS: '150' });
+    const env = localEnv(file, { NEX_COMPOUND_LEASE_MS: '1000', NEX_COMPOUND_JOB_SLOWDOWN_MS: '600' });
     const trigger = await runBin(['trigger', 'decay_sweep', '--local', '--json'], { env });
     const id = JSON.parse(trigger.stdout).job_run_id as string;
 
@@ -174,7 +174,7 @@ describe('local jobs through the real bin', () => {
     const final = JSON.parse(watch.stdout);
     assert.equal(final.status, 'completed');
     assert.equal(final.attempts, 2);
-    assert.equal(final.insights_scanned, 40_000);
+    assert.equal(final.insights_scanned, 20_000);
 
     const after = openDatabaseWith(Sqlite, file, { create: false });
     assert.equal(after.pragma('integrity_check', { simple: true }), 'ok');

@@ -40,70 +40,46 @@ export function decayParams(params: Record<string, unknown>): DecayParams {
   return { halfLifeMs: pick('halfLifeMs'), graceMs: pick('graceMs'), floor: pick('floor'), archiveBelow: pick('archiveBelow') };
 }
 
+/** decayedConfidence as SQL (SQLite's built-in math), so a sweep never calls back into JS per row. */
+const DECAYED = `CASE WHEN base_confidence <= $floor THEN base_confidence
+  ELSE $floor + (base_confidence - $floor) * pow(2.0, -(max(0, $now - last_reinforced_at - $grace) * 1.0) / $halfLife) END`;
+const ARCHIVE = `((${DECAYED}) < $archiveBelow AND $now - last_reinforced_at > $grace)`;
+
+/**
+ * The sweep runs inside SQLite: counted in one aggregate query and applied in one UPDATE
+ * inside the completion transaction, two passes in C over a million rows. The UPDATE
+ * recomputes from each row's current base and last_reinforced_at, so an insight reinforced
+ * while the job ran is never undone. Archived insights keep decaying too (uncounted), so the
+ * stored confidence is always f(base, age) whatever sweeps ran before: the result depends
+ * only on when this one runs.
+ */
 export function runDecaySweep(ctx: JobContext): JobOutcome {
   const p = decayParams(ctx.params);
   const { db, job, now } = ctx;
-  // Archived insights keep decaying too (uncounted), so the stored confidence is always
-  // f(base, age) whatever sweeps ran before: the result depends only on when this one runs.
-  const total = (db.prepare(`SELECT count(*) AS n FROM insights WHERE workspace_id = ? AND status IN ('active', 'archived')`).get(job.workspace_id) as { n: number }).n;
-  const rows = db
-    .prepare(`SELECT id, confidence, base_confidence, last_reinforced_at, status = 'archived' FROM insights WHERE workspace_id = ? AND status IN ('active', 'archived')`)
-    .raw()
-    .iterate(job.workspace_id) as IterableIterator<[number, number, number, number, number]>;
+  const bind = { now, floor: p.floor, grace: p.graceMs, halfLife: p.halfLifeMs, archiveBelow: p.archiveBelow, workspace: job.workspace_id };
 
-  // Typed arrays keep a million pending updates in ~20 MB.
-  const ids = new Float64Array(total);
-  const values = new Float64Array(total);
-  const seenBase = new Float64Array(total);
-  const seenLast = new Float64Array(total);
-  const archive = new Uint8Array(total);
-  let written = 0;
-  let newlyArchived = 0;
-  let affected = 0;
-  let scanned = 0;
-  let seen = 0;
-  for (const [id, confidence, base, last, wasArchived] of rows) {
-    seen++;
-    const next = decayedConfidence(base, last, now, p);
-    if (wasArchived) {
-      if (next !== confidence) {
-        ids[written] = id;
-        values[written] = next;
-        seenBase[written] = base;
-        seenLast[written] = last;
-        archive[written] = 1;
-        written++;
-      }
-      continue;
-    }
-    scanned++;
-    const archived = shouldArchive(next, last, now, p);
-    // Every change is written, so the stored value is always exactly f(base, age): that is
-    // what makes sweeps path-independent. Only changes above the epsilon count as affected.
-    if (archived || next !== confidence) {
-      ids[written] = id;
-      values[written] = next;
-      seenBase[written] = base;
-      seenLast[written] = last;
-      archive[written] = archived ? 1 : 0;
-      written++;
-      if (archived || Math.abs(next - confidence) > CONFIDENCE_EPSILON) affected++;
-      if (archived) newlyArchived++;
-    }
-    if ((seen & 0xfff) === 0) ctx.progress(Math.floor((seen / Math.max(1, total)) * 90), 'computing');
-  }
-  ctx.progress(90, 'writing');
+  ctx.progress(5, 'computing');
+  const counts = db
+    .prepare(
+      `SELECT count(*) AS scanned,
+              coalesce(sum(${ARCHIVE} OR abs((${DECAYED}) - confidence) > ${CONFIDENCE_EPSILON}), 0) AS affected,
+              coalesce(sum(${ARCHIVE}), 0) AS archived
+       FROM insights WHERE workspace_id = $workspace AND status = 'active'`,
+    )
+    .get(bind) as { scanned: number; affected: number; archived: number };
+  ctx.progress(60, 'writing');
 
   return {
-    counts: { insights_scanned: scanned, insights_affected: affected, candidates_created: 0, errors: 0 },
-    result: { archived: newlyArchived, params: p },
+    counts: { insights_scanned: counts.scanned, insights_affected: counts.affected, candidates_created: 0, errors: 0 },
+    result: { archived: counts.archived, params: p },
     apply: () => {
-      // An insight reinforced while the sweep computed keeps its new state: it is not stale.
-      const update = db.prepare(
-        `UPDATE insights SET confidence = ?, status = CASE WHEN ? = 1 THEN 'archived' ELSE status END
-         WHERE id = ? AND status IN ('active', 'archived') AND base_confidence = ? AND last_reinforced_at = ?`,
-      );
-      for (let i = 0; i < written; i++) update.run(values[i], archive[i], ids[i], seenBase[i], seenLast[i]);
+      // Two statements: archiving touches the indexed status column, so only the few rows
+      // being archived pay for index maintenance; the confidence update touches no index.
+      db.prepare(`UPDATE insights SET status = 'archived' WHERE workspace_id = $workspace AND status = 'active' AND ${ARCHIVE}`).run(bind);
+      db.prepare(
+        `UPDATE insights SET confidence = ${DECAYED}
+         WHERE workspace_id = $workspace AND status IN ('active', 'archived') AND confidence != (${DECAYED})`,
+      ).run(bind);
     },
   };
 }

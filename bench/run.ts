@@ -1,0 +1,187 @@
+/**
+ * One entry point for the benchmarks: `npm run bench` (default sizes, about two minutes)
+ * or `npm run bench -- --full` (1M insights). Every figure is measured next to a baseline
+ * in the same run and reported as a ratio; nothing here is a pass/fail timing assertion.
+ * Prints a table and writes .bench/results.json.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Sqlite from 'better-sqlite3';
+import { openDatabaseWith } from '../src/engine/db.js';
+import { createJob } from '../src/engine/jobs.js';
+import { runDecaySweep } from '../src/engine/jobs/decay.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const BIN = path.join(ROOT, 'bin', 'nex-compound.js');
+const full = process.argv.includes('--full');
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+const DAY = 86_400_000;
+
+interface Row {
+  figure: string;
+  value: number;
+  unit: string;
+  baseline?: number;
+  baselineLabel?: string;
+  ratio?: number;
+  goal?: string;
+  peakRssMb?: number;
+}
+const rows: Row[] = [];
+const want = (name: string) => !only || only.includes(name);
+
+function tmp(): string {
+  const dir = path.join(os.tmpdir(), `nex-compound-bench-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** Mean wall time of a command over n runs, after warm-up, in ms. Interleaved with its baseline to share noise. */
+function timeCommands(commands: Array<{ args: string[]; env?: Record<string, string> }>, runs: number): number[] {
+  const totals = commands.map(() => [] as number[]);
+  for (let warm = 0; warm < 3; warm++) for (const c of commands) spawnSync(process.execPath, c.args, { env: { ...process.env, ...c.env }, stdio: 'ignore' });
+  for (let i = 0; i < runs; i++) {
+    commands.forEach((c, index) => {
+      const start = process.hrtime.bigint();
+      const r = spawnSync(process.execPath, c.args, { env: { ...process.env, ...c.env }, stdio: 'ignore' });
+      if (r.status !== 0) throw new Error(`${c.args.join(' ')} exited ${r.status}`);
+      totals[index]!.push(Number(process.hrtime.bigint() - start) / 1e6);
+    });
+  }
+  // The median resists the odd slow run on a shared 2-core machine.
+  return totals.map((t) => t.sort((a, b) => a - b)[Math.floor(t.length / 2)]!);
+}
+
+function seedInsights(file: string, n: number): void {
+  const db = openDatabaseWith(Sqlite, file, { create: true });
+  const insert = db.prepare(
+    `INSERT INTO insights (workspace_id, text, normalized_text, source, tags, confidence, base_confidence, created_at, last_reinforced_at)
+     VALUES (1, ?, ?, 'bench', '[]', ?, ?, ?, ?)`,
+  );
+  const now = Date.now();
+  const batch = db.transaction((from: number, to: number) => {
+    for (let i = from; i < to; i++) {
+      const base = 0.2 + ((i * 7919) % 80) / 100;
+      const last = now - ((i * 104729) % 500) * DAY;
+      insert.run(`bench insight ${i}`, `bench insight ${i}`, base, base, last - DAY, last);
+    }
+  });
+  for (let i = 0; i < n; i += 50_000) batch(i, Math.min(n, i + 50_000));
+  db.close();
+}
+
+async function benchStartup(): Promise<void> {
+  const baseline = { args: ['-e', '0'] };
+  const [base, version, help] = timeCommands([baseline, { args: [BIN, '--version'] }, { args: [BIN, '--help'] }], full ? 30 : 15);
+  rows.push({ figure: 'startup: --version', value: version!, unit: 'ms', baseline: base!, baselineLabel: 'node -e 0', ratio: version! / base!, goal: '≤ 1.3×' });
+  rows.push({ figure: 'startup: --help', value: help!, unit: 'ms', baseline: base!, baselineLabel: 'node -e 0', ratio: help! / base!, goal: '≤ 1.3×' });
+
+  const dir = tmp();
+  const db = path.join(dir, 'engine.db');
+  seedInsights(db, 10);
+  const env = { NEX_COMPOUND_DB: db, NEX_COMPOUND_CONFIG_DIR: dir, XDG_DATA_HOME: dir };
+  const [base2, trigger] = timeCommands([baseline, { args: [BIN, 'trigger', 'metrics', '--local', '--json', '-q'], env }], full ? 20 : 10);
+  rows.push({ figure: 'local trigger → accepted (wall)', value: trigger!, unit: 'ms', baseline: base2!, baselineLabel: 'node -e 0', ratio: trigger! / base2!, goal: '< 150 ms; ≤ 2.5×' });
+
+  // How soon after the worker finishes does a waiting watch see it? completed_at vs the moment watch exits.
+  const lags: number[] = [];
+  for (let i = 0; i < (full ? 10 : 5); i++) {
+    const result = await new Promise<{ out: string; exitedAt: number }>((resolve, reject) => {
+      const child = spawn(process.execPath, [BIN, 'trigger', 'metrics', '--local', '--wait', '--json', '-q'], { env: { ...process.env, ...env } });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.on('error', reject);
+      child.on('close', () => resolve({ out, exitedAt: Date.now() }));
+    });
+    const status = JSON.parse(result.out) as { completed_at: string };
+    lags.push(result.exitedAt - Date.parse(status.completed_at));
+  }
+  lags.sort((a, b) => a - b);
+  rows.push({ figure: 'local watch: completion seen after worker finished (max)', value: lags.at(-1)!, unit: 'ms', goal: '≤ 250 ms' });
+}
+
+async function benchDecay(): Promise<void> {
+  const n = full ? 1_000_000 : 200_000;
+  const dir = tmp();
+  const file = path.join(dir, 'engine.db');
+  seedInsights(file, n);
+  const db = openDatabaseWith(Sqlite, file, { create: false });
+  // Baseline: a bare full scan of the same rows, the floor any sweep must pay.
+  const scanStart = performance.now();
+  let sum = 0;
+  for (const row of db.prepare('SELECT id, confidence, base_confidence, last_reinforced_at FROM insights').raw().iterate() as IterableIterator<number[]>) sum += row[1]!;
+  const scanMs = performance.now() - scanStart;
+  void sum;
+  const job = createJob(db, { workspaceId: 1, jobType: 'decay_sweep', dryRun: false, now: Date.now() });
+  const start = performance.now();
+  const outcome = runDecaySweep({ db, job, params: {}, now: Date.now(), progress: () => undefined });
+  db.transaction(() => outcome.apply?.()).immediate();
+  const ms = performance.now() - start;
+  db.close();
+  rows.push({
+    figure: `decay_sweep over ${n.toLocaleString('en-US')} insights`,
+    value: ms,
+    unit: 'ms',
+    baseline: scanMs,
+    baselineLabel: 'bare SELECT scan',
+    ratio: ms / scanMs,
+    goal: full ? '< 5,000 ms' : '(1M: < 5 s)',
+    peakRssMb: process.resourceUsage().maxRSS / 1024,
+  });
+}
+
+async function benchImport(): Promise<void> {
+  const script = path.join(ROOT, 'bench', 'import-bench.ts');
+  if (!existsSync(script)) return;
+  const lines = full ? 1_000_000 : 200_000;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', script, '--lines', String(lines)], { encoding: 'utf8', cwd: ROOT });
+  const last = r.stdout.trim().split('\n').at(-1);
+  if (r.status !== 0 || !last) throw new Error(`import bench failed: ${r.stderr}`);
+  const result = JSON.parse(last) as { lines: number; seconds: number; insights_per_second: number; peak_rss_mb: number };
+  rows.push({
+    figure: `import ${result.lines.toLocaleString('en-US')}-line JSONL`,
+    value: result.insights_per_second,
+    unit: 'insights/s',
+    goal: '≥ 100,000/s; RSS < 300 MB',
+    peakRssMb: result.peak_rss_mb,
+  });
+}
+
+const benches: Array<[string, () => Promise<void>]> = [
+  ['startup', benchStartup],
+  ['import', benchImport],
+  ['decay', benchDecay],
+];
+
+if (!existsSync(path.join(ROOT, 'dist', 'cli', 'run.js'))) {
+  process.stderr.write('dist/ is missing: run `npm run build` first\n');
+  process.exit(2);
+}
+for (const [name, bench] of benches) {
+  if (!want(name)) continue;
+  process.stderr.write(`bench: ${name}…\n`);
+  await bench();
+}
+
+const fmt = (n: number | undefined, digits = 1) => (n === undefined ? '' : n >= 1000 ? Math.round(n).toLocaleString('en-US') : n.toFixed(digits));
+const table = [
+  ['figure', 'value', 'baseline', 'ratio', 'goal', 'peak RSS'],
+  ...rows.map((r) => [
+    r.figure,
+    `${fmt(r.value)} ${r.unit}`,
+    r.baseline !== undefined ? `${fmt(r.baseline)} ms (${r.baselineLabel})` : '',
+    r.ratio !== undefined ? `${r.ratio.toFixed(2)}×` : '',
+    r.goal ?? '',
+    r.peakRssMb !== undefined ? `${Math.round(r.peakRssMb)} MB` : '',
+  ]),
+];
+const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+for (const row of table) process.stdout.write(`${row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ')}\n`);
+
+const machine = { node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memory_gb: Math.round(os.totalmem() / 2 ** 30), platform: `${os.platform()} ${os.release()}` };
+mkdirSync(path.join(ROOT, '.bench'), { recursive: true });
+writeFileSync(path.join(ROOT, '.bench', 'results.json'), `${JSON.stringify({ full, at: new Date().toISOString(), machine, rows }, null, 2)}\n`);
+process.stderr.write(`wrote .bench/results.json\n`);
