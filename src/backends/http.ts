@@ -14,19 +14,8 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 export const MAX_REDIRECTS = 5;
 export const RETRY_AFTER_CAP_MS = 60_000;
 
-/** A failure worth retrying for an idempotent request. */
-export class TransientError extends ServiceError {
-  constructor(
-    message: string,
-    /** True when the request provably never reached the server (safe to resend a POST). */
-    readonly neverReached: boolean,
-    /** From Retry-After, already capped. */
-    readonly retryAfterMs?: number,
-    options?: { cause?: unknown },
-  ) {
-    super(message, undefined, options);
-  }
-}
+export { TransientError } from './transient.js';
+import { TransientError } from './transient.js';
 
 export interface HttpResponse {
   status: number;

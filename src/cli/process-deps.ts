@@ -13,7 +13,10 @@ export function createProcessDeps(signal?: AbortSignal): Deps {
   return {
     stdout: process.stdout,
     stderr: process.stderr,
-    stdin: process.stdin,
+    // process.stdin is built on first access; most commands never read it.
+    get stdin() {
+      return process.stdin;
+    },
     env: process.env,
     now: () => Date.now(),
     sleep,

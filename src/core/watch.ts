@@ -5,7 +5,7 @@
  */
 import { CliError, ServiceError } from '../cli/errors.js';
 import { isAbortError } from '../cli/deps.js';
-import { TransientError } from '../backends/http.js';
+import { TransientError } from '../backends/transient.js';
 import { fullJitterBackoff, pollDelay } from './backoff.js';
 import { isTerminal, type JobBackend, type JobStatus } from './types.js';
 
