@@ -3,6 +3,14 @@
 import { createProcessDeps } from '../dist/cli/process-deps.js';
 import { run } from '../dist/cli/run.js';
 
+// A reader that went away (`nex-compound jobs | head -3`) is not an error worth a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
+
 const controller = new AbortController();
 let interrupts = 0;
 process.on('SIGINT', () => {

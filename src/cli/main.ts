@@ -3,11 +3,10 @@
  * It throws typed errors (errors.ts) and never touches process.exit; bin/ does.
  * Command modules are imported only when their command runs, to keep start-up cheap.
  */
-import { Command, CommanderError, Option } from 'commander';
+import type { Command } from 'commander';
 import type { Deps } from './deps.js';
 import { EXIT_CODE_TABLE, UsageError } from './errors.js';
 import type { GlobalOptions } from './settings.js';
-import { Ui } from './ui.js';
 import type { Context } from './context.js';
 import type { CommandResult } from '../commands/result.js';
 import { JOB_TYPES } from '../core/types.js';
@@ -36,8 +35,15 @@ export async function main(argv: readonly string[], deps: Deps): Promise<void> {
     deps.stdout.write(`${HELP_TOPICS[argv[1]]!()}\n`);
     return;
   }
+  // Asked many times a day by scripts and CI: answer before loading the argument parser.
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+    deps.stdout.write(`${deps.version}\n`);
+    return;
+  }
 
-  const program = buildProgram(deps);
+  const [commander, { Ui }] = await Promise.all([import('commander'), import('./ui.js')]);
+  const { CommanderError } = commander;
+  const program = buildProgram(deps, commander, Ui);
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (error) {
@@ -50,7 +56,11 @@ export async function main(argv: readonly string[], deps: Deps): Promise<void> {
 }
 
 /** Builds the command tree. Exported for completion scripts and tests. */
-export function buildProgram(deps: Deps): Command {
+export function buildProgram(
+  deps: Deps,
+  { Command, Option }: typeof import('commander'),
+  Ui: typeof import('./ui.js').Ui,
+): Command {
   const program = new Command('nex-compound');
   program
     .description('Trigger, follow and gate Nex compounding-intelligence jobs')
@@ -136,6 +146,59 @@ export function buildProgram(deps: Deps): Command {
   ).action((ids: string[], options: Record<string, unknown>, command: Command) =>
     run(async (ctx) => (await import('../commands/watch.js')).watchCommand(ctx, ids, options))(command),
   );
+
+  const insights = program.command('insights').description('the local engine\'s insight store: add, import, list, show, export');
+  insights
+    .command('add')
+    .description('add an insight; one with the same normalized text is reinforced instead')
+    .argument('<text>')
+    .option('--source <source>', 'where it came from')
+    .option('--confidence <c>', 'confidence from 0 to 1 (default 0.5)')
+    .option('--tags <a,b>', 'comma-separated tags')
+    .action((text: string, options: Record<string, string>, command: Command) =>
+      run(async (ctx) => (await import('../commands/insights.js')).insightsAddCommand(ctx, text, options))(command),
+    );
+  insights
+    .command('import')
+    .description('import JSONL or CSV (by extension or --format); "-" reads stdin')
+    .argument('<file>')
+    .option('--format <format>', 'jsonl or csv')
+    .option('--strict', 'write nothing if any line is bad')
+    .action((file: string, options: { format?: string; strict?: boolean }, command: Command) =>
+      run(async (ctx) => (await import('../commands/insights.js')).insightsImportCommand(ctx, file, options))(command),
+    );
+  insights
+    .command('list')
+    .description('list insights')
+    .option('--status <status>', 'active, merged or archived')
+    .option('--source <source>', 'only this source')
+    .option('--search <text>', 'text contains (case-insensitive)')
+    .option('--limit <n>', 'at most n (default 50)')
+    .action((options: Record<string, string>, command: Command) =>
+      run(async (ctx) => (await import('../commands/insights.js')).insightsListCommand(ctx, options))(command),
+    );
+  insights
+    .command('show')
+    .description('one insight with its merge history')
+    .argument('<id>')
+    .action((id: string, _options: unknown, command: Command) =>
+      run(async (ctx) => (await import('../commands/insights.js')).insightsShowCommand(ctx, id))(command),
+    );
+  insights
+    .command('export')
+    .description('every insight as JSONL, in id order (round-trips through import)')
+    .option('--format <format>', 'jsonl (default)')
+    .option('--output <file>', 'write to a file instead of stdout')
+    .action((options: { format?: string; output?: string }, command: Command) =>
+      run(async (ctx) => (await import('../commands/insights.js')).insightsExportCommand(ctx, options))(command),
+    );
+
+  program
+    .command('demo')
+    .description('load the bundled sample dataset into a fresh local workspace and run every available job')
+    .action((_options: unknown, command: Command) =>
+      run(async (ctx) => (await import('../commands/demo.js')).demoCommand(ctx))(command),
+    );
 
   program
     .command('jobs')
