@@ -1,0 +1,207 @@
+/**
+ * The local engine's commands through the real bin: insights, import errors, jobs,
+ * metrics, demo, and the remote job history.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import Sqlite from 'better-sqlite3';
+import { startFakeNexServer, type FakeNexServer } from './helpers/fake-nex-server.js';
+import { runBin, tempDir } from './helpers/cli.js';
+import { openDatabaseWith } from '../src/engine/db.js';
+
+function engineEnv() {
+  const dir = tempDir('nex-compound-cli-');
+  return { dir, env: { NEX_COMPOUND_DB: path.join(dir, 'engine.db'), NEX_COMPOUND_CONFIG_DIR: dir, XDG_DATA_HOME: dir } };
+}
+
+describe('insights', () => {
+  test('add, reinforce, list, show, export — and export round-trips through import', async () => {
+    const { dir, env } = engineEnv();
+    const add = await runBin(['insights', 'add', 'Acme renews in Q3.', '--source', 'gong-call', '--confidence', '0.6', '--tags', 'renewal,enterprise', '--json'], { env });
+    assert.equal(add.code, 0, add.stderr);
+    const first = JSON.parse(add.stdout);
+    assert.equal(first.reinforced, false);
+    assert.deepEqual(first.tags, ['renewal', 'enterprise']);
+    const again = await runBin(['insights', 'add', '  acme RENEWS in q3 ', '--confidence', '0.9', '--json'], { env });
+    const second = JSON.parse(again.stdout);
+    assert.equal(second.reinforced, true);
+    assert.equal(second.id, first.id);
+    assert.equal(second.reinforcement_count, 2);
+    assert.equal(second.base_confidence, 0.9);
+    await runBin(['insights', 'add', 'Globex asked for SSO.', '--source', 'zendesk'], { env });
+
+    const list = await runBin(['insights', 'list', '--json'], { env });
+    assert.equal(JSON.parse(list.stdout).length, 2);
+    const search = await runBin(['insights', 'list', '--search', 'globex', '--json'], { env });
+    assert.equal(JSON.parse(search.stdout).length, 1);
+    const show = await runBin(['insights', 'show', String(first.id)], { env });
+    assert.equal(show.code, 0);
+    assert.match(show.stdout, /Acme renews in Q3/);
+    assert.equal((await runBin(['insights', 'show', '9999'], { env })).code, 4);
+
+    const exported = await runBin(['insights', 'export'], { env });
+    assert.equal(exported.code, 0, exported.stderr);
+    const lines = exported.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(lines.map((l) => l.id), [1, 2]);
+    const file = path.join(dir, 'backup.jsonl');
+    assert.equal((await runBin(['insights', 'export', '--output', file], { env })).code, 0);
+    const { env: fresh } = engineEnv();
+    const imported = await runBin(['insights', 'import', file, '--json'], { env: fresh });
+    assert.equal(imported.code, 0, imported.stderr);
+    const reexported = await runBin(['insights', 'export'], { env: fresh });
+    const strip = (text: string) => text.trim().split('\n').map((l) => {
+      const { text: t, source, tags, confidence, created_at, last_reinforced_at } = JSON.parse(l);
+      return { t, source, tags, confidence, created_at, last_reinforced_at };
+    });
+    assert.deepEqual(strip(reexported.stdout), strip(readFileSync(file, 'utf8')));
+  });
+
+  test('bad input: confidence, status filter, unknown format, a directory, a missing file', async () => {
+    const { dir, env } = engineEnv();
+    assert.equal((await runBin(['insights', 'add', 'x', '--confidence', '1.5'], { env })).code, 2);
+    assert.equal((await runBin(['insights', 'list', '--status', 'gone'], { env })).code, 2);
+    assert.equal((await runBin(['insights', 'import', 'data.txt'], { env })).code, 2);
+    assert.equal((await runBin(['insights', 'import', dir, '--format', 'jsonl'], { env })).code, 2);
+    assert.equal((await runBin(['insights', 'import', path.join(dir, 'nope.jsonl')], { env })).code, 2);
+    const unwritable = await runBin(['insights', 'export', '--output', path.join(dir, 'missing', 'out.jsonl')], { env });
+    assert.equal(unwritable.code, 2);
+    assert.match(unwritable.stderr, /cannot write/);
+  });
+
+  test('bad import lines: reported with line numbers; good lines imported, exit 9; --strict writes nothing', async () => {
+    const { dir, env } = engineEnv();
+    const file = path.join(dir, 'mixed.jsonl');
+    writeFileSync(
+      file,
+      [
+        JSON.stringify({ text: 'Initech churned after the price increase.', source: 'hubspot', confidence: 0.7 }),
+        '{not json',
+        JSON.stringify({ source: 'no text here' }),
+        JSON.stringify({ text: 'Confidence out of range', confidence: 1.7 }),
+        JSON.stringify({ text: 'Bad date', created_at: 'yesterday-ish' }),
+        JSON.stringify({ text: 'Umbrella wants a Snowflake integration.', tags: ['integrations'] }),
+      ].join('\n') + '\n',
+    );
+    const strict = await runBin(['insights', 'import', file, '--strict'], { env });
+    assert.equal(strict.code, 9);
+    assert.match(strict.stderr, /nothing was imported/);
+    assert.equal(JSON.parse((await runBin(['insights', 'list', '--json'], { env })).stdout).length, 0);
+
+    const lenient = await runBin(['insights', 'import', file], { env });
+    assert.equal(lenient.code, 9);
+    for (const line of [2, 3, 4, 5]) assert.match(lenient.stderr, new RegExp(`mixed\\.jsonl:${line}: `));
+    assert.doesNotMatch(lenient.stderr, /mixed\.jsonl:(1|6): /);
+    assert.match(lenient.stderr, /skipped 4 bad lines/);
+    assert.equal(JSON.parse((await runBin(['insights', 'list', '--json'], { env })).stdout).length, 2);
+  });
+
+  test('CSV from stdin with --format', async () => {
+    const { env } = engineEnv();
+    const csv = 'text,source,confidence,tags\n"Hooli needs SOC 2, Type II",email,0.8,"security;enterprise"\nPied Piper expands seats,slack,0.6,expansion\n';
+    const r = await runBin(['insights', 'import', '-', '--format', 'csv', '--json'], { env, input: csv });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).imported, 2);
+    const list = JSON.parse((await runBin(['insights', 'list', '--json'], { env })).stdout) as Array<{ text: string; tags: string[] }>;
+    assert.ok(list.some((i) => i.text === 'Hooli needs SOC 2, Type II' && i.tags.includes('security')));
+  });
+
+  test('8 processes importing and triggering at once: everything recorded, no SQLITE_BUSY reaches the user', async () => {
+    const { dir, env } = engineEnv();
+    const files = Array.from({ length: 4 }, (_, f) => {
+      const file = path.join(dir, `part${f}.jsonl`);
+      writeFileSync(file, Array.from({ length: 5000 }, (_, i) => JSON.stringify({ text: `part ${f} insight ${i}`, confidence: 0.5 })).join('\n'));
+      return file;
+    });
+    const runs = await Promise.all([
+      ...files.map((file) => runBin(['insights', 'import', file, '--json'], { env })),
+      ...Array.from({ length: 4 }, (_, i) => runBin(['trigger', i % 2 ? 'metrics' : 'decay_sweep', '--local', '--json'], { env })),
+    ]);
+    for (const r of runs) {
+      assert.equal(r.code, 0, r.stderr);
+      assert.doesNotMatch(r.stderr, /SQLITE_BUSY|database is locked/);
+    }
+    const ids = runs.slice(4).map((r) => JSON.parse(r.stdout).job_run_id as string);
+    const watch = await runBin(['watch', ...ids, '--local', '--timeout', '60s'], { env });
+    assert.equal(watch.code, 0, watch.stderr);
+    const db = openDatabaseWith(Sqlite, env.NEX_COMPOUND_DB, { create: false });
+    assert.equal((db.prepare('SELECT count(*) AS n FROM insights').get() as { n: number }).n, 20_000);
+    assert.equal((db.prepare(`SELECT count(*) AS n FROM jobs WHERE status = 'completed'`).get() as { n: number }).n, 4);
+    assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
+    db.close();
+  });
+});
+
+describe('jobs, metrics and demo', () => {
+  test('metrics: a snapshot per run, the latest shown with its trend', async () => {
+    const { env } = engineEnv();
+    await runBin(['insights', 'add', 'Acme renews in Q3', '--confidence', '0.95'], { env });
+    await runBin(['insights', 'add', 'Globex pays annually', '--confidence', '0.15'], { env });
+    for (let i = 0; i < 2; i++) assert.equal((await runBin(['trigger', 'metrics', '--local', '--wait', '-q'], { env })).code, 0);
+    const r = await runBin(['metrics', '--json'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    const { latest, trend } = JSON.parse(r.stdout);
+    assert.equal(latest.insights.active, 2);
+    assert.equal(latest.confidence_histogram[9], 1);
+    assert.equal(latest.confidence_histogram[1], 1);
+    assert.equal(trend.length, 2);
+    assert.equal(latest.jobs.metrics.completed >= 1, true);
+    const human = await runBin(['metrics'], { env });
+    assert.match(human.stdout, /trend \(2 snapshots\)/);
+  });
+
+  test('jobs lists the local history, newest first', async () => {
+    const { env } = engineEnv();
+    await runBin(['trigger', 'metrics', '--local', '--wait', '-q'], { env });
+    await runBin(['trigger', 'decay_sweep', '--local', '--dry-run', '--wait', '-q'], { env });
+    const r = await runBin(['jobs', '--local', '--json'], { env });
+    const jobs = JSON.parse(r.stdout) as Array<{ job_type: string; dry_run: boolean }>;
+    assert.deepEqual(jobs.map((j) => j.job_type), ['decay_sweep', 'metrics']);
+    assert.equal(jobs[0]!.dry_run, true);
+  });
+
+  test('a local trigger of a job the engine does not implement yet fails clearly (exit 1)', async () => {
+    const { env } = engineEnv();
+    const r = await runBin(['trigger', 'consolidation', '--local', '--wait'], { env });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /cannot run consolidation jobs yet/);
+  });
+
+  test('demo loads the sample dataset into a fresh database and runs every available job', async () => {
+    const { env } = engineEnv();
+    const { NEX_COMPOUND_DB: _ignored, ...demoEnv } = env;
+    void _ignored;
+    const r = await runBin(['demo', '--json'], { env: demoEnv, timeoutMs: 60_000 });
+    assert.equal(r.code, 0, r.stderr);
+    const result = JSON.parse(r.stdout);
+    assert.ok(result.imported >= 300, `imported ${result.imported}`);
+    assert.deepEqual(result.jobs.map((j: { job_type: string }) => j.job_type), ['decay_sweep', 'metrics']);
+    assert.ok(result.jobs.every((j: { status: string }) => j.status === 'completed'));
+    assert.ok(result.jobs[0].insights_affected > 0, 'the planted stale items decay');
+    const rerun = await runBin(['demo', '--json'], { env: demoEnv, timeoutMs: 60_000 });
+    assert.equal(JSON.parse(rerun.stdout).imported, result.imported, 'each demo starts from a fresh database');
+  });
+});
+
+describe('remote job history', () => {
+  let server: FakeNexServer;
+  before(async () => {
+    server = await startFakeNexServer();
+  });
+  after(() => server.close());
+
+  test('jobs triggered on the remote API are kept locally and listed by `jobs`', async () => {
+    const { env } = engineEnv();
+    const remoteEnv = { ...env, NEX_API_KEY: 'test-key-123', NEX_BASE_URL: server.url };
+    const t1 = JSON.parse((await runBin(['trigger', 'metrics', '--json'], { env: remoteEnv })).stdout);
+    const t2 = JSON.parse((await runBin(['trigger', 'decay_sweep', '--dry-run', '--json'], { env: remoteEnv })).stdout);
+    const r = await runBin(['jobs', '--json'], { env: remoteEnv });
+    assert.equal(r.code, 0, r.stderr);
+    const jobs = JSON.parse(r.stdout) as Array<{ job_run_id: string; dry_run: boolean; base_url: string }>;
+    assert.deepEqual(jobs.map((j) => j.job_run_id), [t2.job_run_id, t1.job_run_id]);
+    assert.equal(jobs[0]!.dry_run, true);
+    assert.ok(jobs[0]!.base_url.startsWith(server.url));
+    assert.ok(!r.stdout.includes('test-key-123'));
+  });
+});
