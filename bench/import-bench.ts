@@ -1,0 +1,58 @@
+/**
+ * Import throughput: generates an N-line JSONL file (default 200,000; --lines 1000000 for
+ * the full figure) of varied insights with ~5 % duplicates, then imports it with the real
+ * CLI into a fresh database and reports insights/s and the child's peak RSS (GNU time).
+ * Prints one JSON line.
+ */
+import { spawnSync } from 'node:child_process';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const linesArg = process.argv.indexOf('--lines');
+const lines = linesArg === -1 ? 200_000 : Number(process.argv[linesArg + 1]);
+
+const SUBJECTS = ['Acme', 'Globex', 'Initech', 'Umbrella', 'Hooli', 'Stark', 'Wayne', 'Wonka', 'Tyrell', 'Cyberdyne'];
+const VERBS = ['renews in', 'asked about', 'churned over', 'expanded seats after', 'complained about', 'praised', 'requested', 'escalated'];
+const OBJECTS = ['pricing', 'SSO', 'the Snowflake integration', 'onboarding', 'SOC 2', 'the API rate limits', 'support response times', 'the mobile app'];
+const SOURCES = ['gong-call', 'zendesk', 'hubspot', 'slack', 'email', 'product-analytics'];
+const TAGS = ['pricing', 'security', 'churn-risk', 'renewal', 'integrations', 'support', 'enterprise', 'onboarding'];
+
+async function generate(file: string): Promise<void> {
+  const out = createWriteStream(file);
+  let seed = 42;
+  const rand = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+  const pick = <T>(list: T[]) => list[Math.floor(rand() * list.length)]!;
+  const base = Date.parse('2026-01-01T00:00:00Z');
+  for (let i = 0; i < lines; i++) {
+    const n = rand() < 0.05 && i > 10 ? Math.floor(rand() * i) : i; // ~5 % repeat an earlier insight
+    const text = `${SUBJECTS[n % 10]} account ${n} ${VERBS[n % 8]} ${OBJECTS[(n >> 3) % 8]} (note ${n}).`;
+    const created = new Date(base + (n % 300) * 86_400_000).toISOString();
+    const line = JSON.stringify({ text, source: pick(SOURCES), tags: [pick(TAGS), pick(TAGS)], confidence: Math.round(rand() * 100) / 100, created_at: created });
+    if (!out.write(`${line}\n`)) await new Promise((r) => out.once('drain', r));
+  }
+  await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+}
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'nex-compound-import-bench-'));
+try {
+  const file = path.join(dir, 'insights.jsonl');
+  await generate(file);
+  const start = process.hrtime.bigint();
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, path.join(ROOT, 'bin', 'nex-compound.js'), 'insights', 'import', file, '--json', '-q'], {
+    encoding: 'utf8',
+    env: { ...process.env, NEX_COMPOUND_DB: path.join(dir, 'engine.db') },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  if (r.status !== 0) throw new Error(`import failed (${r.status}): ${r.stderr}`);
+  const peakKb = Number(r.stderr.trim().split('\n').at(-1));
+  const summary = JSON.parse(r.stdout) as { imported: number; reinforced: number };
+  process.stdout.write(
+    `${JSON.stringify({ lines, imported: summary.imported, reinforced: summary.reinforced, seconds: Math.round(seconds * 100) / 100, insights_per_second: Math.round(lines / seconds), peak_rss_mb: Math.round(peakKb / 1024) })}\n`,
+  );
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
