@@ -6,7 +6,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import { UsageError } from '../cli/errors.js';
 import type { Database } from './db.js';
-import { MAX_TEXT_LENGTH, UPSERT_SQL } from './insights.js';
+import { MAX_TEXT_LENGTH, UPSERT_POSITIONAL_SQL } from './insights.js';
 import { normalizeText } from './normalize.js';
 
 export interface ImportOptions {
@@ -180,7 +180,7 @@ function toRow(record: Record<string, unknown>, workspaceId: number, now: number
 export async function importInsights(db: Database, input: AsyncIterable<Buffer | string>, options: ImportOptions): Promise<ImportSummary> {
   const summary: ImportSummary = { lines: 0, imported: 0, reinforced: 0, skipped: 0, errors: [], written: false };
   const batchSize = options.batchSize ?? DEFAULT_BATCH;
-  const upsert = db.prepare(UPSERT_SQL);
+  const upsert = db.prepare(UPSERT_POSITIONAL_SQL);
   const bad = (line: number, message: string) => {
     summary.skipped++;
     if (summary.errors.length < MAX_REPORTED) summary.errors.push({ line, message });
@@ -188,7 +188,7 @@ export async function importInsights(db: Database, input: AsyncIterable<Buffer |
   let batch: Row[] = [];
   const writeBatch = db.transaction((rows: Row[]) => {
     for (const row of rows) {
-      const result = upsert.get(row) as { reinforcement_count: number };
+      const result = upsert.get(row.workspace_id, row.text, row.normalized_text, row.source, row.tags, row.confidence, row.confidence, row.reinforcement_count, row.created_at, row.last_reinforced_at) as { reinforcement_count: number };
       if (result.reinforcement_count > row.reinforcement_count) summary.reinforced++;
       else summary.imported++;
     }
@@ -203,11 +203,12 @@ export async function importInsights(db: Database, input: AsyncIterable<Buffer |
   // Strict mode: one transaction around everything, rolled back on the first sign of trouble at the end.
   if (options.strict) db.prepare('BEGIN IMMEDIATE').run();
   try {
-    const lines = physicalLines(input);
     if (options.format === 'jsonl') {
-      for await (const line of lines) {
+      // Lines are handled synchronously per chunk: an async step per line would cost more
+      // than parsing and writing it.
+      const handle = (line: string) => {
         summary.lines++;
-        if (line.trim() === '') continue;
+        if (line.length === 0 || line.trim() === '') return;
         try {
           let value: unknown;
           try {
@@ -222,13 +223,32 @@ export async function importInsights(db: Database, input: AsyncIterable<Buffer |
           bad(summary.lines, error.message);
         }
         if (batch.length >= batchSize) flushOrApply(options.strict);
-        if ((summary.lines & 0xffff) === 0) options.onProgress?.(summary.lines);
+      };
+      const decoder = new StringDecoder('utf8');
+      let pending = '';
+      let first = true;
+      for await (const chunk of input) {
+        let text = pending + (typeof chunk === 'string' ? chunk : decoder.write(chunk));
+        if (first && text.length > 0) {
+          if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+          first = false;
+        }
+        let start = 0;
+        for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
+          handle(text.slice(start, nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl));
+          start = nl + 1;
+        }
+        pending = text.slice(start);
+        options.onProgress?.(summary.lines);
       }
+      pending += decoder.end();
+      if (pending.endsWith('\r')) pending = pending.slice(0, -1);
+      if (pending.length > 0) handle(pending);
     } else {
       let header: string[] | undefined;
       let lastLine = 0;
       const counted = (async function* () {
-        for await (const line of lines) {
+        for await (const line of physicalLines(input)) {
           lastLine++;
           yield line;
         }
@@ -280,7 +300,7 @@ export async function importInsights(db: Database, input: AsyncIterable<Buffer |
     const rows = batch;
     batch = [];
     for (const row of rows) {
-      const result = upsert.get(row) as { reinforcement_count: number };
+      const result = upsert.get(row.workspace_id, row.text, row.normalized_text, row.source, row.tags, row.confidence, row.confidence, row.reinforcement_count, row.created_at, row.last_reinforced_at) as { reinforcement_count: number };
       if (result.reinforcement_count > row.reinforcement_count) summary.reinforced++;
       else summary.imported++;
     }
