@@ -45,28 +45,44 @@ interface Row {
   last_reinforced_at: number;
 }
 
-/** Splits a byte stream into lines without holding more than one chunk and a partial line. */
-async function* physicalLines(input: AsyncIterable<Buffer | string>): AsyncGenerator<string> {
-  const decoder = new StringDecoder('utf8');
-  let pending = '';
-  let first = true;
-  for await (const chunk of input) {
-    let text = pending + (typeof chunk === 'string' ? chunk : decoder.write(chunk));
-    if (first && text.length > 0) {
+/** Splits decoded chunks into lines (BOM, CRLF and a last line without newline handled). */
+class LineSplitter {
+  private readonly decoder = new StringDecoder('utf8');
+  private pending = '';
+  private first = true;
+
+  push(chunk: Buffer | string, onLine: (line: string) => void): void {
+    let text = this.pending + (typeof chunk === 'string' ? chunk : this.decoder.write(chunk));
+    if (this.first && text.length > 0) {
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-      first = false;
+      this.first = false;
     }
     let start = 0;
-    for (let nl = text.indexOf('\n', start); nl !== -1; nl = text.indexOf('\n', start)) {
-      const end = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-      yield text.slice(start, end);
+    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
+      onLine(text.slice(start, nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl));
       start = nl + 1;
     }
-    pending = text.slice(start);
+    this.pending = text.slice(start);
   }
-  pending += decoder.end();
-  if (pending.endsWith('\r')) pending = pending.slice(0, -1);
-  if (pending.length > 0) yield pending;
+
+  end(onLine: (line: string) => void): void {
+    let rest = this.pending + this.decoder.end();
+    if (rest.endsWith('\r')) rest = rest.slice(0, -1);
+    if (rest.length > 0) onLine(rest);
+  }
+}
+
+/** Lines as an async sequence, for the CSV parser whose quoted fields may span lines. */
+async function* physicalLines(input: AsyncIterable<Buffer | string>): AsyncGenerator<string> {
+  const splitter = new LineSplitter();
+  const lines: string[] = [];
+  const collect = (line: string) => lines.push(line);
+  for await (const chunk of input) {
+    splitter.push(chunk, collect);
+    yield* lines.splice(0);
+  }
+  splitter.end(collect);
+  yield* lines;
 }
 
 /** CSV records (RFC 4180) with the physical line each starts on; quoted fields may span lines. */
@@ -186,18 +202,21 @@ export async function importInsights(db: Database, input: AsyncIterable<Buffer |
     if (summary.errors.length < MAX_REPORTED) summary.errors.push({ line, message });
   };
   let batch: Row[] = [];
-  const writeBatch = db.transaction((rows: Row[]) => {
+  const writeRows = (rows: Row[]) => {
     for (const row of rows) {
       const result = upsert.get(row.workspace_id, row.text, row.normalized_text, row.source, row.tags, row.confidence, row.confidence, row.reinforcement_count, row.created_at, row.last_reinforced_at) as { reinforcement_count: number };
       if (result.reinforcement_count > row.reinforcement_count) summary.reinforced++;
       else summary.imported++;
     }
-  });
-  const flush = () => {
+  };
+  const writeBatch = db.transaction(writeRows);
+  /** Non-strict: each batch in its own IMMEDIATE transaction. Strict: inside the one open transaction. */
+  const flushOrApply = (strict: boolean) => {
     if (batch.length === 0) return;
     const rows = batch;
     batch = [];
-    writeBatch.immediate(rows);
+    if (strict) writeRows(rows);
+    else writeBatch.immediate(rows);
   };
 
   // Strict mode: one transaction around everything, rolled back on the first sign of trouble at the end.
@@ -224,26 +243,12 @@ export async function importInsights(db: Database, input: AsyncIterable<Buffer |
         }
         if (batch.length >= batchSize) flushOrApply(options.strict);
       };
-      const decoder = new StringDecoder('utf8');
-      let pending = '';
-      let first = true;
+      const splitter = new LineSplitter();
       for await (const chunk of input) {
-        let text = pending + (typeof chunk === 'string' ? chunk : decoder.write(chunk));
-        if (first && text.length > 0) {
-          if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-          first = false;
-        }
-        let start = 0;
-        for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
-          handle(text.slice(start, nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl));
-          start = nl + 1;
-        }
-        pending = text.slice(start);
+        splitter.push(chunk, handle);
         options.onProgress?.(summary.lines);
       }
-      pending += decoder.end();
-      if (pending.endsWith('\r')) pending = pending.slice(0, -1);
-      if (pending.length > 0) handle(pending);
+      splitter.end(handle);
     } else {
       let header: string[] | undefined;
       let lastLine = 0;
@@ -292,17 +297,5 @@ export async function importInsights(db: Database, input: AsyncIterable<Buffer |
   } catch (error) {
     if (db.inTransaction) db.prepare('ROLLBACK').run();
     throw error;
-  }
-
-  function flushOrApply(strict: boolean) {
-    if (!strict) return flush();
-    // Inside the strict transaction already: write without a nested BEGIN.
-    const rows = batch;
-    batch = [];
-    for (const row of rows) {
-      const result = upsert.get(row.workspace_id, row.text, row.normalized_text, row.source, row.tags, row.confidence, row.confidence, row.reinforcement_count, row.created_at, row.last_reinforced_at) as { reinforcement_count: number };
-      if (result.reinforcement_count > row.reinforcement_count) summary.reinforced++;
-      else summary.imported++;
-    }
   }
 }

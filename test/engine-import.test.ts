@@ -1,0 +1,84 @@
+/** The streaming importer on a real SQLite file: line splitting, CSV quoting, reinforcement, strict mode. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import Sqlite from 'better-sqlite3';
+import { openDatabaseWith } from '../src/engine/db.js';
+import { importInsights } from '../src/engine/import.js';
+import { listInsights } from '../src/engine/insights.js';
+import { normalizeText } from '../src/engine/normalize.js';
+import { UsageError } from '../src/cli/errors.js';
+import { tempDir } from './helpers/cli.js';
+
+const NOW = Date.parse('2026-11-01T00:00:00Z');
+const db = () => openDatabaseWith(Sqlite, path.join(tempDir('nex-compound-import-'), 'e.db'), { create: true });
+/** Feeds the text in awkward chunks: splits inside lines, inside CRLF and inside multi-byte characters. */
+async function* chunks(text: string, size = 7) {
+  const bytes = Buffer.from(text, 'utf8');
+  for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size);
+}
+const run = (d: Sqlite.Database, text: string, format: 'jsonl' | 'csv', strict = false, batchSize?: number) =>
+  importInsights(d, chunks(text), { workspaceId: 1, format, strict, now: NOW, ...(batchSize ? { batchSize } : {}) });
+
+test('normalization: case, spacing, NFKC and surrounding punctuation', () => {
+  assert.equal(normalizeText('  Acme  RENEWS in Q3. '), 'acme renews in q3');
+  assert.equal(normalizeText('"Acme renews in Q3!"'), 'acme renews in q3');
+  assert.equal(normalizeText('Ｑ３ ﬁnance'), 'q3 finance');
+});
+
+test('JSONL: BOM, CRLF, blank lines, a last line without newline, multi-byte text split across chunks', async () => {
+  const d = db();
+  const text = '\uFEFF' + [JSON.stringify({ text: 'Café Zürich wants SSO — soon' }), '', JSON.stringify({ text: 'Second' })].join('\r\n');
+  const summary = await run(d, text, 'jsonl');
+  assert.deepEqual({ lines: summary.lines, imported: summary.imported, skipped: summary.skipped }, { lines: 3, imported: 2, skipped: 0 });
+  assert.deepEqual(listInsights(d, { workspaceId: 1 }).map((i) => i.text), ['Café Zürich wants SSO — soon', 'Second']);
+});
+
+test('duplicates in a file and against the store are reinforced, with the max confidence and latest date', async () => {
+  const d = db();
+  const lines = [
+    { text: 'Acme renews in Q3', confidence: 0.4, last_reinforced_at: '2026-01-01T00:00:00Z' },
+    { text: 'acme renews in q3.', confidence: 0.8, last_reinforced_at: '2026-03-01T00:00:00Z' },
+    { text: 'ACME renews in Q3', confidence: 0.6, last_reinforced_at: '2026-02-01T00:00:00Z' },
+  ].map((l) => JSON.stringify(l));
+  const summary = await run(d, lines.join('\n'), 'jsonl', false, 2);
+  assert.equal(summary.imported, 1);
+  assert.equal(summary.reinforced, 2);
+  const [insight] = listInsights(d, { workspaceId: 1 });
+  assert.equal(insight!.reinforcement_count, 3);
+  assert.equal(insight!.base_confidence, 0.8);
+  assert.equal(insight!.last_reinforced_at, '2026-03-01T00:00:00.000Z');
+});
+
+test('CSV: quoted commas, doubled quotes, newlines inside quotes; bad records report the line they start on', async () => {
+  const d = db();
+  const csv = [
+    'text,source,confidence,tags',
+    '"Hooli needs SOC 2, Type II",email,0.8,"security;enterprise"',
+    '"She said ""renew"" twice",slack,0.5,',
+    '"A note',
+    'over two lines",zendesk,0.7,support',
+    'Too few fields,only',
+    'Bad confidence,email,2,x',
+  ].join('\n');
+  const summary = await run(d, csv, 'csv');
+  assert.equal(summary.imported, 3);
+  assert.deepEqual(summary.errors.map((e) => e.line), [6, 7]);
+  const texts = listInsights(d, { workspaceId: 1 }).map((i) => i.text);
+  assert.deepEqual(texts, ['Hooli needs SOC 2, Type II', 'She said "renew" twice', 'A note\nover two lines']);
+  await assert.rejects(run(db(), 'body,source\nx,y\n', 'csv'), UsageError);
+  const unterminated = await run(db(), 'text\n"never closed\n', 'csv');
+  assert.deepEqual(unterminated.errors, [{ line: 2, message: 'unterminated quoted field' }]);
+});
+
+test('strict: one bad line among many leaves the store untouched, across batch boundaries', async () => {
+  const d = db();
+  const lines = Array.from({ length: 50 }, (_, i) => JSON.stringify({ text: `note ${i}` }));
+  lines.splice(37, 0, '{"text": 12}');
+  const summary = await run(d, lines.join('\n'), 'jsonl', true, 10);
+  assert.equal(summary.written, false);
+  assert.deepEqual(summary.errors, [{ line: 38, message: 'missing "text"' }]);
+  assert.equal(listInsights(d, { workspaceId: 1 }).length, 0);
+  const lenient = await run(d, lines.join('\n'), 'jsonl', false, 10);
+  assert.equal(lenient.imported, 50);
+});
