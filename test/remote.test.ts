@@ -333,6 +333,14 @@ describe('watch', () => {
     assert.match(r.stderr, /Z [0-9a-f-]{36} \w+ completed/);
   });
 
+  test('a terminal that reports no width (some CI runners, `script`) gets plain lines, not a spinner it cannot redraw', async () => {
+    const id = server.addJob(completedScript);
+    const r = await cli(['watch', id], { stderrTty: true, stderrColumns: 0, env: { CI: undefined, NO_COLOR: '1' } });
+    assert.equal(r.code, 0);
+    assert.doesNotMatch(r.stderr, ANSI_RE);
+    assert.match(r.stderr, /Z [0-9a-f-]{36} \w+ completed/);
+  });
+
   test('Ctrl-C exits 130 and prints how to resume', async () => {
     const id = server.addJob([{ status: 'running' }]);
     const controller = new AbortController();

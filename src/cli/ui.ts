@@ -35,9 +35,13 @@ export class Ui {
     return this.deps.stdout.isTTY ? 'table' : 'plain';
   }
 
-  /** Spinners animate only on a TTY outside CI. */
+  /**
+   * Spinners animate only on a TTY outside CI. A pseudo-terminal that reports no width
+   * (some CI runners, `script`) gets plain lines: a spinner cannot redraw what it cannot measure.
+   */
   get interactive(): boolean {
-    return Boolean(this.deps.stderr.isTTY) && !isCi(this.deps.env);
+    const { stderr, env } = this.deps;
+    return Boolean(stderr.isTTY) && !isCi(env) && (stderr.columns ?? 0) > 0;
   }
 
   get stderrStream(): OutputStream {

@@ -54,6 +54,8 @@ export interface InProcessOptions {
   env?: Record<string, string | undefined>;
   stdoutTty?: boolean;
   stderrTty?: boolean;
+  /** A pseudo-terminal may report no width (0). */
+  stderrColumns?: number;
   stdin?: string;
   /** Fake clock: sleep advances it instantly. Defaults to real time. */
   fakeClock?: boolean;
@@ -85,6 +87,7 @@ export function testDispatcher(timeouts: { headers?: number; body?: number; conn
 export async function runInProcess(argv: string[], options: InProcessOptions = {}): Promise<CliResult> {
   const stdout = new FakeTerminal(options.stdoutTty ?? false);
   const stderr = new FakeTerminal(options.stderrTty ?? false);
+  if (options.stderrColumns !== undefined) stderr.columns = options.stderrColumns;
   const sleeps: number[] = [];
   let clock = Date.parse('2026-11-23T12:00:00Z');
   const fake = options.fakeClock ?? false;
