@@ -30,7 +30,6 @@ export const MIGRATIONS: readonly string[] = [
     merged_into INTEGER REFERENCES insights(id)
   );
   CREATE UNIQUE INDEX insights_active_normalized ON insights (workspace_id, normalized_text) WHERE status = 'active';
-  CREATE INDEX insights_workspace_status ON insights (workspace_id, status);
 
   CREATE TABLE jobs (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
