@@ -4,7 +4,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { startFakeNexServer, type FakeNexServer } from './helpers/fake-nex-server.js';
@@ -23,6 +23,7 @@ describe('insights', () => {
     assert.equal(add.code, 0, add.stderr);
     const first = JSON.parse(add.stdout);
     assert.equal(first.reinforced, false);
+    assert.equal(statSync(env.NEX_COMPOUND_DB).mode & 0o777, 0o600, 'the database is owner-only');
     assert.deepEqual(first.tags, ['renewal', 'enterprise']);
     const again = await runBin(['insights', 'add', '  acme RENEWS in q3 ', '--confidence', '0.9', '--json'], { env });
     const second = JSON.parse(again.stdout);

@@ -2,7 +2,7 @@
  * The local engine's SQLite database: where it lives, how it is opened (WAL, busy
  * timeout), versioned migrations, and one-line errors for every way a file can be unusable.
  */
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { StorageError } from '../cli/errors.js';
@@ -121,9 +121,13 @@ export function openDatabaseWith(Sqlite: typeof BetterSqlite3, file: string, opt
   if (existsSync(resolved) && statSync(resolved).isDirectory()) {
     throw new StorageError(`the database path ${resolved} is a directory`, 'pass a file path with --db or NEX_COMPOUND_DB');
   }
+  const isNew = !existsSync(resolved);
   let db: Database;
   try {
     db = new Sqlite(resolved, { fileMustExist: !options.create, timeout: BUSY_TIMEOUT_MS, readonly: options.readonly ?? false });
+    // Insights are a company's private notes: owner-only, like the config file. The WAL and
+    // shared-memory files SQLite creates next inherit this mode.
+    if (isNew) chmodSync(resolved, 0o600);
   } catch (error) {
     throw storageError(resolved, error);
   }
