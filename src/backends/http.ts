@@ -15,7 +15,6 @@ export const MAX_REDIRECTS = 5;
 export const RETRY_AFTER_CAP_MS = 60_000;
 
 export { TransientError } from './transient.js';
-import { TransientError } from './transient.js';
 
 export interface HttpResponse {
   status: number;
