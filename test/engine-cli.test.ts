@@ -108,6 +108,26 @@ describe('insights', () => {
     assert.ok(list.some((i) => i.text === 'Hooli needs SOC 2, Type II' && i.tags.includes('security')));
   });
 
+  test('a large file and JSONL on stdin go through the parsing worker with the same results', async () => {
+    const { dir, env } = engineEnv();
+    const file = path.join(dir, 'large.jsonl');
+    // ~5 MiB: above the size where the import parses in a worker thread.
+    const lines: string[] = [];
+    for (let i = 0; i < 40_000; i++) {
+      lines.push(i === 31_337 ? '{"text": ' : JSON.stringify({ text: `Account ${i % 30_000} asked about SSO pricing for the ${(i % 30_000) % 7}th region, again and again.`, source: 'zendesk', tags: ['sso', 'pricing'] }));
+    }
+    writeFileSync(file, lines.join('\n') + '\n');
+    assert.ok(statSync(file).size > 4 * 1024 * 1024);
+    const r = await runBin(['insights', 'import', file, '--json'], { env });
+    assert.equal(r.code, 9, r.stderr);
+    assert.match(r.stderr, /large\.jsonl:31338: invalid JSON/);
+    assert.deepEqual(JSON.parse(r.stdout), { lines: 40_000, imported: 30_000, reinforced: 9_999, skipped: 1, written: true });
+
+    const piped = await runBin(['insights', 'import', '-', '--json'], { env, input: lines.slice(0, 100).join('\n') });
+    assert.equal(piped.code, 0, piped.stderr);
+    assert.deepEqual(JSON.parse(piped.stdout), { lines: 100, imported: 0, reinforced: 100, skipped: 0, written: true });
+  });
+
   test('8 processes importing and triggering at once: everything recorded, no SQLITE_BUSY reaches the user', async () => {
     const { dir, env } = engineEnv();
     const files = Array.from({ length: 4 }, (_, f) => {

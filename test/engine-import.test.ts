@@ -17,8 +17,8 @@ async function* chunks(text: string, size = 7) {
   const bytes = Buffer.from(text, 'utf8');
   for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size);
 }
-const run = (d: Sqlite.Database, text: string, format: 'jsonl' | 'csv', strict = false, batchSize?: number) =>
-  importInsights(d, chunks(text), { workspaceId: 1, format, strict, now: NOW, ...(batchSize ? { batchSize } : {}) });
+const run = (d: Sqlite.Database, text: string, format: 'jsonl' | 'csv', strict = false, batchSize?: number, parallel = false, chunkSize = 7) =>
+  importInsights(d, chunks(text, chunkSize), { workspaceId: 1, format, strict, now: NOW, parallel, ...(batchSize ? { batchSize } : {}) });
 
 test('normalization: case, spacing, NFKC and surrounding punctuation', () => {
   assert.equal(normalizeText('  Acme  RENEWS in Q3. '), 'acme renews in q3');
@@ -26,29 +26,33 @@ test('normalization: case, spacing, NFKC and surrounding punctuation', () => {
   assert.equal(normalizeText('Ｑ３ ﬁnance'), 'q3 finance');
 });
 
-test('JSONL: BOM, CRLF, blank lines, a last line without newline, multi-byte text split across chunks', async () => {
-  const d = db();
-  const text = '\uFEFF' + [JSON.stringify({ text: 'Café Zürich wants SSO — soon' }), '', JSON.stringify({ text: 'Second' })].join('\r\n');
-  const summary = await run(d, text, 'jsonl');
-  assert.deepEqual({ lines: summary.lines, imported: summary.imported, skipped: summary.skipped }, { lines: 3, imported: 2, skipped: 0 });
-  assert.deepEqual(listInsights(d, { workspaceId: 1 }).map((i) => i.text), ['Café Zürich wants SSO — soon', 'Second']);
-});
+for (const parallel of [false, true]) {
+    test(`JSONL: BOM, CRLF, blank lines, a last line without newline, multi-byte text split across chunks${parallel ? ' (parsing worker)' : ''}`, async () => {
+    const d = db();
+    const text = '\uFEFF' + [JSON.stringify({ text: 'Café Zürich wants SSO — soon' }), '', JSON.stringify({ text: 'Second' })].join('\r\n');
+    const summary = await run(d, text, 'jsonl', false, undefined, parallel);
+    assert.deepEqual({ lines: summary.lines, imported: summary.imported, skipped: summary.skipped }, { lines: 3, imported: 2, skipped: 0 });
+    assert.deepEqual(listInsights(d, { workspaceId: 1 }).map((i) => i.text), ['Café Zürich wants SSO — soon', 'Second']);
+  });
+}
 
-test('duplicates in a file and against the store are reinforced, with the max confidence and latest date', async () => {
-  const d = db();
-  const lines = [
-    { text: 'Acme renews in Q3', confidence: 0.4, last_reinforced_at: '2026-01-01T00:00:00Z' },
-    { text: 'acme renews in q3.', confidence: 0.8, last_reinforced_at: '2026-03-01T00:00:00Z' },
-    { text: 'ACME renews in Q3', confidence: 0.6, last_reinforced_at: '2026-02-01T00:00:00Z' },
-  ].map((l) => JSON.stringify(l));
-  const summary = await run(d, lines.join('\n'), 'jsonl', false, 2);
-  assert.equal(summary.imported, 1);
-  assert.equal(summary.reinforced, 2);
-  const [insight] = listInsights(d, { workspaceId: 1 });
-  assert.equal(insight!.reinforcement_count, 3);
-  assert.equal(insight!.base_confidence, 0.8);
-  assert.equal(insight!.last_reinforced_at, '2026-03-01T00:00:00.000Z');
-});
+for (const parallel of [false, true]) {
+    test(`duplicates in a file and against the store are reinforced, with the max confidence and latest date${parallel ? ' (parsing worker)' : ''}`, async () => {
+    const d = db();
+    const lines = [
+      { text: 'Acme renews in Q3', confidence: 0.4, last_reinforced_at: '2026-01-01T00:00:00Z' },
+      { text: 'acme renews in q3.', confidence: 0.8, last_reinforced_at: '2026-03-01T00:00:00Z' },
+      { text: 'ACME renews in Q3', confidence: 0.6, last_reinforced_at: '2026-02-01T00:00:00Z' },
+    ].map((l) => JSON.stringify(l));
+    const summary = await run(d, lines.join('\n'), 'jsonl', false, 2, parallel);
+    assert.equal(summary.imported, 1);
+    assert.equal(summary.reinforced, 2);
+    const [insight] = listInsights(d, { workspaceId: 1 });
+    assert.equal(insight!.reinforcement_count, 3);
+    assert.equal(insight!.base_confidence, 0.8);
+    assert.equal(insight!.last_reinforced_at, '2026-03-01T00:00:00.000Z');
+  });
+}
 
 test('CSV: quoted commas, doubled quotes, newlines inside quotes; bad records report the line they start on', async () => {
   const d = db();
@@ -71,14 +75,47 @@ test('CSV: quoted commas, doubled quotes, newlines inside quotes; bad records re
   assert.deepEqual(unterminated.errors, [{ line: 2, message: 'unterminated quoted field' }]);
 });
 
-test('strict: one bad line among many leaves the store untouched, across batch boundaries', async () => {
+for (const parallel of [false, true]) {
+    test(`strict: one bad line among many leaves the store untouched, across batch boundaries${parallel ? ' (parsing worker)' : ''}`, async () => {
+    const d = db();
+    const lines = Array.from({ length: 50 }, (_, i) => JSON.stringify({ text: `note ${i}` }));
+    lines.splice(37, 0, '{"text": 12}');
+    const summary = await run(d, lines.join('\n'), 'jsonl', true, 10, parallel);
+    assert.equal(summary.written, false);
+    assert.deepEqual(summary.errors, [{ line: 38, message: 'missing "text"' }]);
+    assert.equal(listInsights(d, { workspaceId: 1 }).length, 0);
+    const lenient = await run(d, lines.join('\n'), 'jsonl', false, 10, parallel);
+    assert.equal(lenient.imported, 50);
+  });
+}
+
+test('the parsing worker and the in-process parser leave identical stores and summaries', async () => {
+  // Duplicates land inside one multi-row statement, across statements and across batches;
+  // bad lines of every kind are spread through; chunks split lines anywhere.
+  const lines: string[] = [];
+  for (let i = 0; i < 3000; i++) {
+    if (i % 97 === 13) lines.push('{"text": "broken');
+    else if (i % 101 === 7) lines.push(JSON.stringify({ text: `note ${i}`, confidence: 2 }));
+    else if (i % 89 === 5) lines.push(JSON.stringify({ text: `note ${i}`, created_at: 'yesterday' }));
+    else lines.push(JSON.stringify({ text: `Note ${i % 1000}${i % 3 === 0 ? '.' : ''}`, source: `s${i % 4}`, tags: [`t${i % 5}`], confidence: (i % 100) / 100, last_reinforced_at: NOW - i * 1000 }));
+  }
+  const text = lines.join('\n');
+  const serial = db();
+  const parallel = db();
+  const a = await run(serial, text, 'jsonl', false, 700, false, 4096);
+  const b = await run(parallel, text, 'jsonl', false, 700, true, 1001);
+  assert.deepEqual(b, a);
+  assert.equal(a.imported, 1000);
+  assert.equal(a.imported + a.reinforced + a.skipped, 3000);
+  const all = (d: Sqlite.Database) => d.prepare('SELECT * FROM insights ORDER BY id').all();
+  assert.deepEqual(all(parallel), all(serial));
+});
+
+test('an import into a store that already has rows counts new against reinforced exactly', async () => {
   const d = db();
-  const lines = Array.from({ length: 50 }, (_, i) => JSON.stringify({ text: `note ${i}` }));
-  lines.splice(37, 0, '{"text": 12}');
-  const summary = await run(d, lines.join('\n'), 'jsonl', true, 10);
-  assert.equal(summary.written, false);
-  assert.deepEqual(summary.errors, [{ line: 38, message: 'missing "text"' }]);
-  assert.equal(listInsights(d, { workspaceId: 1 }).length, 0);
-  const lenient = await run(d, lines.join('\n'), 'jsonl', false, 10);
-  assert.equal(lenient.imported, 50);
+  await run(d, Array.from({ length: 60 }, (_, i) => JSON.stringify({ text: `fact ${i * 2}` })).join('\n'), 'jsonl');
+  // Half of these exist already; the new ones interleave with them inside 25-row statements.
+  const summary = await run(d, Array.from({ length: 120 }, (_, i) => JSON.stringify({ text: `fact ${i}` })).join('\n'), 'jsonl', false, 1000, true);
+  assert.deepEqual({ imported: summary.imported, reinforced: summary.reinforced }, { imported: 60, reinforced: 60 });
+  assert.equal(listInsights(d, { workspaceId: 1, limit: 1000 }).length, 120);
 });

@@ -35,14 +35,21 @@ export async function insightsAddCommand(ctx: Context, text: string, options: { 
   }
 }
 
+/** Below this a parsing worker's start-up costs more than the overlap saves. */
+const PARALLEL_IMPORT_BYTES = 4 * 1024 * 1024;
+
 export async function insightsImportCommand(ctx: Context, file: string, options: { format?: string; strict?: boolean }): Promise<CommandResult> {
   const format = importFormat(file, options.format);
   let input: AsyncIterable<Buffer | string>;
+  // Standard input may be large and its size is unknown, so it is parsed in parallel too.
+  let parallel = true;
   if (file === '-') input = ctx.deps.stdin;
   else {
     if (!existsSync(file)) throw new UsageError(`no such file: ${file}`);
-    if (statSync(file).isDirectory()) throw new UsageError(`${file} is a directory, not an import file`);
-    input = createReadStream(file);
+    const stats = statSync(file);
+    if (stats.isDirectory()) throw new UsageError(`${file} is a directory, not an import file`);
+    parallel = stats.size >= PARALLEL_IMPORT_BYTES;
+    input = createReadStream(file, { highWaterMark: 256 * 1024 });
   }
   const engine = await openLocalEngine(ctx);
   try {
@@ -51,6 +58,7 @@ export async function insightsImportCommand(ctx: Context, file: string, options:
       format,
       strict: Boolean(options.strict),
       now: ctx.deps.now(),
+      parallel,
     });
     for (const error of summary.errors) ctx.ui.err(`${file === '-' ? 'stdin' : file}:${error.line}: ${error.message}`);
     if (summary.skipped > summary.errors.length) ctx.ui.err(`… and ${summary.skipped - summary.errors.length} more bad lines`);

@@ -61,21 +61,22 @@ export function toInsight(row: InsightRow): Insight {
  * one raises its count, its last_reinforced_at and (to the higher of the two) its base
  * confidence. The current confidence follows the base, since reinforcement refreshes it.
  */
-export const UPSERT_SQL = `
-  INSERT INTO insights (workspace_id, text, normalized_text, source, tags, confidence, base_confidence, reinforcement_count, created_at, last_reinforced_at)
-  VALUES (@workspace_id, @text, @normalized_text, @source, @tags, @confidence, @confidence, @reinforcement_count, @created_at, @last_reinforced_at)
+export const INSIGHT_INSERT_COLUMNS =
+  'workspace_id, text, normalized_text, source, tags, confidence, base_confidence, reinforcement_count, created_at, last_reinforced_at';
+
+/** An insert that meets an active insight with the same normalized text reinforces it instead. */
+export const REINFORCE_ON_CONFLICT = `
   ON CONFLICT (workspace_id, normalized_text) WHERE status = 'active' DO UPDATE SET
     reinforcement_count = reinforcement_count + excluded.reinforcement_count,
     last_reinforced_at = max(last_reinforced_at, excluded.last_reinforced_at),
     base_confidence = max(base_confidence, excluded.base_confidence),
-    confidence = max(base_confidence, excluded.base_confidence)
-  RETURNING id, reinforcement_count`;
+    confidence = max(base_confidence, excluded.base_confidence)`;
 
-/** The same statement with positional parameters, which bind faster on the import hot path. */
-export const UPSERT_POSITIONAL_SQL = UPSERT_SQL.replace(
-  /VALUES \(@workspace_id, @text, @normalized_text, @source, @tags, @confidence, @confidence, @reinforcement_count, @created_at, @last_reinforced_at\)/,
-  'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-);
+export const UPSERT_SQL = `
+  INSERT INTO insights (${INSIGHT_INSERT_COLUMNS})
+  VALUES (@workspace_id, @text, @normalized_text, @source, @tags, @confidence, @confidence, @reinforcement_count, @created_at, @last_reinforced_at)
+  ${REINFORCE_ON_CONFLICT}
+  RETURNING id, reinforcement_count`;
 
 export interface NewInsight {
   workspaceId: number;
