@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Sqlite from 'better-sqlite3';
-import { openDatabaseWith } from '../src/engine/db.js';
+import { JOB_CACHE_MIB, openDatabaseWith } from '../src/engine/db.js';
 import { createJob } from '../src/engine/jobs.js';
 import { runDecaySweep } from '../src/engine/jobs/decay.js';
 
@@ -108,7 +108,7 @@ async function benchDecay(): Promise<void> {
   const dir = tmp();
   const file = path.join(dir, 'engine.db');
   seedInsights(file, n);
-  const db = openDatabaseWith(Sqlite, file, { create: false });
+  const db = openDatabaseWith(Sqlite, file, { create: false, cacheMiB: JOB_CACHE_MIB });
   // Baseline: a bare full scan of the same rows, the floor any sweep must pay.
   const scanStart = performance.now();
   let sum = 0;

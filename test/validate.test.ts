@@ -4,7 +4,8 @@ import { parseBaseUrl, parseDuration, parseJobRunId, parseJobType, formatDuratio
 import { UsageError } from '../src/cli/errors.js';
 import { parseRetryAfter } from '../src/backends/http.js';
 import { fullJitterBackoff, pollDelay } from '../src/core/backoff.js';
-import { colorLevel } from '../src/cli/ui.js';
+import { colorLevel, createUi } from '../src/cli/ui.js';
+import type { Deps } from '../src/cli/deps.js';
 import { changed } from '../src/core/watch.js';
 
 test('job types: exact, dashed and upper-case forms are accepted', () => {
@@ -83,6 +84,18 @@ test('colors: NO_COLOR and --no-color win, FORCE_COLOR forces, pipes get none', 
   assert.equal(colorLevel(pipe, { FORCE_COLOR: '1' }, true), 1);
   assert.equal(colorLevel(tty, { FORCE_COLOR: '0' }, true), 0);
   assert.equal(colorLevel(tty, { TERM: 'dumb' }, true), 0);
+});
+
+test('the Ui colors only a colored stream; without color, styles are no-ops and chalk is not needed', async () => {
+  const options = { json: false, ndjson: false, quiet: false, color: true, debug: false };
+  const deps = (env: Record<string, string>) => ({ stdout: { write: () => true, isTTY: false }, stderr: { write: () => true, isTTY: false }, env }) as unknown as Deps;
+  const plain = await createUi(deps({}), options);
+  assert.equal(plain.errChalk.level, 0);
+  assert.equal(plain.errChalk.bold.red('failed'), 'failed');
+  assert.equal(plain.outChalk.dim('a', 'b'), 'a b');
+  const colored = await createUi(deps({ FORCE_COLOR: '1' }), options);
+  assert.equal(colored.errChalk.level, 1);
+  assert.equal(colored.errChalk.red('failed'), '\u001b[31mfailed\u001b[39m');
 });
 
 test('a watch reports a change when the status or a count moves, not otherwise', () => {

@@ -44,9 +44,9 @@ export async function main(argv: readonly string[], deps: Deps): Promise<void> {
     return;
   }
 
-  const [commander, { Ui }] = await Promise.all([import('commander'), import('./ui.js')]);
+  const [commander, { createUi }] = await Promise.all([import('commander'), import('./ui.js')]);
   const { CommanderError } = commander;
-  const program = buildProgram(deps, commander, Ui);
+  const program = buildProgram(deps, commander, createUi);
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (error) {
@@ -62,7 +62,7 @@ export async function main(argv: readonly string[], deps: Deps): Promise<void> {
 export function buildProgram(
   deps: Deps,
   { Command, Option }: typeof import('commander'),
-  Ui: typeof import('./ui.js').Ui,
+  createUi: typeof import('./ui.js').createUi,
 ): Command {
   const program = new Command('nex-compound');
   program
@@ -96,7 +96,7 @@ export function buildProgram(
 
   const run = (load: (ctx: Context) => Promise<CommandResult>) => async (command: Command) => {
     const globals = command.optsWithGlobals() as GlobalOptions & Record<string, unknown>;
-    const ui = new Ui(deps, {
+    const ui = await createUi(deps, {
       json: Boolean(globals.json),
       ndjson: Boolean(globals.ndjson),
       quiet: Boolean(globals.quiet),

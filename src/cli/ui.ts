@@ -4,7 +4,7 @@
  * Every write passes through redaction so a secret can never leak, even when a
  * server echoes it back in an error message.
  */
-import { Chalk, type ChalkInstance } from 'chalk';
+import type { ChalkInstance } from 'chalk';
 import type { Deps, OutputStream } from './deps.js';
 
 export interface UiOptions {
@@ -17,18 +17,36 @@ export interface UiOptions {
 
 export type OutputMode = 'json' | 'table' | 'plain';
 
+/**
+ * Builds the Ui. chalk is loaded only when a stream will actually be colored: importing it
+ * costs ~20 ms here, and CI logs, pipes and scripts never need it.
+ */
+export async function createUi(deps: Deps, options: UiOptions): Promise<Ui> {
+  const outLevel = colorLevel(deps.stdout, deps.env, options.color);
+  const errLevel = colorLevel(deps.stderr, deps.env, options.color);
+  if (outLevel === 0 && errLevel === 0) return new Ui(deps, options, PLAIN, PLAIN);
+  const { Chalk } = await import('chalk');
+  return new Ui(deps, options, new Chalk({ level: outLevel }), new Chalk({ level: errLevel }));
+}
+
+/** chalk's interface with every style a no-op, at level 0: `plain.bold.red(x)` is `x`. */
+const PLAIN: ChalkInstance = (() => {
+  const style = (...text: unknown[]) => text.join(' ');
+  const proxy: ChalkInstance = new Proxy(style, {
+    get: (target, key) => (key === 'level' ? 0 : key in target ? Reflect.get(target, key) : proxy),
+  }) as unknown as ChalkInstance;
+  return proxy;
+})();
+
 export class Ui {
-  readonly outChalk: ChalkInstance;
-  readonly errChalk: ChalkInstance;
   private readonly secrets = new Set<string>();
 
   constructor(
     private readonly deps: Deps,
     readonly options: UiOptions,
-  ) {
-    this.outChalk = new Chalk({ level: colorLevel(deps.stdout, deps.env, options.color) });
-    this.errChalk = new Chalk({ level: colorLevel(deps.stderr, deps.env, options.color) });
-  }
+    readonly outChalk: ChalkInstance,
+    readonly errChalk: ChalkInstance,
+  ) {}
 
   get mode(): OutputMode {
     if (this.options.json || this.options.ndjson) return 'json';

@@ -96,7 +96,18 @@ export interface OpenOptions {
   /** Whether the path is the default one (its directory may be created). */
   isDefaultPath?: boolean;
   readonly?: boolean;
+  /**
+   * Page cache ceiling in MiB (SQLite's default is 2). Pages are allocated only as they are
+   * read, so a high ceiling costs memory only on a database that large.
+   */
+  cacheMiB?: number;
 }
+
+/**
+ * The job worker's page cache: a sweep over 1M insights touches ~130 MiB of table and index;
+ * when that fits in cache, archiving (an index delete per row) stops spilling pages mid-transaction.
+ */
+export const JOB_CACHE_MIB = 256;
 
 /** better-sqlite3 is loaded here, only by commands that use the local engine. */
 export async function openDatabase(file: string, options: OpenOptions): Promise<Database> {
@@ -135,6 +146,7 @@ export function openDatabaseWith(Sqlite: typeof BetterSqlite3, file: string, opt
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
+    if (options.cacheMiB) db.pragma(`cache_size = -${Math.round(options.cacheMiB * 1024)}`);
     migrate(db, resolved);
   } catch (error) {
     db.close();

@@ -4,7 +4,7 @@
  * Started as: node worker.js --db <path>
  */
 import { randomUUID } from 'node:crypto';
-import { openDatabase } from './db.js';
+import { JOB_CACHE_MIB, openDatabase } from './db.js';
 import { hasRunnableJobs, leaseMs as leaseFromEnv } from './jobs.js';
 import { runNextJob } from './runner.js';
 
@@ -15,7 +15,7 @@ async function main(): Promise<void> {
   const dbIndex = process.argv.indexOf('--db');
   const file = dbIndex === -1 ? undefined : process.argv[dbIndex + 1];
   if (!file) throw new Error('usage: worker --db <path>');
-  const db = await openDatabase(file, { create: false });
+  const db = await openDatabase(file, { create: false, cacheMiB: JOB_CACHE_MIB });
   const leaseDb = await openDatabase(file, { create: false });
   const workerId = `${process.pid}-${randomUUID().slice(0, 8)}`;
   const lease = leaseFromEnv(process.env);
