@@ -56,6 +56,12 @@ export class LocalBackend implements JobBackend {
     return toJobStatus(row);
   }
 
+  async details(jobRunId: string): Promise<Record<string, unknown> | null> {
+    await this.status(jobRunId);
+    const row = getJob(this.options.db, jobRunId)!;
+    return row.result ? (JSON.parse(row.result) as Record<string, unknown>) : null;
+  }
+
   /**
    * Starts a worker when jobs are waiting and no live worker would take them: after a
    * trigger, or when a killed worker's lease has expired (re-claim).

@@ -81,9 +81,13 @@ async function openLocalBackend(ctx: Context, settings: Settings): Promise<JobBa
 
 /** Engine settings from the profile, recorded with each job so the worker needs no config. */
 export function engineParams(jobType: JobType, settings: Settings): Record<string, unknown> | undefined {
-  if (jobType !== 'decay_sweep' && jobType !== 'metrics') return undefined;
   const stored = settings.stored;
   const params: Record<string, unknown> = {};
+  if (jobType === 'consolidation') {
+    if (stored['consolidation.threshold']) params.threshold = parseFraction(stored['consolidation.threshold'], 'consolidation.threshold');
+    return params;
+  }
+  if (jobType !== 'decay_sweep' && jobType !== 'metrics') return undefined;
   if (stored['decay-half-life']) params.halfLifeMs = parseDuration(stored['decay-half-life'], 'decay-half-life', { allowZero: false });
   if (stored['decay-grace']) params.graceMs = parseDuration(stored['decay-grace'], 'decay-grace');
   if (stored['decay-floor']) params.floor = parseFraction(stored['decay-floor'], 'decay-floor');

@@ -14,6 +14,7 @@ export const ExitCode = {
   TriggerOutcomeUnknown: 7,
   Storage: 8,
   ImportIncomplete: 9,
+  Refused: 10,
   Internal: 70,
   Interrupted: 130,
 } as const;
@@ -31,6 +32,7 @@ export const EXIT_CODE_TABLE: ReadonlyArray<readonly [number, string]> = [
   [7, 'trigger outcome unknown: the request may or may not have created a job'],
   [8, 'local database unusable: missing directory, corrupt, unreadable or unwritable file, or a newer schema'],
   [9, 'import: some lines were bad (skipped, or with --strict nothing was written); each is reported with its line number'],
+  [10, 'refused: a revert would overwrite later changes to the same insights (the message names what changed them)'],
   [70, 'internal error: a bug in nex-compound; rerun with --debug and report the stack trace'],
   [130, 'interrupted (Ctrl-C); the job keeps running on the server'],
 ];
@@ -83,6 +85,12 @@ export class StorageError extends CliError {
 export class ImportIncompleteError extends CliError {
   constructor(message: string, hint?: string) {
     super(message, ExitCode.ImportIncomplete, hint);
+  }
+}
+
+export class RefusedError extends CliError {
+  constructor(message: string, hint?: string) {
+    super(message, ExitCode.Refused, hint);
   }
 }
 

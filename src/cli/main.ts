@@ -137,8 +137,17 @@ export function buildProgram(
     .argument('<job_run_id>', 'the UUID printed by trigger')
     .option('--retries <n>', 'retries of transient failures (default 4)')
     .option('--exit-status', 'exit 1 when the job has failed')
+    .option('--details', 'what the run found: consolidation clusters and conflicts (local engine; dry runs too)')
     .action((id: string, options: Record<string, unknown>, command: Command) =>
       run(async (ctx) => (await import('../commands/status.js')).statusCommand(ctx, id, options))(command),
+    );
+
+  program
+    .command('revert')
+    .description('undo a local consolidation run exactly; refuses if a later change touched the same insights')
+    .argument('<job_run_id>', 'the consolidation run to undo')
+    .action((id: string, _options: unknown, command: Command) =>
+      run(async (ctx) => (await import('../commands/revert.js')).revertCommand(ctx, id))(command),
     );
 
   followOptions(

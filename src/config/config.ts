@@ -18,6 +18,7 @@ export const CONFIG_KEYS = [
   'decay-grace',
   'decay-floor',
   'decay-archive-below',
+  'consolidation.threshold',
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 export type Profile = Partial<Record<ConfigKey, string>>;
@@ -46,6 +47,7 @@ export function parseProfileName(name: string): string {
 export function parseConfigKey(key: string): ConfigKey {
   const normalized = key.trim().toLowerCase().replace(/_/g, '-');
   if ((CONFIG_KEYS as readonly string[]).includes(normalized)) return normalized as ConfigKey;
+  if (normalized === 'consolidation-threshold') return 'consolidation.threshold';
   throw new UsageError(`unknown config key "${key}"`, `valid keys: ${CONFIG_KEYS.join(', ')}`);
 }
 
@@ -70,6 +72,7 @@ export function validateConfigValue(key: ConfigKey, value: string): string {
       return trimmed;
     case 'decay-floor':
     case 'decay-archive-below':
+    case 'consolidation.threshold':
       parseFraction(trimmed, key);
       return trimmed;
   }

@@ -73,4 +73,6 @@ export interface JobBackend {
   trigger(request: TriggerRequest, options?: TriggerOptions): Promise<AcceptedJob>;
   /** One status read. Transient failures are retried inside up to the backend's retry budget. */
   status(jobRunId: string, options?: CallOptions & { retries?: number }): Promise<JobStatus>;
+  /** What a run found in detail (consolidation: its clusters and conflicts); the local engine only. */
+  details?(jobRunId: string): Promise<Record<string, unknown> | null>;
 }

@@ -81,6 +81,22 @@ export const MIGRATIONS: readonly string[] = [
     heartbeat_at INTEGER NOT NULL
   );
   `,
+  // 2: consolidation's change log, so a run can be shown and reverted exactly.
+  `
+  CREATE TABLE insight_changes (
+    id INTEGER PRIMARY KEY,
+    job_run_id TEXT NOT NULL,
+    insight_id INTEGER NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('survivor', 'merged')),
+    survivor_id INTEGER NOT NULL,
+    similarity REAL,
+    before TEXT NOT NULL,
+    after TEXT NOT NULL
+  );
+  CREATE INDEX insight_changes_job ON insight_changes (job_run_id, id);
+  CREATE INDEX insight_changes_insight ON insight_changes (insight_id, id);
+  ALTER TABLE jobs ADD COLUMN reverted_at INTEGER;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -24,7 +24,7 @@ export interface Insight {
   merged_into: number | null;
 }
 
-interface InsightRow extends Omit<Insight, 'tags' | 'created_at' | 'last_reinforced_at'> {
+export interface InsightRow extends Omit<Insight, 'tags' | 'created_at' | 'last_reinforced_at'> {
   tags: string;
   created_at: number;
   last_reinforced_at: number;

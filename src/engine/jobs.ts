@@ -34,6 +34,7 @@ export interface JobRow {
   started_at: number | null;
   completed_at: number | null;
   duration_ms: number | null;
+  reverted_at: number | null;
 }
 
 export interface JobCounts {

@@ -6,11 +6,13 @@ import type { JobType } from '../core/types.js';
 import type { Database } from './db.js';
 import { LeaseLostError, claimNextJob, completeJob, failJob, heartbeat, type JobRow } from './jobs.js';
 import type { JobImplementation } from './jobs/context.js';
+import { runConsolidation } from './jobs/consolidation.js';
 import { runDecaySweep } from './jobs/decay.js';
 import { runMetrics } from './jobs/metrics.js';
 
 /** The jobs this engine runs. Jobs whose implementation has not landed fail with a clear message. */
 export const IMPLEMENTATIONS: Partial<Record<JobType, JobImplementation>> = {
+  consolidation: runConsolidation,
   decay_sweep: runDecaySweep,
   metrics: runMetrics,
 };

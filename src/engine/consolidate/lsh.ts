@@ -1,0 +1,157 @@
+/**
+ * Candidate pairs without comparing all pairs: MinHash signatures over shingles of each
+ * insight, banded for locality-sensitive hashing. Two insights whose shingle sets have
+ * Jaccard similarity s share at least one band with probability 1 − (1 − s^r)^b.
+ * Everything is seeded and ordered, so the same input always yields the same pairs.
+ */
+
+export type ShingleMode = 'char4' | 'word';
+
+export interface LshOptions {
+  bands: number;
+  rows: number;
+  seed: number;
+  shingles: ShingleMode;
+  /** Buckets larger than this are not expanded to all pairs (see candidatePairs). */
+  maxBucket: number;
+  /** In an oversized bucket, each member is paired with this many neighbours. */
+  window: number;
+}
+
+export const DEFAULT_LSH: LshOptions = { bands: 20, rows: 4, seed: 0x5eed, shingles: 'word', maxBucket: 64, window: 12 };
+
+/** 32-bit FNV-1a of a string. */
+function fnv1a(text: string, start = 0, end = text.length): number {
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/** murmur3's finalizer: a fast, well-mixed 32-bit permutation. */
+function mix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/**
+ * Shingle hashes: the tokens themselves, or character 4-grams of each token padded with
+ * boundary marks. A token of weight w contributes w copies of each of its shingles, so the
+ * MinHash estimates the weighted (generalized) Jaccard similarity Σ min / Σ max.
+ */
+export function shingleHashes(tokens: string[], mode: ShingleMode, weights?: number[]): number[] {
+  const out: number[] = [];
+  tokens.forEach((token, t) => {
+    const copies = weights?.[t] ?? 1;
+    const push = (h: number) => {
+      out.push(h);
+      for (let c = 1; c < copies; c++) out.push(mix(h + Math.imul(c, 0x9e3779b9)));
+    };
+    if (mode === 'word') {
+      push(fnv1a(token));
+      return;
+    }
+    const padded = `\u0002${token}\u0003`;
+    if (padded.length <= 4) push(fnv1a(padded));
+    else for (let i = 0; i + 4 <= padded.length; i++) push(fnv1a(padded, i, i + 4));
+  });
+  return out;
+}
+
+/** The k = bands × rows seeds, derived from one seed. */
+export function hashSeeds(options: LshOptions): Uint32Array {
+  const seeds = new Uint32Array(options.bands * options.rows);
+  let s = options.seed >>> 0;
+  for (let i = 0; i < seeds.length; i++) {
+    s = mix(s + 0x9e3779b9);
+    seeds[i] = s;
+  }
+  return seeds;
+}
+
+/** Writes one insight's MinHash signature into `out` at `offset`. */
+export function minhash(shingles: number[], seeds: Uint32Array, out: Uint32Array, offset: number): void {
+  const k = seeds.length;
+  for (let i = 0; i < k; i++) out[offset + i] = 0xffffffff;
+  for (const x of shingles) {
+    for (let i = 0; i < k; i++) {
+      const h = mix(x ^ seeds[i]!);
+      if (h < out[offset + i]!) out[offset + i] = h;
+    }
+  }
+}
+
+/** Collects unique pairs (i < j) packed as i · 2^21 + j into a growable array. */
+export class PairSet {
+  private data = new Float64Array(1 << 16);
+  size = 0;
+
+  add(i: number, j: number): void {
+    if (i === j) return;
+    const [lo, hi] = i < j ? [i, j] : [j, i];
+    if (this.size === this.data.length) {
+      const grown = new Float64Array(this.data.length * 2);
+      grown.set(this.data);
+      this.data = grown;
+    }
+    this.data[this.size++] = lo * 2 ** 21 + hi;
+  }
+
+  /** Sorted, without repeats. */
+  unique(): Float64Array {
+    const sorted = this.data.subarray(0, this.size).sort();
+    let w = 0;
+    for (let r = 0; r < sorted.length; r++) if (r === 0 || sorted[r] !== sorted[r - 1]) sorted[w++] = sorted[r]!;
+    return sorted.subarray(0, w);
+  }
+}
+
+export const MAX_ITEMS = 2 ** 21;
+export const unpackPair = (packed: number): [number, number] => [Math.floor(packed / 2 ** 21), packed % 2 ** 21];
+
+/**
+ * Pairs of items that share a band. A bucket of up to maxBucket items yields all its pairs;
+ * a larger one (templated text: thousands of "X asked about pricing") is ordered by the
+ * signature outside this band and each member paired with its next `window` neighbours,
+ * so near-identical signatures still meet while the pair count stays linear.
+ */
+export function candidatePairs(signatures: Uint32Array, n: number, options: LshOptions, pairs: PairSet, onBand?: (band: number) => void): void {
+  if (n > MAX_ITEMS) throw new Error(`consolidation handles at most ${MAX_ITEMS} insights per workspace in one run`);
+  const k = options.bands * options.rows;
+  const keys = new Float64Array(n);
+  for (let band = 0; band < options.bands; band++) {
+    for (let item = 0; item < n; item++) {
+      let h = band;
+      for (let r = 0; r < options.rows; r++) h = mix(h ^ signatures[item * k + band * options.rows + r]!) + r;
+      keys[item] = (h >>> 0) * 2 ** 21 + item;
+    }
+    keys.sort();
+    let start = 0;
+    while (start < n) {
+      const bucket = Math.floor(keys[start]! / 2 ** 21);
+      let end = start + 1;
+      while (end < n && Math.floor(keys[end]! / 2 ** 21) === bucket) end++;
+      const size = end - start;
+      if (size > 1) {
+        const members: number[] = [];
+        for (let i = start; i < end; i++) members.push(keys[i]! % 2 ** 21);
+        if (size <= options.maxBucket) {
+          for (let x = 0; x < size; x++) for (let y = x + 1; y < size; y++) pairs.add(members[x]!, members[y]!);
+        } else {
+          const other = (band + 1) % options.bands;
+          const order = (item: number, r: number) => signatures[item * k + other * options.rows + r]!;
+          members.sort((p, q) => order(p, 0) - order(q, 0) || order(p, 1) - order(q, 1) || p - q);
+          for (let x = 0; x < size; x++) for (let y = x + 1; y < Math.min(size, x + 1 + options.window); y++) pairs.add(members[x]!, members[y]!);
+        }
+      }
+      start = end;
+    }
+    onBand?.(band);
+  }
+}

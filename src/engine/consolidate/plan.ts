@@ -1,0 +1,282 @@
+/**
+ * Consolidation as a pure function: active insights in, clusters and conflicts out.
+ * Deterministic — the same insights and options always give the same plan — so a dry run
+ * previews exactly what the real run writes.
+ *
+ * Clustering is greedy in age order with no transitive chaining: the oldest unassigned
+ * insight is a cluster's canonical insight; members join only if they are duplicates of it
+ * and conflict with no member, including the insights merged into one by earlier runs.
+ * The survivor then takes the most informative member's text when that cannot make it a
+ * duplicate of another active text, so a re-run right after finds nothing more to merge.
+ */
+import { DEFAULT_LSH, PairSet, candidatePairs, hashSeeds, minhash, shingleHashes, unpackPair, type LshOptions } from './lsh.js';
+import { Vocabulary, compareIndexed, indexText, isWordTypo, type ConflictReason, type IndexedText } from './similarity.js';
+import { textFeatures } from './text.js';
+
+export interface PlanInsight {
+  id: number;
+  text: string;
+  normalized_text: string;
+  created_at: number;
+}
+
+export interface PlanOptions {
+  threshold: number;
+  lsh?: Partial<LshOptions>;
+  /** Texts already merged into an active insight by earlier runs: the guard checks them too. */
+  history?: (id: number) => string[];
+  progress?: (fraction: number, stage: string) => void;
+}
+
+export interface ClusterMember {
+  id: number;
+  /** Similarity to the cluster's canonical (oldest) insight, which every member meets the threshold against. */
+  similarity: number;
+}
+
+export interface PlannedCluster {
+  survivor: number;
+  /** The member whose text the survivor takes: the most informative one. */
+  text_from: number;
+  text: string;
+  /** Every member, survivor first, then by id. */
+  members: ClusterMember[];
+}
+
+export interface PlannedConflict {
+  a: number;
+  b: number;
+  reason: ConflictReason;
+  similarity: number;
+}
+
+export interface Plan {
+  scanned: number;
+  candidate_pairs: number;
+  duplicate_pairs: number;
+  clusters: PlannedCluster[];
+  conflicts: PlannedConflict[];
+}
+
+/** The default similarity threshold, chosen with the labelled benchmark (BENCHMARKS.md). */
+export const DEFAULT_THRESHOLD = 0.7;
+
+/** Words rarer than one insight in e^MAX_IDF (~1,100) all weigh the same. */
+const MAX_IDF = 7;
+/** A word's weight is IDF − BASE_IDF, rounded to whole copies of its shingle: words in more than 1/e^1.5 (~22 %) weigh nothing. */
+const BASE_IDF = 1;
+const WEIGHT_STEPS = 1;
+
+const round = (x: number) => Math.round(x * 1e4) / 1e4;
+
+/**
+ * For each word id, the word to sign it as: itself, or — for a word seen at most twice —
+ * the commonest word one typo away that is at least five times as common. Candidates come
+ * from a one-deletion index of the common words (SymSpell's idea), so no word is compared
+ * with the whole vocabulary.
+ */
+function correctSpelling(words: string[], frequency: Uint32Array, numeric: boolean[]): Int32Array {
+  const corrected = Int32Array.from(words, (_, id) => id);
+  const index = new Map<string, number[]>();
+  const variants = (word: string) => {
+    const out = [word];
+    for (let i = 0; i < word.length; i++) out.push(word.slice(0, i) + word.slice(i + 1));
+    return out;
+  };
+  for (let id = 0; id < words.length; id++) {
+    if (frequency[id]! < 3 || numeric[id] || words[id]!.length < 4) continue;
+    for (const v of variants(words[id]!)) {
+      const list = index.get(v);
+      if (list) list.push(id);
+      else index.set(v, [id]);
+    }
+  }
+  for (let id = 0; id < words.length; id++) {
+    const f = frequency[id]!;
+    if (f === 0 || f > 2 || numeric[id] || words[id]!.length < 4) continue;
+    let best = -1;
+    for (const v of variants(words[id]!)) {
+      for (const other of index.get(v) ?? []) {
+        if (frequency[other]! < 5 * f || other === best) continue;
+        if (best !== -1 && (frequency[other]! < frequency[best]! || (frequency[other]! === frequency[best]! && words[other]! > words[best]!))) continue;
+        if (isWordTypo(words[id]!, words[other]!)) best = other;
+      }
+    }
+    if (best !== -1) corrected[id] = best;
+  }
+  return corrected;
+}
+
+export function planConsolidation(input: PlanInsight[], options: PlanOptions): Plan {
+  const lsh: LshOptions = { ...DEFAULT_LSH, ...options.lsh };
+  const progress = options.progress ?? (() => undefined);
+  const insights = [...input].sort((a, b) => a.id - b.id);
+  const n = insights.length;
+  const threshold = options.threshold;
+
+  progress(0, 'shingling');
+  const vocabulary = new Vocabulary();
+  const features: IndexedText[] = new Array(n);
+  const compare = (x: IndexedText, y: IndexedText, t: number) => compareIndexed(x, y, t, vocabulary);
+  const k = lsh.bands * lsh.rows;
+  const signatures = new Uint32Array(n * k);
+  const seeds = hashSeeds(lsh);
+  for (let i = 0; i < n; i++) {
+    features[i] = indexText(textFeatures(insights[i]!.text), vocabulary);
+    if ((i & 0x3fff) === 0) progress((0.2 * i) / n, 'shingling');
+  }
+  // Signatures weight each word by its rarity in this store (inverse document frequency):
+  // words common across the store ("asked", "pricing", "customer") say little about which
+  // fact a note states, yet unweighted they make every pair of notes written alike a
+  // candidate (~60 pairs per insight on a templated 100k corpus). The commonest words weigh
+  // nothing; rarer ones weigh more, up to a cap. A typo would be the
+  // rarest word of all, so a word seen once or twice that is one typo from a much commoner
+  // word is signed as that word (spelling corrected against the store's own vocabulary).
+  const documentFrequency = new Uint32Array(vocabulary.words.length);
+  for (const f of features) for (const id of f.content) documentFrequency[id]!++;
+  const words = vocabulary.words;
+  const corrected = correctSpelling(words, documentFrequency, vocabulary.numeric);
+  const weightOf = (id: number) => Math.round(WEIGHT_STEPS * (Math.min(MAX_IDF, Math.log(n / documentFrequency[id]!)) - BASE_IDF));
+  for (let i = 0; i < n; i++) {
+    const f = features[i]!;
+    let ids = [...new Set(Array.from(f.content, (id) => corrected[id]!))];
+    let weights = ids.map(weightOf);
+    if (weights.some((w) => w > 0)) {
+      ids = ids.filter((_, t) => weights[t]! > 0);
+      weights = weights.filter((w) => w > 0);
+    } else {
+      // Nothing distinctive: sign every word alike.
+      ids = ids.length > 0 ? ids : Array.from(f.stop);
+      weights = ids.map(() => 1);
+    }
+    minhash(shingleHashes(ids.map((id) => words[id]!), lsh.shingles, weights), seeds, signatures, i * k);
+    if ((i & 0x3fff) === 0) progress(0.2 + (0.15 * i) / n, 'shingling');
+  }
+
+  progress(0.35, 'finding candidates');
+  const pairs = new PairSet();
+  // Equal normalized texts are always candidates, whatever their signatures.
+  const byText = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    const seen = byText.get(insights[i]!.normalized_text);
+    if (seen === undefined) byText.set(insights[i]!.normalized_text, i);
+    else pairs.add(seen, i);
+  }
+  candidatePairs(signatures, n, lsh, pairs, (band) => progress(0.35 + (0.2 * (band + 1)) / lsh.bands, 'finding candidates'));
+  const unique = pairs.unique();
+
+  progress(0.55, 'verifying');
+  const neighbours = new Map<number, Array<{ other: number; similarity: number }>>();
+  const conflicts = new Map<string, PlannedConflict>();
+  const addConflict = (i: number, j: number, reason: ConflictReason, similarity: number) => {
+    const [a, b] = insights[i]!.id < insights[j]!.id ? [insights[i]!.id, insights[j]!.id] : [insights[j]!.id, insights[i]!.id];
+    const key = `${a}:${b}`;
+    if (!conflicts.has(key)) conflicts.set(key, { a, b, reason, similarity: round(similarity) });
+  };
+  const link = (i: number, j: number, similarity: number) => {
+    let list = neighbours.get(i);
+    if (!list) neighbours.set(i, (list = []));
+    list.push({ other: j, similarity });
+  };
+  let duplicatePairs = 0;
+  for (let p = 0; p < unique.length; p++) {
+    const [i, j] = unpackPair(unique[p]!);
+    const verdict = compare(features[i]!, features[j]!, threshold);
+    if (verdict.kind === 'duplicate') {
+      duplicatePairs++;
+      link(i, j, verdict.similarity);
+      link(j, i, verdict.similarity);
+    } else if (verdict.kind === 'conflict') addConflict(i, j, verdict.reason, verdict.similarity);
+    if ((p & 0xffff) === 0) progress(0.55 + (0.3 * p) / unique.length, 'verifying');
+  }
+
+  progress(0.85, 'clustering');
+  const historyFeatures = (i: number): IndexedText[] => (options.history ? options.history(insights[i]!.id).map((text) => indexText(textFeatures(text), vocabulary)) : []);
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => insights[a]!.created_at - insights[b]!.created_at || insights[a]!.id - insights[b]!.id);
+  const assigned = new Uint8Array(n);
+  const informative = (i: number, j: number) =>
+    features[j]!.content.length - features[i]!.content.length ||
+    insights[j]!.text.length - insights[i]!.text.length ||
+    insights[i]!.created_at - insights[j]!.created_at ||
+    insights[i]!.id - insights[j]!.id;
+
+  interface Forming {
+    canonical: number;
+    members: number[];
+    guard: IndexedText[];
+  }
+  const forming: Forming[] = [];
+  const clusterOf = new Int32Array(n).fill(-1);
+  const conflictsWith = (x: number, guard: IndexedText[]) => guard.some((g) => compare(features[x]!, g, threshold).kind === 'conflict');
+  const byStrength = (list: Array<{ other: number; similarity: number }>) =>
+    [...list].sort((p, q) => q.similarity - p.similarity || insights[p.other]!.created_at - insights[q.other]!.created_at || insights[p.other]!.id - insights[q.other]!.id);
+
+  // Membership: the oldest unassigned insight is the canonical one; its duplicates join
+  // unless they conflict with a member (or with what was merged into one earlier).
+  for (const canonical of order) {
+    if (assigned[canonical] || !neighbours.has(canonical)) continue;
+    const members = [canonical];
+    const guard: IndexedText[] = [features[canonical]!, ...historyFeatures(canonical)];
+    for (const { other } of byStrength(neighbours.get(canonical)!)) {
+      if (assigned[other] || conflictsWith(other, guard)) continue;
+      members.push(other);
+      guard.push(features[other]!, ...historyFeatures(other));
+      assigned[other] = 1;
+    }
+    if (members.length < 2) continue;
+    assigned[canonical] = 1;
+    for (const x of members) clusterOf[x] = forming.length;
+    forming.push({ canonical, members, guard });
+  }
+
+  // The text: the most informative member's — unless that text would be a duplicate of
+  // another text that stays active (an unmerged insight, or another cluster's text) which
+  // the guard does not stop: a re-run would then merge again. The canonical text is always
+  // safe: everything active it duplicates was refused for a conflict.
+  const textFrom = new Int32Array(forming.length).fill(-1);
+  const notTextFrom = new Set<number>();
+  forming.forEach((cluster, c) => {
+    const candidates = cluster.members.filter((x) => x !== cluster.canonical && !notTextFrom.has(x)).sort(informative);
+    let chosen = cluster.canonical;
+    for (const m of candidates) {
+      if (informative(m, cluster.canonical) >= 0) break;
+      const forbid: number[] = [];
+      const safe = (neighbours.get(m) ?? []).every(({ other }) => {
+        const d = clusterOf[other]!;
+        if (d === c) return true;
+        if (conflictsWith(other, cluster.guard)) return true;
+        if (d === -1) return false;
+        if (textFrom[d] !== -1) return textFrom[d] !== other;
+        if (forming[d]!.canonical === other) return false;
+        forbid.push(other);
+        return true;
+      });
+      if (safe) {
+        chosen = m;
+        for (const x of forbid) notTextFrom.add(x);
+        break;
+      }
+    }
+    textFrom[c] = chosen;
+  });
+
+  const clusters: PlannedCluster[] = forming.map((cluster, c) => {
+    const giver = textFrom[c]!;
+    const similarityTo = (x: number) => (x === cluster.canonical ? 1 : round(compare(features[x]!, features[cluster.canonical]!, threshold).similarity));
+    const rest = cluster.members.filter((x) => x !== cluster.canonical).sort((a, b) => insights[a]!.id - insights[b]!.id);
+    return {
+      survivor: insights[cluster.canonical]!.id,
+      text_from: insights[giver]!.id,
+      text: insights[giver]!.text,
+      members: [cluster.canonical, ...rest].map((x) => ({ id: insights[x]!.id, similarity: similarityTo(x) })),
+    };
+  });
+  progress(1, 'clustering');
+  return {
+    scanned: n,
+    candidate_pairs: unique.length,
+    duplicate_pairs: duplicatePairs,
+    clusters,
+    conflicts: [...conflicts.values()].sort((p, q) => p.a - q.a || p.b - q.b),
+  };
+}

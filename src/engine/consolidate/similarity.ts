@@ -1,0 +1,261 @@
+/**
+ * The exact comparison of a candidate pair. One-sentence insights are too short for
+ * shingle Jaccard: one added word drops it to ~0.7 while a swapped key word keeps it there
+ * too. So the measure aligns canonical tokens (exact, then one-typo matches) and scores
+ * matched / (matched + unmatched) with stop words weighted low; and a pair where *both*
+ * sides keep an unmatched content word is a substitution, never a duplicate, whatever the
+ * score. Numbers, dates, negation and names are compared separately: a difference there is
+ * a conflict, reported and never merged.
+ */
+import type { TextFeatures } from './text.js';
+
+export type Verdict =
+  | { kind: 'duplicate'; similarity: number }
+  | { kind: 'conflict'; similarity: number; reason: ConflictReason }
+  | { kind: 'different'; similarity: number };
+
+export type ConflictReason = 'number' | 'date' | 'negation' | 'entity';
+
+const STOP_WEIGHT = 0.25;
+/** Typo corrections allowed in one pair: a sentence with more is not the same note retyped. */
+const MAX_TYPOS = 2;
+
+function scoreOf(matched: number, unmatched: number, stopMatched: number, stopUnmatched: number): number {
+  const m = matched + STOP_WEIGHT * stopMatched;
+  const total = m + unmatched + STOP_WEIGHT * stopUnmatched;
+  return total === 0 ? 1 : m / total;
+}
+
+let buffer = new Int32Array(1024);
+
+/** Damerau–Levenshtein distance (optimal string alignment), or limit + 1 once it exceeds limit. */
+export function editDistance(a: string, b: string, limit: number): number {
+  if (Math.abs(a.length - b.length) > limit) return limit + 1;
+  const rows = a.length + 1;
+  const cols = b.length + 1;
+  if (buffer.length < rows * cols) buffer = new Int32Array(rows * cols * 2);
+  const d = buffer;
+  for (let i = 0; i < rows; i++) d[i * cols] = i;
+  for (let j = 0; j < cols; j++) d[j] = j;
+  for (let i = 1; i < rows; i++) {
+    let rowMin = Infinity;
+    const ca = a.charCodeAt(i - 1);
+    for (let j = 1; j < cols; j++) {
+      const cb = b.charCodeAt(j - 1);
+      let v = Math.min(d[(i - 1) * cols + j]! + 1, d[i * cols + j - 1]! + 1, d[(i - 1) * cols + j - 1]! + (ca === cb ? 0 : 1));
+      if (i > 1 && j > 1 && ca === b.charCodeAt(j - 2) && a.charCodeAt(i - 2) === cb) v = Math.min(v, d[(i - 2) * cols + j - 2]! + 1);
+      d[i * cols + j] = v;
+      if (v < rowMin) rowMin = v;
+    }
+    if (rowMin > limit) return limit + 1;
+  }
+  return d[rows * cols - 1]!;
+}
+
+/**
+ * Two different words that are one typo apart (two for long words); never numbers. Three-letter
+ * words only with the same first letter (and, in compareIndexed, never names: "SSO" is not "SSL").
+ */
+export function isTypo(a: string, b: string): boolean {
+  return !/\d/.test(a) && !/\d/.test(b) && isWordTypo(a, b);
+}
+
+/** isTypo for words known to have no digit; the cheap rejections come first, as most pairs end there. */
+export function isWordTypo(a: string, b: string): boolean {
+  const shorter = a.length < b.length ? a.length : b.length;
+  if (shorter < 3 || a === b) return false;
+  const limit = shorter >= 8 ? 2 : 1;
+  if (Math.abs(a.length - b.length) > limit) return false;
+  // One edit keeps the first or the last letter.
+  if (limit === 1 && a.charCodeAt(0) !== b.charCodeAt(0) && a.charCodeAt(a.length - 1) !== b.charCodeAt(b.length - 1)) return false;
+  if (shorter === 3 && a.charCodeAt(0) !== b.charCodeAt(0)) return false;
+  return editDistance(a, b, limit) <= limit;
+}
+
+/** Token strings by id, shared by every IndexedText of one run, so comparisons work on integers. */
+export class Vocabulary {
+  readonly words: string[] = [];
+  readonly numeric: boolean[] = [];
+  private readonly ids = new Map<string, number>();
+  typo(x: number, y: number): boolean {
+    return !this.numeric[x] && !this.numeric[y] && isWordTypo(this.words[x]!, this.words[y]!);
+  }
+
+  id(word: string): number {
+    let id = this.ids.get(word);
+    if (id === undefined) {
+      id = this.words.length;
+      this.ids.set(word, id);
+      this.words.push(word);
+      this.numeric.push(/\d/.test(word));
+    }
+    return id;
+  }
+}
+
+/** TextFeatures with tokens as sorted ids: what a run keeps per insight. */
+export interface IndexedText {
+  content: Int32Array;
+  stop: Int32Array;
+  /** Subset of content: the names. */
+  entities: Int32Array;
+  numbers: string;
+  dates: string;
+  negated: boolean;
+}
+
+const sortedIds = (words: Iterable<string>, vocabulary: Vocabulary) => Int32Array.from(new Set([...words].map((w) => vocabulary.id(w)))).sort();
+
+export function indexText(f: TextFeatures, vocabulary: Vocabulary): IndexedText {
+  return {
+    content: sortedIds(f.content, vocabulary),
+    stop: sortedIds(f.stop, vocabulary),
+    entities: sortedIds(f.entities, vocabulary),
+    numbers: f.numbers.join(' '),
+    dates: f.dates.join(' '),
+    negated: f.negated,
+  };
+}
+
+function has(sorted: Int32Array, id: number): boolean {
+  let lo = 0;
+  let hi = sorted.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const v = sorted[mid]!;
+    if (v === id) return true;
+    if (v < id) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
+}
+
+/** Counts the ids in both sorted lists and collects the ones in only one. */
+function align(a: Int32Array, b: Int32Array, onlyA: number[], onlyB: number[]): number {
+  let i = 0;
+  let j = 0;
+  let both = 0;
+  while (i < a.length && j < b.length) {
+    const x = a[i]!;
+    const y = b[j]!;
+    if (x === y) {
+      both++;
+      i++;
+      j++;
+    } else if (x < y) {
+      onlyA.push(x);
+      i++;
+    } else {
+      onlyB.push(y);
+      j++;
+    }
+  }
+  while (i < a.length) onlyA.push(a[i++]!);
+  while (j < b.length) onlyB.push(b[j++]!);
+  return both;
+}
+
+/** Compares two texts (see compareIndexed); convenient where no run-wide vocabulary exists. */
+export function compare(a: TextFeatures, b: TextFeatures, threshold: number): Verdict {
+  const vocabulary = new Vocabulary();
+  return compareIndexed(indexText(a, vocabulary), indexText(b, vocabulary), threshold, vocabulary);
+}
+
+export function compareIndexed(a: IndexedText, b: IndexedText, threshold: number, vocabulary: Vocabulary): Verdict {
+  const words = vocabulary.words;
+  const isName = (id: number) => has(a.entities, id) || has(b.entities, id);
+  const typo = (x: number, y: number) => {
+    if (!vocabulary.typo(x, y)) return false;
+    return Math.min(words[x]!.length, words[y]!.length) > 3 || !(isName(x) || isName(y));
+  };
+  // Content tokens: exact matches first.
+  const unmatchedA: number[] = [];
+  let unmatchedB: number[] = [];
+  let matched = align(a.content, b.content, unmatchedA, unmatchedB);
+  const spareA: number[] = [];
+  const spareB: number[] = [];
+  let stopMatched = align(a.stop, b.stop, spareA, spareB);
+  let stopUnmatched = spareA.length + spareB.length;
+
+  // Most candidate pairs are different facts written alike. Bound the best score that at
+  // most MAX_TYPOS corrections (and pairing differing numbers) could reach; below the
+  // threshold the pair can be neither a duplicate nor a reportable conflict.
+  if (unmatchedA.length > 0 || unmatchedB.length > 0) {
+    const numeric = vocabulary.numeric;
+    let numbersA = 0;
+    let numbersB = 0;
+    for (const t of unmatchedA) if (numeric[t]) numbersA++;
+    for (const t of unmatchedB) if (numeric[t]) numbersB++;
+    const corrections = Math.min(MAX_TYPOS, Math.min(unmatchedA.length - numbersA, unmatchedB.length - numbersB));
+    const paired = Math.min(numbersA, numbersB);
+    const m = matched + corrections + paired + STOP_WEIGHT * stopMatched;
+    const rest = unmatchedA.length + unmatchedB.length - 2 * (corrections + paired);
+    // A correction may instead absorb a misspelt stop word: one unmatched word fewer on each count.
+    const absorbable = Math.min(MAX_TYPOS - corrections, rest, stopUnmatched);
+    const best = (m + STOP_WEIGHT * absorbable) / (m + STOP_WEIGHT * absorbable + rest - absorbable + STOP_WEIGHT * (stopUnmatched - absorbable));
+    if (best < threshold) return { kind: 'different', similarity: scoreOf(matched, unmatchedA.length + unmatchedB.length, stopMatched, stopUnmatched) };
+  }
+
+  // Then typo matches among the leftovers, at most MAX_TYPOS in all.
+  let typos = 0;
+  if (unmatchedA.length > 0 && unmatchedB.length > 0) {
+    for (let i = unmatchedA.length - 1; i >= 0 && typos < MAX_TYPOS; i--) {
+      const k = unmatchedB.findIndex((y) => typo(unmatchedA[i]!, y));
+      if (k !== -1) {
+        matched++;
+        typos++;
+        unmatchedA.splice(i, 1);
+        unmatchedB.splice(k, 1);
+      }
+    }
+  }
+  // A misspelt stop word ("abuot", "teh") is no longer a stop word: match it to the other side's.
+  if (stopUnmatched > 0 && typos < MAX_TYPOS && (unmatchedA.length > 0 || unmatchedB.length > 0)) {
+    const absorb = (unmatched: number[], spare: number[]) =>
+      unmatched.filter((token) => {
+        if (typos >= MAX_TYPOS) return true;
+        const i = spare.findIndex((stop) => typo(token, stop));
+        if (i === -1) return true;
+        spare.splice(i, 1);
+        stopMatched++;
+        stopUnmatched--;
+        typos++;
+        return false;
+      });
+    unmatchedA.splice(0, unmatchedA.length, ...absorb(unmatchedA, spareB));
+    unmatchedB = absorb(unmatchedB, spareA);
+  }
+  const score = (extraMatched: number, extraUnmatched: number) => {
+    const m = matched + extraMatched + STOP_WEIGHT * stopMatched;
+    const total = m + unmatchedA.length + unmatchedB.length - extraUnmatched + STOP_WEIGHT * stopUnmatched;
+    return total === 0 ? 1 : m / total;
+  };
+  const similarity = score(0, 0);
+
+  // The guard. A pair whose only differences are a number, a date or a negation states the
+  // same thing with a different value: a conflict, reported (when the rest would have merged)
+  // and never merged. A pair that swaps a word for another is a different statement; swapping
+  // one name (Acme for Globex) with nothing else changed is reported as a conflict too.
+  const numeric = vocabulary.numeric;
+  let wordsA = 0;
+  let wordsB = 0;
+  for (const t of unmatchedA) if (!numeric[t]) wordsA++;
+  for (const t of unmatchedB) if (!numeric[t]) wordsB++;
+  const numbersDiffer = a.numbers !== b.numbers;
+  const datesDiffer = a.dates !== b.dates;
+  const negationDiffers = a.negated !== b.negated;
+  if (wordsA > 0 && wordsB > 0) {
+    const named = unmatchedA.some((t) => has(a.entities, t)) || unmatchedB.some((t) => has(b.entities, t));
+    const swapped = Math.min(wordsA, wordsB);
+    if (named && swapped <= 2 && !numbersDiffer && !datesDiffer && !negationDiffers && score(swapped, 2 * swapped) >= threshold) {
+      return { kind: 'conflict', similarity, reason: 'entity' };
+    }
+    return { kind: 'different', similarity };
+  }
+  if (numbersDiffer || datesDiffer || negationDiffers) {
+    const paired = Math.min(unmatchedA.length - wordsA, unmatchedB.length - wordsB);
+    const reason: ConflictReason = numbersDiffer ? 'number' : datesDiffer ? 'date' : 'negation';
+    return score(paired, 2 * paired) >= threshold ? { kind: 'conflict', similarity, reason } : { kind: 'different', similarity };
+  }
+  return similarity >= threshold ? { kind: 'duplicate', similarity } : { kind: 'different', similarity };
+}
