@@ -31,7 +31,7 @@ async function generate(file: string): Promise<void> {
     const text = `${SUBJECTS[n % 10]} account ${n} ${VERBS[n % 8]} ${OBJECTS[(n >> 3) % 8]} (note ${n}).`;
     const created = new Date(base + (n % 300) * 86_400_000).toISOString();
     const line = JSON.stringify({ text, source: pick(SOURCES), tags: [pick(TAGS), pick(TAGS)], confidence: Math.round(rand() * 100) / 100, created_at: created });
-    if (!out.write(`${line}\n`)) await new Promise((r) => out.once('drain', r));
+    if (!out.write(`${line}\n`)) await new Promise<void>((r) => out.once("drain", () => r()));
   }
   await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
 }
