@@ -128,10 +128,10 @@ describe('consolidation through the real bin', () => {
     const id = JSON.parse(trigger.stdout).job_run_id as string;
     const watcher = openDatabaseWith(Sqlite, file, { create: false });
     let workerPid: number | undefined;
-    for (let i = 0; i < 400 && !workerPid; i++) {
+    for (let i = 0; i < 800 && !workerPid; i++) {
       const job = getJob(watcher, id)!;
       const worker = watcher.prepare('SELECT pid FROM workers').get() as { pid: number } | undefined;
-      if (job.status === 'running' && (job.stage === 'verifying' || job.stage === 'clustering') && worker) workerPid = worker.pid;
+      if (job.status === 'running' && ['finding candidates', 'verifying', 'clustering'].includes(job.stage ?? '') && worker) workerPid = worker.pid;
       else await new Promise((r) => setTimeout(r, 25));
     }
     assert.ok(workerPid, 'the worker reached the middle of the consolidation');
