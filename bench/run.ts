@@ -150,10 +150,54 @@ async function benchImport(): Promise<void> {
   });
 }
 
+function consolidationBench(args: string[]): Array<Record<string, number>> {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'consolidation-bench.ts'), ...args], { encoding: 'utf8', cwd: ROOT, maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`consolidation bench failed: ${r.stderr}`);
+  return r.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, number>);
+}
+
+async function benchConsolidation(): Promise<void> {
+  for (const q of consolidationBench(['quality'])) {
+    rows.push({
+      figure: `consolidation quality @ threshold ${q.threshold} (${q.insights} labelled insights)`,
+      value: q.precision!,
+      unit: `precision, recall ${q.recall!.toFixed(4)}, hard-negative false merges ${q.hard_negative_false_merges}/${q.hard_negatives}`,
+      goal: 'P ≥ 0.99, R ≥ 0.95, 0',
+    });
+  }
+  const [b] = consolidationBench(['baseline', '--insights', '10000']);
+  rows.push({
+    figure: `consolidation ${b!.insights!.toLocaleString('en-US')}: LSH vs exact all-pairs`,
+    value: b!.lsh_seconds! * 1000,
+    unit: `ms; recall vs all-pairs ${b!.recall_vs_all_pairs!.toFixed(4)}`,
+    baseline: b!.all_pairs_seconds! * 1000,
+    baselineLabel: 'all pairs',
+    ratio: b!.lsh_seconds! / b!.all_pairs_seconds!,
+  });
+  const sizes = full ? [10_000, 100_000, 1_000_000] : [10_000, 100_000];
+  const times: number[] = [];
+  for (const n of sizes) {
+    const [p] = consolidationBench(['perf', '--insights', String(n)]);
+    times.push(p!.seconds!);
+    rows.push({
+      figure: `consolidation job over ${n.toLocaleString('en-US')} insights (${p!.clusters} clusters, ${p!.candidate_pairs!.toLocaleString('en-US')} candidate pairs)`,
+      value: p!.seconds! * 1000,
+      unit: 'ms',
+      ...(times.length > 1 ? { baseline: times.at(-2)! * 1000, baselineLabel: `${(sizes[times.length - 2]!).toLocaleString('en-US')} insights`, ratio: p!.seconds! / times.at(-2)! } : {}),
+      goal: n === 100_000 ? '≤ 10 s' : n === 1_000_000 ? '≤ 120 s; ×≤ 12 of 100k; RSS ≤ 1.5 GB' : '',
+      peakRssMb: p!.peak_rss_mb!,
+    });
+  }
+}
+
 const benches: Array<[string, () => Promise<void>]> = [
   ['startup', benchStartup],
   ['import', benchImport],
   ['decay', benchDecay],
+  ['consolidation', benchConsolidation],
 ];
 
 if (!existsSync(path.join(ROOT, 'dist', 'cli', 'run.js'))) {

@@ -187,11 +187,11 @@ export function generateLabelledCorpus(options: CorpusOptions): LabelledCorpus {
   const companyCount = options.companies ?? PREFIXES.length * SUFFIXES.length;
   const companyNames: string[] = [];
   for (const prefix of PREFIXES) for (const suffix of SUFFIXES) companyNames.push(`${prefix}${suffix}`);
-  // Beyond the list, invented names: two or three syllables and a suffix, e.g. "Varotek Labs" (up to ~160k).
+  // Beyond the list, invented names: two or three syllables and a suffix, e.g. "Varotek Labs" (millions possible).
   const SYLLABLES = ['va', 'ro', 'tek', 'quen', 'li', 'bo', 'zan', 'mi', 'dra', 'sol', 'ka', 'nex', 'pel', 'tor', 'vi', 'gen', 'lu', 'mar', 'os', 'fin', 'tri', 'cor', 'dex', 'ha'];
   const invented = new Set(companyNames);
   while (companyNames.length < companyCount) {
-    const parts = 2 + Math.floor(random() * 2);
+    const parts = 2 + Math.floor(random() * 3);
     let name = '';
     for (let i = 0; i < parts; i++) name += pick(SYLLABLES);
     const full = `${name.charAt(0).toUpperCase()}${name.slice(1)}${pick(SUFFIXES)}`;

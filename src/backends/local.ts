@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { NotFoundError } from '../cli/errors.js';
 import type { AcceptedJob, JobBackend, JobStatus, TriggerRequest } from '../core/types.js';
 import type { Database } from '../engine/db.js';
-import { createJob, getJob, hasRunnableJobs, leaseMs, toJobStatus } from '../engine/jobs.js';
+import { createJob, getJob, getJobResult, hasRunnableJobs, leaseMs, toJobStatus } from '../engine/jobs.js';
 
 /** How often a local watch polls: completion is seen well within 250 ms. */
 export const LOCAL_POLL_MS = 100;
@@ -58,8 +58,7 @@ export class LocalBackend implements JobBackend {
 
   async details(jobRunId: string): Promise<Record<string, unknown> | null> {
     await this.status(jobRunId);
-    const row = getJob(this.options.db, jobRunId)!;
-    return row.result ? (JSON.parse(row.result) as Record<string, unknown>) : null;
+    return getJobResult(this.options.db, jobRunId) as Record<string, unknown> | null;
   }
 
   /**

@@ -37,6 +37,18 @@ export interface JobRow {
   reverted_at: number | null;
 }
 
+/**
+ * Every column but `result`, which a consolidation over a million insights fills with
+ * megabytes of cluster details: status polls and listings never need it (see getJobResult).
+ */
+const JOB_COLUMNS =
+  'seq, job_run_id, workspace_id, job_type, dry_run, status, attempts, progress, stage, lease_owner, lease_expires_at, insights_scanned, insights_affected, candidates_created, errors, error_details, params, NULL AS result, created_at, started_at, completed_at, duration_ms, reverted_at';
+
+export function getJobResult(db: Database, jobRunId: string): unknown {
+  const row = db.prepare('SELECT result FROM jobs WHERE job_run_id = ?').get(jobRunId) as { result: string | null } | undefined;
+  return row?.result ? (JSON.parse(row.result) as unknown) : null;
+}
+
 export interface JobCounts {
   insights_scanned: number;
   insights_affected: number;
@@ -65,14 +77,14 @@ export function createJob(
 }
 
 export function getJob(db: Database, jobRunId: string): JobRow | undefined {
-  return db.prepare('SELECT * FROM jobs WHERE job_run_id = ?').get(jobRunId) as JobRow | undefined;
+  return db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE job_run_id = ?`).get(jobRunId) as JobRow | undefined;
 }
 
 export function listJobs(db: Database, options: { workspaceId?: number; limit: number }): JobRow[] {
   if (options.workspaceId !== undefined) {
-    return db.prepare('SELECT * FROM jobs WHERE workspace_id = ? ORDER BY seq DESC LIMIT ?').all(options.workspaceId, options.limit) as JobRow[];
+    return db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE workspace_id = ? ORDER BY seq DESC LIMIT ?`).all(options.workspaceId, options.limit) as JobRow[];
   }
-  return db.prepare('SELECT * FROM jobs ORDER BY seq DESC LIMIT ?').all(options.limit) as JobRow[];
+  return db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs ORDER BY seq DESC LIMIT ?`).all(options.limit) as JobRow[];
 }
 
 export function addEvent(db: Database, jobRunId: string, at: number, kind: string, detail?: unknown): void {
@@ -99,7 +111,7 @@ export function hasRunnableJobs(db: Database, now: number): boolean {
 export function claimNextJob(db: Database, workerId: string, now: number, lease: number): JobRow | undefined {
   return db
     .transaction((): JobRow | undefined => {
-      const open = db.prepare(`SELECT * FROM jobs WHERE status IN ('accepted', 'running') ORDER BY seq`).iterate() as IterableIterator<JobRow>;
+      const open = db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE status IN ('accepted', 'running') ORDER BY seq`).iterate() as IterableIterator<JobRow>;
       const blocked = new Set<number>();
       const candidates: JobRow[] = [];
       for (const job of open) {

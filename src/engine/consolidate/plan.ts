@@ -9,7 +9,7 @@
  * The survivor then takes the most informative member's text when that cannot make it a
  * duplicate of another active text, so a re-run right after finds nothing more to merge.
  */
-import { DEFAULT_LSH, PairSet, candidatePairs, hashSeeds, minhash, shingleHashes, unpackPair, type LshOptions } from './lsh.js';
+import { DEFAULT_LSH, PairSet, bandKeys, candidatePairs, hashSeeds, minhash, shingleHashes, unpackPair, type LshOptions } from './lsh.js';
 import { Vocabulary, compareIndexed, indexText, isWordTypo, type ConflictReason, type IndexedText } from './similarity.js';
 import { textFeatures } from './text.js';
 
@@ -26,6 +26,10 @@ export interface PlanOptions {
   /** Texts already merged into an active insight by earlier runs: the guard checks them too. */
   history?: (id: number) => string[];
   progress?: (fraction: number, stage: string) => void;
+  /** The exact baseline: verify every pair instead of LSH candidates (benchmarks only; quadratic). */
+  allPairs?: boolean;
+  /** How many conflicts to list (default 1,000); all are counted. */
+  maxConflicts?: number;
 }
 
 export interface ClusterMember {
@@ -55,7 +59,9 @@ export interface Plan {
   candidate_pairs: number;
   duplicate_pairs: number;
   clusters: PlannedCluster[];
+  /** The first maxConflicts conflicts by (a, b); conflicts_total counts them all. */
   conflicts: PlannedConflict[];
+  conflicts_total: number;
 }
 
 /** The default similarity threshold, chosen with the labelled benchmark (BENCHMARKS.md). */
@@ -63,15 +69,26 @@ export const DEFAULT_THRESHOLD = 0.7;
 
 /** Words rarer than one insight in e^MAX_IDF (~1,100) all weigh the same. */
 const MAX_IDF = 7;
-/** A word's weight is IDF − BASE_IDF, rounded to whole copies of its shingle: words in more than 1/e^1.5 (~22 %) weigh nothing. */
+/**
+ * A word's weight is (IDF − BASE_IDF)² / WEIGHT_DIVISOR, rounded to whole copies of its shingle:
+ * squared, so a name or a figure outweighs the words every note of its kind shares, and two
+ * notes that only share their wording ("X asked about Y pricing") seldom become candidates.
+ */
 const BASE_IDF = 1;
-const WEIGHT_STEPS = 1;
+const WEIGHT_DIVISOR = 3;
 
 const round = (x: number) => Math.round(x * 1e4) / 1e4;
+const DEFAULT_MAX_CONFLICTS = 1_000;
+
+/** A word this rare may be a misspelling... */
+const MAX_CORRECTED_FREQUENCY = 50;
+/** ...of a word one typo away and this many times as common. */
+const CORRECTION_RATIO = 20;
 
 /**
- * For each word id, the word to sign it as: itself, or — for a word seen at most twice —
- * the commonest word one typo away that is at least five times as common. Candidates come
+ * For each word id, the word to sign it as: itself, or — for a rare word — the commonest
+ * word one typo away that is at least CORRECTION_RATIO times as common (the same typo may
+ * recur: "recieve"). Candidates come
  * from a one-deletion index of the common words (SymSpell's idea), so no word is compared
  * with the whole vocabulary.
  */
@@ -93,11 +110,11 @@ function correctSpelling(words: string[], frequency: Uint32Array, numeric: boole
   }
   for (let id = 0; id < words.length; id++) {
     const f = frequency[id]!;
-    if (f === 0 || f > 2 || numeric[id] || words[id]!.length < 4) continue;
+    if (f === 0 || f > MAX_CORRECTED_FREQUENCY || numeric[id] || words[id]!.length < 4) continue;
     let best = -1;
     for (const v of variants(words[id]!)) {
       for (const other of index.get(v) ?? []) {
-        if (frequency[other]! < 5 * f || other === best) continue;
+        if (frequency[other]! < CORRECTION_RATIO * f || other === best) continue;
         if (best !== -1 && (frequency[other]! < frequency[best]! || (frequency[other]! === frequency[best]! && words[other]! > words[best]!))) continue;
         if (isWordTypo(words[id]!, words[other]!)) best = other;
       }
@@ -119,7 +136,9 @@ export function planConsolidation(input: PlanInsight[], options: PlanOptions): P
   const features: IndexedText[] = new Array(n);
   const compare = (x: IndexedText, y: IndexedText, t: number) => compareIndexed(x, y, t, vocabulary);
   const k = lsh.bands * lsh.rows;
-  const signatures = new Uint32Array(n * k);
+  // Only band keys are kept (bands × 4 bytes an insight), not whole signatures (k × 4).
+  const keys = new Uint32Array(n * lsh.bands);
+  const signature = new Uint32Array(k);
   const seeds = hashSeeds(lsh);
   for (let i = 0; i < n; i++) {
     features[i] = indexText(textFeatures(insights[i]!.text), vocabulary);
@@ -133,10 +152,17 @@ export function planConsolidation(input: PlanInsight[], options: PlanOptions): P
   // rarest word of all, so a word seen once or twice that is one typo from a much commoner
   // word is signed as that word (spelling corrected against the store's own vocabulary).
   const documentFrequency = new Uint32Array(vocabulary.words.length);
-  for (const f of features) for (const id of f.content) documentFrequency[id]!++;
+  for (const f of features) {
+    for (const id of f.content) documentFrequency[id]!++;
+    // Stop words are counted so that a misspelt one ("thier") is recognised as such.
+    for (const id of f.stop) documentFrequency[id]!++;
+  }
   const words = vocabulary.words;
   const corrected = correctSpelling(words, documentFrequency, vocabulary.numeric);
-  const weightOf = (id: number) => Math.round(WEIGHT_STEPS * (Math.min(MAX_IDF, Math.log(n / documentFrequency[id]!)) - BASE_IDF));
+  const weightOf = (id: number) => {
+    const idf = Math.max(0, Math.min(MAX_IDF, Math.log(n / documentFrequency[id]!)) - BASE_IDF);
+    return Math.round((idf * idf) / WEIGHT_DIVISOR);
+  };
   for (let i = 0; i < n; i++) {
     const f = features[i]!;
     let ids = [...new Set(Array.from(f.content, (id) => corrected[id]!))];
@@ -149,7 +175,8 @@ export function planConsolidation(input: PlanInsight[], options: PlanOptions): P
       ids = ids.length > 0 ? ids : Array.from(f.stop);
       weights = ids.map(() => 1);
     }
-    minhash(shingleHashes(ids.map((id) => words[id]!), lsh.shingles, weights), seeds, signatures, i * k);
+    minhash(shingleHashes(ids.map((id) => words[id]!), lsh.shingles, weights), seeds, signature, 0);
+    bandKeys(signature, lsh, keys, i * lsh.bands);
     if ((i & 0x3fff) === 0) progress(0.2 + (0.15 * i) / n, 'shingling');
   }
 
@@ -162,16 +189,19 @@ export function planConsolidation(input: PlanInsight[], options: PlanOptions): P
     if (seen === undefined) byText.set(insights[i]!.normalized_text, i);
     else pairs.add(seen, i);
   }
-  candidatePairs(signatures, n, lsh, pairs, (band) => progress(0.35 + (0.2 * (band + 1)) / lsh.bands, 'finding candidates'));
+  if (!options.allPairs) candidatePairs(keys, n, lsh, pairs, (band) => progress(0.35 + (0.2 * (band + 1)) / lsh.bands, 'finding candidates'));
   const unique = pairs.unique();
 
   progress(0.55, 'verifying');
   const neighbours = new Map<number, Array<{ other: number; similarity: number }>>();
-  const conflicts = new Map<string, PlannedConflict>();
+  // Pairs are verified once each, in (id, id) order, so the first maxConflicts found are the
+  // ones listed; a templated store can have millions, which are only counted.
+  const conflicts: PlannedConflict[] = [];
+  let conflictsTotal = 0;
+  const maxConflicts = options.maxConflicts ?? DEFAULT_MAX_CONFLICTS;
   const addConflict = (i: number, j: number, reason: ConflictReason, similarity: number) => {
-    const [a, b] = insights[i]!.id < insights[j]!.id ? [insights[i]!.id, insights[j]!.id] : [insights[j]!.id, insights[i]!.id];
-    const key = `${a}:${b}`;
-    if (!conflicts.has(key)) conflicts.set(key, { a, b, reason, similarity: round(similarity) });
+    conflictsTotal++;
+    if (conflicts.length < maxConflicts) conflicts.push({ a: insights[i]!.id, b: insights[j]!.id, reason, similarity: round(similarity) });
   };
   const link = (i: number, j: number, similarity: number) => {
     let list = neighbours.get(i);
@@ -179,15 +209,22 @@ export function planConsolidation(input: PlanInsight[], options: PlanOptions): P
     list.push({ other: j, similarity });
   };
   let duplicatePairs = 0;
-  for (let p = 0; p < unique.length; p++) {
-    const [i, j] = unpackPair(unique[p]!);
+  const verify = (i: number, j: number) => {
     const verdict = compare(features[i]!, features[j]!, threshold);
     if (verdict.kind === 'duplicate') {
       duplicatePairs++;
       link(i, j, verdict.similarity);
       link(j, i, verdict.similarity);
     } else if (verdict.kind === 'conflict') addConflict(i, j, verdict.reason, verdict.similarity);
-    if ((p & 0xffff) === 0) progress(0.55 + (0.3 * p) / unique.length, 'verifying');
+  };
+  if (options.allPairs) {
+    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) verify(i, j);
+  } else {
+    for (let p = 0; p < unique.length; p++) {
+      const [i, j] = unpackPair(unique[p]!);
+      verify(i, j);
+      if ((p & 0xffff) === 0) progress(0.55 + (0.3 * p) / unique.length, 'verifying');
+    }
   }
 
   progress(0.85, 'clustering');
@@ -274,9 +311,10 @@ export function planConsolidation(input: PlanInsight[], options: PlanOptions): P
   progress(1, 'clustering');
   return {
     scanned: n,
-    candidate_pairs: unique.length,
+    candidate_pairs: options.allPairs ? (n * (n - 1)) / 2 : unique.length,
     duplicate_pairs: duplicatePairs,
     clusters,
-    conflicts: [...conflicts.values()].sort((p, q) => p.a - q.a || p.b - q.b),
+    conflicts,
+    conflicts_total: conflictsTotal,
   };
 }

@@ -161,14 +161,69 @@ export function compare(a: TextFeatures, b: TextFeatures, threshold: number): Ve
   return compareIndexed(indexText(a, vocabulary), indexText(b, vocabulary), threshold, vocabulary);
 }
 
+/** Matches of two sorted id lists, and how many unmatched on each side are numbers: no allocation. */
+function overlap(a: Int32Array, b: Int32Array, numeric: boolean[] | undefined, out: Int32Array): void {
+  let i = 0;
+  let j = 0;
+  let both = 0;
+  let numbersA = 0;
+  let numbersB = 0;
+  while (i < a.length && j < b.length) {
+    const x = a[i]!;
+    const y = b[j]!;
+    if (x === y) {
+      both++;
+      i++;
+      j++;
+    } else if (x < y) {
+      if (numeric?.[x]) numbersA++;
+      i++;
+    } else {
+      if (numeric?.[y]) numbersB++;
+      j++;
+    }
+  }
+  if (numeric) {
+    for (; i < a.length; i++) if (numeric[a[i]!]) numbersA++;
+    for (; j < b.length; j++) if (numeric[b[j]!]) numbersB++;
+  }
+  out[0] = both;
+  out[1] = numbersA;
+  out[2] = numbersB;
+}
+
+const counts = new Int32Array(3);
+
 export function compareIndexed(a: IndexedText, b: IndexedText, threshold: number, vocabulary: Vocabulary): Verdict {
+  // Most candidate pairs are different facts written alike. First, without allocating, bound
+  // the best score that at most MAX_TYPOS corrections (and pairing differing numbers) could
+  // reach; below the threshold the pair can be neither a duplicate nor a reportable conflict.
+  overlap(a.stop, b.stop, undefined, counts);
+  const stopBoth = counts[0]!;
+  const stopLeft = a.stop.length + b.stop.length - 2 * stopBoth;
+  overlap(a.content, b.content, vocabulary.numeric, counts);
+  const both = counts[0]!;
+  const leftA = a.content.length - both;
+  const leftB = b.content.length - both;
+  if (leftA > 0 || leftB > 0) {
+    const numbersA = counts[1]!;
+    const numbersB = counts[2]!;
+    const corrections = Math.min(MAX_TYPOS, Math.min(leftA - numbersA, leftB - numbersB));
+    const paired = Math.min(numbersA, numbersB);
+    const m = both + corrections + paired + STOP_WEIGHT * stopBoth;
+    const rest = leftA + leftB - 2 * (corrections + paired);
+    // A correction may instead absorb a misspelt stop word: one unmatched word fewer on each count.
+    const absorbable = Math.min(MAX_TYPOS - corrections, rest, stopLeft);
+    const best = (m + STOP_WEIGHT * absorbable) / (m + STOP_WEIGHT * absorbable + rest - absorbable + STOP_WEIGHT * (stopLeft - absorbable));
+    if (best < threshold) return { kind: 'different', similarity: scoreOf(both, leftA + leftB, stopBoth, stopLeft) };
+  }
+
   const words = vocabulary.words;
   const isName = (id: number) => has(a.entities, id) || has(b.entities, id);
   const typo = (x: number, y: number) => {
     if (!vocabulary.typo(x, y)) return false;
     return Math.min(words[x]!.length, words[y]!.length) > 3 || !(isName(x) || isName(y));
   };
-  // Content tokens: exact matches first.
   const unmatchedA: number[] = [];
   let unmatchedB: number[] = [];
   let matched = align(a.content, b.content, unmatchedA, unmatchedB);
@@ -176,25 +231,6 @@ export function compareIndexed(a: IndexedText, b: IndexedText, threshold: number
   const spareB: number[] = [];
   let stopMatched = align(a.stop, b.stop, spareA, spareB);
   let stopUnmatched = spareA.length + spareB.length;
-
-  // Most candidate pairs are different facts written alike. Bound the best score that at
-  // most MAX_TYPOS corrections (and pairing differing numbers) could reach; below the
-  // threshold the pair can be neither a duplicate nor a reportable conflict.
-  if (unmatchedA.length > 0 || unmatchedB.length > 0) {
-    const numeric = vocabulary.numeric;
-    let numbersA = 0;
-    let numbersB = 0;
-    for (const t of unmatchedA) if (numeric[t]) numbersA++;
-    for (const t of unmatchedB) if (numeric[t]) numbersB++;
-    const corrections = Math.min(MAX_TYPOS, Math.min(unmatchedA.length - numbersA, unmatchedB.length - numbersB));
-    const paired = Math.min(numbersA, numbersB);
-    const m = matched + corrections + paired + STOP_WEIGHT * stopMatched;
-    const rest = unmatchedA.length + unmatchedB.length - 2 * (corrections + paired);
-    // A correction may instead absorb a misspelt stop word: one unmatched word fewer on each count.
-    const absorbable = Math.min(MAX_TYPOS - corrections, rest, stopUnmatched);
-    const best = (m + STOP_WEIGHT * absorbable) / (m + STOP_WEIGHT * absorbable + rest - absorbable + STOP_WEIGHT * (stopUnmatched - absorbable));
-    if (best < threshold) return { kind: 'different', similarity: scoreOf(matched, unmatchedA.length + unmatchedB.length, stopMatched, stopUnmatched) };
-  }
 
   // Then typo matches among the leftovers, at most MAX_TYPOS in all.
   let typos = 0;

@@ -99,12 +99,12 @@ const NUMBER_WORDS: Record<string, string> = {
   once: '1x',
 };
 
-const DATE_WORDS: Record<string, string> = Object.fromEntries(
+const DATE_WORDS: Record<string, string> = Object.assign(Object.create(null) as Record<string, string>, Object.fromEntries(
   [
     ...'january february march april may june july august september october november december'.split(' '),
     ...'monday tuesday wednesday thursday friday saturday sunday yesterday today tomorrow'.split(' '),
   ].map((w) => [w, w]),
-);
+));
 DATE_WORDS.sept = 'september';
 DATE_WORDS.tonight = 'today';
 /** Month and day abbreviations are ordinary words or names too ("Sun", "Mar", "Wed"): dates only next to a number. */
@@ -130,6 +130,9 @@ const PHRASE_PATTERN = new RegExp(PHRASES.map(([pattern]) => pattern.source).joi
 const CONTRACTIONS = /\b(can|won|don|doesn|didn|isn|aren|wasn|weren|hasn|haven|hadn|shouldn|couldn|wouldn|mustn|needn)['’]?t\b|\bcannot\b/gi;
 const CONTRACTION_BASE: Record<string, string> = { can: 'can', won: 'will', cannot: 'can' };
 
+/** A table lookup that never finds Object.prototype's members ("constructor" is a word too). */
+const own = (table: Record<string, string>, key: string): string | undefined => (Object.hasOwn(table, key) ? table[key] : undefined);
+
 const TOKEN = /[\p{L}\p{N}]+(?:[.,:/][\p{N}]+)*/gu;
 
 /** Plural and third-person -s folded; short words and -ss/-us/-is endings left alone. */
@@ -144,21 +147,54 @@ function stem(word: string): string {
 export function canonicalToken(raw: string): string {
   const lower = raw.toLowerCase();
   if (/\p{N}/u.test(lower)) return lower.replace(/(?<=\d),(?=\d{3}\b)/g, '');
-  const number = NUMBER_WORDS[lower];
+  const number = own(NUMBER_WORDS, lower);
   if (number) return number;
-  const expanded = ABBREVIATIONS[lower] ?? lower;
+  const expanded = own(ABBREVIATIONS, lower) ?? lower;
   return stem(expanded);
 }
 
+interface TokenInfo {
+  token: string;
+  numeric: boolean;
+  stop: boolean;
+  negation: boolean;
+  date: string | undefined;
+  abbreviatedDate: string | undefined;
+}
+
+/** Per lower-cased word: a store has far fewer distinct words than words, so this is computed once each. */
+const TOKEN_INFO = new Map<string, TokenInfo>();
+const MAX_CACHED_WORDS = 500_000;
+
+function tokenInfo(lower: string): TokenInfo {
+  let info = TOKEN_INFO.get(lower);
+  if (!info) {
+    const token = canonicalToken(lower);
+    info = {
+      token,
+      numeric: /\p{N}/u.test(token),
+      stop: STOP_WORDS.has(token),
+      negation: NEGATIONS.has(lower),
+      date: lower === 'may' ? undefined : own(DATE_WORDS, lower),
+      abbreviatedDate: own(DATE_ABBREVIATIONS, lower),
+    };
+    if (TOKEN_INFO.size >= MAX_CACHED_WORDS) TOKEN_INFO.clear();
+    TOKEN_INFO.set(lower, info);
+  }
+  return info;
+}
+
+const NON_ASCII = /[^\x00-\x7f]/;
+const isUpper = (c: number) => c >= 65 && c <= 90;
+
 export function textFeatures(text: string): TextFeatures {
-  const source = text
-    .normalize('NFKC')
+  const source = (NON_ASCII.test(text) ? text.normalize('NFKC') : text)
     // The possessive adds nothing: "Acme's team" is "Acme team".
     .replace(/(?<=\p{L})['’]s\b/gu, '')
     .replace(PHRASE_PATTERN, (match) => PHRASES.find(([pattern]) => new RegExp(pattern.source, 'i').test(match))![1])
     .replace(CONTRACTIONS, (match, base: string | undefined) => {
       const key = (base ?? match).toLowerCase();
-      return ` ${CONTRACTION_BASE[key] ?? key} not `;
+      return ` ${own(CONTRACTION_BASE, key) ?? key} not `;
     });
   const content: string[] = [];
   const stop: string[] = [];
@@ -172,31 +208,33 @@ export function textFeatures(text: string): TextFeatures {
     const raw = match[0];
     const position = index++;
     const lower = raw.toLowerCase();
-    if (NEGATIONS.has(lower)) {
+    const info = tokenInfo(lower);
+    if (info.negation) {
       negations++;
       continue;
     }
-    const capitalized = /^\p{Lu}/u.test(raw);
+    const ascii = !NON_ASCII.test(raw);
+    const capitalized = ascii ? isUpper(raw.charCodeAt(0)) : /^\p{Lu}/u.test(raw);
     // "may" is a month only as "May", and not as a sentence's first word.
-    let date = lower === 'may' ? (capitalized && position > 0 ? 'may' : undefined) : DATE_WORDS[lower];
-    if (!date && DATE_ABBREVIATIONS[lower]) {
+    let date = lower === 'may' ? (capitalized && position > 0 ? 'may' : undefined) : info.date;
+    if (!date && info.abbreviatedDate) {
       const around = source.slice(Math.max(0, match.index - 4), match.index + raw.length + 4);
-      if (/\d/.test(around)) date = DATE_ABBREVIATIONS[lower];
+      if (/\d/.test(around)) date = info.abbreviatedDate;
     }
     if (date) {
       dates.push(date);
       continue;
     }
-    const token = canonicalToken(raw);
-    if (/\p{N}/u.test(token)) numbers.push(token);
-    if (STOP_WORDS.has(token)) {
+    const token = info.token;
+    if (info.numeric) numbers.push(token);
+    if (info.stop) {
       if (!seen.has(token)) stop.push(token);
       seen.add(token);
       continue;
     }
     // A capital mid-sentence, or all capitals anywhere, marks a name. A capitalized first
     // word is a name too unless it is a stop word: sentences here usually open with one.
-    if (capitalized || (raw.length >= 2 && raw === raw.toUpperCase() && /\p{L}/u.test(raw))) entities.add(token);
+    if (capitalized || (raw.length >= 2 && raw === raw.toUpperCase() && raw !== lower)) entities.add(token);
     if (!seen.has(token)) content.push(token);
     seen.add(token);
   }

@@ -11,8 +11,6 @@ import { DEFAULT_THRESHOLD, planConsolidation, type Plan, type PlannedCluster } 
 import type { Database } from '../db.js';
 import type { JobContext, JobOutcome } from './context.js';
 
-/** Conflicts listed in a run's details; the total is always counted. */
-const MAX_LISTED_CONFLICTS = 1_000;
 /** Merged confidence never reaches certainty. */
 const CONFIDENCE_CAP = 0.99;
 
@@ -77,8 +75,8 @@ export function runConsolidation(ctx: JobContext): JobOutcome {
     duplicate_pairs: plan.duplicate_pairs,
     merged,
     clusters: plan.clusters.map((c) => ({ ...c, members: c.members.map((m) => ({ ...m, text: texts.get(m.id)! })) })),
-    conflicts: plan.conflicts.slice(0, MAX_LISTED_CONFLICTS),
-    conflicts_total: plan.conflicts.length,
+    conflicts: plan.conflicts,
+    conflicts_total: plan.conflicts_total,
   };
   ctx.progress(95, 'writing');
   return {

@@ -1,0 +1,45 @@
+/**
+ * The measured half of bench/consolidation-bench.ts, in plain Node on the built dist/ (a
+ * TypeScript loader would slow the code it measures). Modes:
+ *
+ *   node bench/consolidation-runner.mjs job DB        runs one queued consolidation job the way
+ *                                                     the worker does; prints seconds, peak RSS
+ *   node bench/consolidation-runner.mjs baseline DB   LSH plan against the exact all-pairs plan
+ */
+import { openDatabase, JOB_CACHE_MIB } from '../dist/engine/db.js';
+import { runNextJob } from '../dist/engine/runner.js';
+import { planConsolidation, DEFAULT_THRESHOLD } from '../dist/engine/consolidate/plan.js';
+
+const [mode, file] = process.argv.slice(2);
+const db = await openDatabase(file, { create: false, cacheMiB: JOB_CACHE_MIB });
+
+if (mode === 'job') {
+  const start = performance.now();
+  const job = await runNextJob({ db, workerId: 'bench', leaseMs: 600_000, now: () => Date.now() });
+  const seconds = (performance.now() - start) / 1000;
+  const row = db.prepare('SELECT status, insights_scanned, insights_affected, candidates_created, result FROM jobs WHERE job_run_id = ?').get(job.job_run_id);
+  if (row.status !== 'completed') throw new Error(`job ${row.status}: ${row.result}`);
+  const result = JSON.parse(row.result);
+  process.stdout.write(`${JSON.stringify({ insights: row.insights_scanned, seconds, peak_rss_mb: process.resourceUsage().maxRSS / 1024, clusters: row.candidates_created, merged: result.merged, candidate_pairs: result.candidate_pairs, conflicts: result.conflicts_total })}\n`);
+} else if (mode === 'baseline') {
+  const rows = db.prepare(`SELECT id, text, normalized_text, created_at FROM insights WHERE status = 'active'`).all();
+  const pairsOf = (plan) => {
+    const set = new Set();
+    for (const c of plan.clusters) for (const a of c.members) for (const b of c.members) if (a.id < b.id) set.add(`${a.id}:${b.id}`);
+    return set;
+  };
+  let start = performance.now();
+  const lsh = planConsolidation(rows, { threshold: DEFAULT_THRESHOLD });
+  const lshSeconds = (performance.now() - start) / 1000;
+  start = performance.now();
+  const exact = planConsolidation(rows, { threshold: DEFAULT_THRESHOLD, allPairs: true });
+  const exactSeconds = (performance.now() - start) / 1000;
+  const found = pairsOf(lsh);
+  const truth = pairsOf(exact);
+  let common = 0;
+  for (const p of truth) if (found.has(p)) common++;
+  process.stdout.write(
+    `${JSON.stringify({ insights: rows.length, lsh_seconds: lshSeconds, all_pairs_seconds: exactSeconds, speedup: exactSeconds / lshSeconds, lsh_candidate_pairs: lsh.candidate_pairs, all_pairs: exact.candidate_pairs, merged_pairs_all_pairs: truth.size, merged_pairs_lsh: found.size, recall_vs_all_pairs: truth.size === 0 ? 1 : common / truth.size })}\n`,
+  );
+}
+db.close();
