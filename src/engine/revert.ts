@@ -58,7 +58,8 @@ export function revertConsolidation(db: Database, workspaceId: number, jobRunId:
         const read = db.prepare('SELECT * FROM insights WHERE id = ?');
         for (const change of changes) {
           const now = read.get(change.insight_id) as InsightRow | undefined;
-          const after = JSON.parse(change.after) as InsightRow;
+          // `after` holds the columns the run changed; the rest are as they were before it.
+          const after = { ...(JSON.parse(change.before) as InsightRow), ...(JSON.parse(change.after) as Partial<InsightRow>) };
           const moved = now ? COLUMNS.find((column) => now[column] !== after[column]) : 'id';
           if (moved) {
             const sweep = db

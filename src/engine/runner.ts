@@ -17,6 +17,13 @@ export const IMPLEMENTATIONS: Partial<Record<JobType, JobImplementation>> = {
   metrics: runMetrics,
 };
 
+/**
+ * Page cache ceilings that differ from the worker's (JOB_CACHE_MIB). Consolidation reads each
+ * page once while planning and writes in id order, so a large cache buys it little, while at
+ * a million insights 256 MiB of cache would be a fifth of the run's peak memory.
+ */
+const CACHE_MIB: Partial<Record<JobType, number>> = { consolidation: 32 };
+
 export function implementedJobTypes(): JobType[] {
   return Object.keys(IMPLEMENTATIONS) as JobType[];
 }
@@ -40,9 +47,22 @@ export interface RunnerOptions {
 
 /** Claims and runs one job; returns it, or undefined when nothing was runnable. */
 export async function runNextJob(options: RunnerOptions): Promise<JobRow | undefined> {
-  const { db, workerId, leaseMs, now } = options;
-  const job = claimNextJob(db, workerId, now(), leaseMs);
+  const job = claimNextJob(options.db, options.workerId, options.now(), options.leaseMs);
   if (!job) return undefined;
+  const cacheMiB = CACHE_MIB[job.job_type];
+  if (cacheMiB === undefined) return runJob(options, job);
+  const before = options.db.pragma('cache_size', { simple: true }) as number;
+  options.db.pragma(`cache_size = -${cacheMiB * 1024}`);
+  try {
+    return await runJob(options, job);
+  } finally {
+    options.db.pragma(`cache_size = ${before}`);
+  }
+}
+
+async function runJob(options: RunnerOptions, job: JobRow): Promise<JobRow> {
+  const { db, workerId, now } = options;
+  const leaseMs = options.leaseMs;
   const implementation = IMPLEMENTATIONS[job.job_type];
   if (!implementation) {
     failJob(db, job, workerId, now(), { message: `the local engine cannot run ${job.job_type} jobs yet`, job_type: job.job_type });

@@ -89,28 +89,60 @@ export function minhash(shingles: number[], seeds: Uint32Array, out: Uint32Array
   }
 }
 
-/** Collects unique pairs (i < j) packed as i · 2^21 + j into a growable array. */
+/**
+ * One token's contribution to a signature: the k minima over its (weighted) shingles. A
+ * signature is the element-wise minimum of its tokens' contributions, so a token that
+ * recurs across a store is hashed once, not once per insight (see minInto).
+ */
+export function tokenMinhash(token: string, weight: number, mode: ShingleMode, seeds: Uint32Array, out: Uint32Array, offset: number): void {
+  minhash(shingleHashes([token], mode, [weight]), seeds, out, offset);
+}
+
+/** signature[i] = min(signature[i], contribution[offset + i]) for the k positions. */
+export function minInto(signature: Uint32Array, contribution: Uint32Array, offset: number): void {
+  for (let i = 0; i < signature.length; i++) {
+    const v = contribution[offset + i]!;
+    if (v < signature[i]!) signature[i] = v;
+  }
+}
+
+/**
+ * Collects unique pairs (i < j) packed as i · 2^21 + j. Bands find the same pair again and
+ * again (a million insights: ~3 finds per unique pair), so when the buffer fills it is first
+ * compacted — sorted, repeats dropped — and grown only if that frees less than half of it.
+ */
 export class PairSet {
   private data = new Float64Array(1 << 16);
   size = 0;
+  private sorted = 0;
 
   add(i: number, j: number): void {
     if (i === j) return;
-    const [lo, hi] = i < j ? [i, j] : [j, i];
-    if (this.size === this.data.length) {
+    if (this.size === this.data.length) this.makeRoom();
+    this.data[this.size++] = i < j ? i * 2 ** 21 + j : j * 2 ** 21 + i;
+  }
+
+  private makeRoom(): void {
+    this.compact();
+    if (this.size > this.data.length / 2) {
       const grown = new Float64Array(this.data.length * 2);
-      grown.set(this.data);
+      grown.set(this.data.subarray(0, this.size));
       this.data = grown;
     }
-    this.data[this.size++] = lo * 2 ** 21 + hi;
+  }
+
+  private compact(): void {
+    if (this.sorted === this.size) return;
+    const sorted = this.data.subarray(0, this.size).sort();
+    let w = 0;
+    for (let r = 0; r < sorted.length; r++) if (r === 0 || sorted[r] !== sorted[w - 1]) sorted[w++] = sorted[r]!;
+    this.size = this.sorted = w;
   }
 
   /** Sorted, without repeats. */
   unique(): Float64Array {
-    const sorted = this.data.subarray(0, this.size).sort();
-    let w = 0;
-    for (let r = 0; r < sorted.length; r++) if (r === 0 || sorted[r] !== sorted[r - 1]) sorted[w++] = sorted[r]!;
-    return sorted.subarray(0, w);
+    this.compact();
+    return this.data.subarray(0, this.size);
   }
 }
 

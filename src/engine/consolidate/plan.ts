@@ -9,14 +9,18 @@
  * The survivor then takes the most informative member's text when that cannot make it a
  * duplicate of another active text, so a re-run right after finds nothing more to merge.
  */
-import { DEFAULT_LSH, PairSet, bandKeys, candidatePairs, hashSeeds, minhash, shingleHashes, unpackPair, type LshOptions } from './lsh.js';
-import { Vocabulary, compareIndexed, indexText, isWordTypo, type ConflictReason, type IndexedText } from './similarity.js';
+import { DEFAULT_LSH, PairSet, bandKeys, candidatePairs, hashSeeds, minInto, tokenMinhash, unpackPair, type LshOptions } from './lsh.js';
+import { FEATURE_HEADER, FeatureStore, compareIndexed, isWordTypo, type ConflictReason } from './similarity.js';
 import { textFeatures } from './text.js';
 
 export interface PlanInsight {
   id: number;
   text: string;
-  normalized_text: string;
+  /**
+   * Equal normalized texts are always candidates. A store's active insights never share one
+   * (a unique index), so the job leaves it out and saves ~100 bytes an insight.
+   */
+  normalized_text?: string;
   created_at: number;
 }
 
@@ -36,6 +40,7 @@ export interface ClusterMember {
   id: number;
   /** Similarity to the cluster's canonical (oldest) insight, which every member meets the threshold against. */
   similarity: number;
+  text: string;
 }
 
 export interface PlannedCluster {
@@ -132,16 +137,18 @@ export function planConsolidation(input: PlanInsight[], options: PlanOptions): P
   const threshold = options.threshold;
 
   progress(0, 'shingling');
-  const vocabulary = new Vocabulary();
-  const features: IndexedText[] = new Array(n);
-  const compare = (x: IndexedText, y: IndexedText, t: number) => compareIndexed(x, y, t, vocabulary);
+  const store = new FeatureStore();
+  const vocabulary = store.vocabulary;
+  /** Each insight's handle in the store. */
+  const features = new Int32Array(n);
+  const compare = (x: number, y: number, t: number) => compareIndexed(store, x, y, t);
   const k = lsh.bands * lsh.rows;
   // Only band keys are kept (bands × 4 bytes an insight), not whole signatures (k × 4).
   const keys = new Uint32Array(n * lsh.bands);
   const signature = new Uint32Array(k);
   const seeds = hashSeeds(lsh);
   for (let i = 0; i < n; i++) {
-    features[i] = indexText(textFeatures(insights[i]!.text), vocabulary);
+    features[i] = store.add(textFeatures(insights[i]!.text));
     if ((i & 0x3fff) === 0) progress((0.2 * i) / n, 'shingling');
   }
   // Signatures weight each word by its rarity in this store (inverse document frequency):
@@ -151,11 +158,13 @@ export function planConsolidation(input: PlanInsight[], options: PlanOptions): P
   // nothing; rarer ones weigh more, up to a cap. A typo would be the
   // rarest word of all, so a word seen once or twice that is one typo from a much commoner
   // word is signed as that word (spelling corrected against the store's own vocabulary).
+  const pool = store.pool;
   const documentFrequency = new Uint32Array(vocabulary.words.length);
-  for (const f of features) {
-    for (const id of f.content) documentFrequency[id]!++;
-    // Stop words are counted so that a misspelt one ("thier") is recognised as such.
-    for (const id of f.stop) documentFrequency[id]!++;
+  for (let i = 0; i < n; i++) {
+    const h = features[i]!;
+    // Stop words are counted too, so that a misspelt one ("thier") is recognised as such.
+    const end = h + FEATURE_HEADER + pool[h]! + pool[h + 1]!;
+    for (let t = h + FEATURE_HEADER; t < end; t++) documentFrequency[pool[t]!]!++;
   }
   const words = vocabulary.words;
   const corrected = correctSpelling(words, documentFrequency, vocabulary.numeric);
@@ -163,19 +172,51 @@ export function planConsolidation(input: PlanInsight[], options: PlanOptions): P
     const idf = Math.max(0, Math.min(MAX_IDF, Math.log(n / documentFrequency[id]!)) - BASE_IDF);
     return Math.round((idf * idf) / WEIGHT_DIVISOR);
   };
-  for (let i = 0; i < n; i++) {
-    const f = features[i]!;
-    let ids = [...new Set(Array.from(f.content, (id) => corrected[id]!))];
-    let weights = ids.map(weightOf);
-    if (weights.some((w) => w > 0)) {
-      ids = ids.filter((_, t) => weights[t]! > 0);
-      weights = weights.filter((w) => w > 0);
-    } else {
-      // Nothing distinctive: sign every word alike.
-      ids = ids.length > 0 ? ids : Array.from(f.stop);
-      weights = ids.map(() => 1);
+  const signWeight = Uint8Array.from(corrected, (id) => weightOf(id));
+  // A word's contribution to signatures is computed once and kept while it recurs.
+  const slot = new Int32Array(words.length).fill(-1);
+  let contributions = new Uint32Array(k * 1024);
+  let cached = 0;
+  const scratch = new Uint32Array(k);
+  const contribution = (id: number, weight: number): [Uint32Array, number] => {
+    if (slot[id] !== -1) return [contributions, slot[id]!];
+    if (documentFrequency[id]! < 2) {
+      tokenMinhash(words[id]!, weight, lsh.shingles, seeds, scratch, 0);
+      return [scratch, 0];
     }
-    minhash(shingleHashes(ids.map((id) => words[id]!), lsh.shingles, weights), seeds, signature, 0);
+    if ((cached + 1) * k > contributions.length) {
+      const grown = new Uint32Array(contributions.length * 2);
+      grown.set(contributions);
+      contributions = grown;
+    }
+    slot[id] = cached * k;
+    tokenMinhash(words[id]!, weight, lsh.shingles, seeds, contributions, cached * k);
+    cached++;
+    return [contributions, slot[id]!];
+  };
+  for (let i = 0; i < n; i++) {
+    const h = features[i]!;
+    const start = h + FEATURE_HEADER;
+    const contentEnd = start + pool[h]!;
+    signature.fill(0xffffffff);
+    let distinctive = false;
+    for (let t = start; t < contentEnd; t++) {
+      const id = pool[t]!;
+      const weight = signWeight[id]!;
+      if (weight === 0) continue;
+      distinctive = true;
+      const [source, offset] = contribution(corrected[id]!, weight);
+      minInto(signature, source, offset);
+    }
+    if (!distinctive) {
+      // Nothing distinctive: sign every word alike (the stop words if there is nothing else).
+      const stops = contentEnd === start;
+      const to = stops ? contentEnd + pool[h + 1]! : contentEnd;
+      for (let t = stops ? contentEnd : start; t < to; t++) {
+        tokenMinhash(words[stops ? pool[t]! : corrected[pool[t]!]!]!, 1, lsh.shingles, seeds, scratch, 0);
+        minInto(signature, scratch, 0);
+      }
+    }
     bandKeys(signature, lsh, keys, i * lsh.bands);
     if ((i & 0x3fff) === 0) progress(0.2 + (0.15 * i) / n, 'shingling');
   }
@@ -185,8 +226,10 @@ export function planConsolidation(input: PlanInsight[], options: PlanOptions): P
   // Equal normalized texts are always candidates, whatever their signatures.
   const byText = new Map<string, number>();
   for (let i = 0; i < n; i++) {
-    const seen = byText.get(insights[i]!.normalized_text);
-    if (seen === undefined) byText.set(insights[i]!.normalized_text, i);
+    const text = insights[i]!.normalized_text;
+    if (text === undefined) continue;
+    const seen = byText.get(text);
+    if (seen === undefined) byText.set(text, i);
     else pairs.add(seen, i);
   }
   if (!options.allPairs) candidatePairs(keys, n, lsh, pairs, (band) => progress(0.35 + (0.2 * (band + 1)) / lsh.bands, 'finding candidates'));
@@ -228,11 +271,11 @@ export function planConsolidation(input: PlanInsight[], options: PlanOptions): P
   }
 
   progress(0.85, 'clustering');
-  const historyFeatures = (i: number): IndexedText[] => (options.history ? options.history(insights[i]!.id).map((text) => indexText(textFeatures(text), vocabulary)) : []);
+  const historyFeatures = (i: number): number[] => (options.history ? options.history(insights[i]!.id).map((text) => store.add(textFeatures(text))) : []);
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => insights[a]!.created_at - insights[b]!.created_at || insights[a]!.id - insights[b]!.id);
   const assigned = new Uint8Array(n);
   const informative = (i: number, j: number) =>
-    features[j]!.content.length - features[i]!.content.length ||
+    store.contentLength(features[j]!) - store.contentLength(features[i]!) ||
     insights[j]!.text.length - insights[i]!.text.length ||
     insights[i]!.created_at - insights[j]!.created_at ||
     insights[i]!.id - insights[j]!.id;
@@ -240,11 +283,12 @@ export function planConsolidation(input: PlanInsight[], options: PlanOptions): P
   interface Forming {
     canonical: number;
     members: number[];
-    guard: IndexedText[];
+    /** Handles of every member's text and what was merged into the members earlier. */
+    guard: number[];
   }
   const forming: Forming[] = [];
   const clusterOf = new Int32Array(n).fill(-1);
-  const conflictsWith = (x: number, guard: IndexedText[]) => guard.some((g) => compare(features[x]!, g, threshold).kind === 'conflict');
+  const conflictsWith = (x: number, guard: number[]) => guard.some((g) => compare(features[x]!, g, threshold).kind === 'conflict');
   const byStrength = (list: Array<{ other: number; similarity: number }>) =>
     [...list].sort((p, q) => q.similarity - p.similarity || insights[p.other]!.created_at - insights[q.other]!.created_at || insights[p.other]!.id - insights[q.other]!.id);
 
@@ -253,7 +297,7 @@ export function planConsolidation(input: PlanInsight[], options: PlanOptions): P
   for (const canonical of order) {
     if (assigned[canonical] || !neighbours.has(canonical)) continue;
     const members = [canonical];
-    const guard: IndexedText[] = [features[canonical]!, ...historyFeatures(canonical)];
+    const guard: number[] = [features[canonical]!, ...historyFeatures(canonical)];
     for (const { other } of byStrength(neighbours.get(canonical)!)) {
       if (assigned[other] || conflictsWith(other, guard)) continue;
       members.push(other);
@@ -305,7 +349,7 @@ export function planConsolidation(input: PlanInsight[], options: PlanOptions): P
       survivor: insights[cluster.canonical]!.id,
       text_from: insights[giver]!.id,
       text: insights[giver]!.text,
-      members: [cluster.canonical, ...rest].map((x) => ({ id: insights[x]!.id, similarity: similarityTo(x) })),
+      members: [cluster.canonical, ...rest].map((x) => ({ id: insights[x]!.id, similarity: similarityTo(x), text: insights[x]!.text })),
     };
   });
   progress(1, 'clustering');

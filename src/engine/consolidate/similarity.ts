@@ -93,36 +93,78 @@ export class Vocabulary {
   }
 }
 
-/** TextFeatures with tokens as sorted ids: what a run keeps per insight. */
-export interface IndexedText {
-  content: Int32Array;
-  stop: Int32Array;
-  /** Subset of content: the names. */
-  entities: Int32Array;
-  numbers: string;
-  dates: string;
-  negated: boolean;
+/**
+ * Every text's features as sorted token ids, packed into one pool: a million insights as
+ * a million objects with three typed arrays each cost ~900 bytes apiece in object headers
+ * and backing stores; packed they cost their ids plus a six-int header (~80 bytes).
+ * A text is known by its handle, the offset of its header:
+ *   [contentLength, stopLength, entityLength, numbersId, datesId, negated, ...content, ...stop, ...entities]
+ * where entities (names) are a subset of content, and numbers and dates are interned strings.
+ */
+export class FeatureStore {
+  pool = new Int32Array(1 << 16);
+  private used = 0;
+  private readonly values = new Map<string, number>([['', 0]]);
+  private scratch = new Int32Array(256);
+
+  constructor(readonly vocabulary = new Vocabulary()) {}
+
+  add(f: TextFeatures): number {
+    const words = f.content.length + f.stop.length + f.entities.size;
+    if (this.scratch.length < words) this.scratch = new Int32Array(words * 2);
+    if (this.used + HEADER + words > this.pool.length) {
+      const grown = new Int32Array(Math.max(this.pool.length * 2, this.used + HEADER + words));
+      grown.set(this.pool.subarray(0, this.used));
+      this.pool = grown;
+    }
+    const handle = this.used;
+    const pool = this.pool;
+    let at = handle + HEADER;
+    const put = (list: Iterable<string>) => {
+      let count = 0;
+      for (const word of list) this.scratch[count++] = this.vocabulary.id(word);
+      const sorted = this.scratch.subarray(0, count).sort();
+      let unique = 0;
+      for (let i = 0; i < count; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) pool[at + unique++] = sorted[i]!;
+      at += unique;
+      return unique;
+    };
+    pool[handle] = put(f.content);
+    pool[handle + 1] = put(f.stop);
+    pool[handle + 2] = put(f.entities);
+    pool[handle + 3] = this.intern(f.numbers.join(' '));
+    pool[handle + 4] = this.intern(f.dates.join(' '));
+    pool[handle + 5] = f.negated ? 1 : 0;
+    this.used = at;
+    return handle;
+  }
+
+  contentLength(handle: number): number {
+    return this.pool[handle]!;
+  }
+
+  /** The content ids (a copy). */
+  content(handle: number): Int32Array {
+    return this.pool.slice(handle + HEADER, handle + HEADER + this.pool[handle]!);
+  }
+
+  private intern(value: string): number {
+    let id = this.values.get(value);
+    if (id === undefined) this.values.set(value, (id = this.values.size));
+    return id;
+  }
 }
 
-const sortedIds = (words: Iterable<string>, vocabulary: Vocabulary) => Int32Array.from(new Set([...words].map((w) => vocabulary.id(w)))).sort();
+/** Ints before a text's token ids in the pool. */
+export const FEATURE_HEADER = 6;
+const HEADER = FEATURE_HEADER;
 
-export function indexText(f: TextFeatures, vocabulary: Vocabulary): IndexedText {
-  return {
-    content: sortedIds(f.content, vocabulary),
-    stop: sortedIds(f.stop, vocabulary),
-    entities: sortedIds(f.entities, vocabulary),
-    numbers: f.numbers.join(' '),
-    dates: f.dates.join(' '),
-    negated: f.negated,
-  };
-}
-
-function has(sorted: Int32Array, id: number): boolean {
-  let lo = 0;
-  let hi = sorted.length - 1;
+function has(pool: Int32Array, start: number, length: number, id: number): boolean {
+  let lo = start;
+  let hi = start + length - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
-    const v = sorted[mid]!;
+    const v = pool[mid]!;
     if (v === id) return true;
     if (v < id) lo = mid + 1;
     else hi = mid - 1;
@@ -131,13 +173,13 @@ function has(sorted: Int32Array, id: number): boolean {
 }
 
 /** Counts the ids in both sorted lists and collects the ones in only one. */
-function align(a: Int32Array, b: Int32Array, onlyA: number[], onlyB: number[]): number {
-  let i = 0;
-  let j = 0;
+function align(p: Int32Array, a: number, aEnd: number, b: number, bEnd: number, onlyA: number[], onlyB: number[]): number {
+  let i = a;
+  let j = b;
   let both = 0;
-  while (i < a.length && j < b.length) {
-    const x = a[i]!;
-    const y = b[j]!;
+  while (i < aEnd && j < bEnd) {
+    const x = p[i]!;
+    const y = p[j]!;
     if (x === y) {
       both++;
       i++;
@@ -150,27 +192,27 @@ function align(a: Int32Array, b: Int32Array, onlyA: number[], onlyB: number[]): 
       j++;
     }
   }
-  while (i < a.length) onlyA.push(a[i++]!);
-  while (j < b.length) onlyB.push(b[j++]!);
+  while (i < aEnd) onlyA.push(p[i++]!);
+  while (j < bEnd) onlyB.push(p[j++]!);
   return both;
 }
 
 /** Compares two texts (see compareIndexed); convenient where no run-wide vocabulary exists. */
 export function compare(a: TextFeatures, b: TextFeatures, threshold: number): Verdict {
-  const vocabulary = new Vocabulary();
-  return compareIndexed(indexText(a, vocabulary), indexText(b, vocabulary), threshold, vocabulary);
+  const store = new FeatureStore();
+  return compareIndexed(store, store.add(a), store.add(b), threshold);
 }
 
 /** Matches of two sorted id lists, and how many unmatched on each side are numbers: no allocation. */
-function overlap(a: Int32Array, b: Int32Array, numeric: boolean[] | undefined, out: Int32Array): void {
-  let i = 0;
-  let j = 0;
+function overlap(p: Int32Array, a: number, aEnd: number, b: number, bEnd: number, numeric: boolean[] | undefined, out: Int32Array): void {
+  let i = a;
+  let j = b;
   let both = 0;
   let numbersA = 0;
   let numbersB = 0;
-  while (i < a.length && j < b.length) {
-    const x = a[i]!;
-    const y = b[j]!;
+  while (i < aEnd && j < bEnd) {
+    const x = p[i]!;
+    const y = p[j]!;
     if (x === y) {
       both++;
       i++;
@@ -184,8 +226,8 @@ function overlap(a: Int32Array, b: Int32Array, numeric: boolean[] | undefined, o
     }
   }
   if (numeric) {
-    for (; i < a.length; i++) if (numeric[a[i]!]) numbersA++;
-    for (; j < b.length; j++) if (numeric[b[j]!]) numbersB++;
+    for (; i < aEnd; i++) if (numeric[p[i]!]) numbersA++;
+    for (; j < bEnd; j++) if (numeric[p[j]!]) numbersB++;
   }
   out[0] = both;
   out[1] = numbersA;
@@ -194,17 +236,30 @@ function overlap(a: Int32Array, b: Int32Array, numeric: boolean[] | undefined, o
 
 const counts = new Int32Array(3);
 
-export function compareIndexed(a: IndexedText, b: IndexedText, threshold: number, vocabulary: Vocabulary): Verdict {
+/** Compares two texts of one store by handle. */
+export function compareIndexed(store: FeatureStore, a: number, b: number, threshold: number): Verdict {
+  const p = store.pool;
+  const vocabulary = store.vocabulary;
+  const aContent = a + HEADER;
+  const aStop = aContent + p[a]!;
+  const aEntities = aStop + p[a + 1]!;
+  const bContent = b + HEADER;
+  const bStop = bContent + p[b]!;
+  const bEntities = bStop + p[b + 1]!;
+  const aContentLength = p[a]!;
+  const bContentLength = p[b]!;
+  const aStopLength = p[a + 1]!;
+  const bStopLength = p[b + 1]!;
   // Most candidate pairs are different facts written alike. First, without allocating, bound
   // the best score that at most MAX_TYPOS corrections (and pairing differing numbers) could
   // reach; below the threshold the pair can be neither a duplicate nor a reportable conflict.
-  overlap(a.stop, b.stop, undefined, counts);
+  overlap(p, aStop, aEntities, bStop, bEntities, undefined, counts);
   const stopBoth = counts[0]!;
-  const stopLeft = a.stop.length + b.stop.length - 2 * stopBoth;
-  overlap(a.content, b.content, vocabulary.numeric, counts);
+  const stopLeft = aStopLength + bStopLength - 2 * stopBoth;
+  overlap(p, aContent, aStop, bContent, bStop, vocabulary.numeric, counts);
   const both = counts[0]!;
-  const leftA = a.content.length - both;
-  const leftB = b.content.length - both;
+  const leftA = aContentLength - both;
+  const leftB = bContentLength - both;
   if (leftA > 0 || leftB > 0) {
     const numbersA = counts[1]!;
     const numbersB = counts[2]!;
@@ -219,17 +274,19 @@ export function compareIndexed(a: IndexedText, b: IndexedText, threshold: number
   }
 
   const words = vocabulary.words;
-  const isName = (id: number) => has(a.entities, id) || has(b.entities, id);
+  const isNameInA = (id: number) => has(p, aEntities, p[a + 2]!, id);
+  const isNameInB = (id: number) => has(p, bEntities, p[b + 2]!, id);
+  const isName = (id: number) => isNameInA(id) || isNameInB(id);
   const typo = (x: number, y: number) => {
     if (!vocabulary.typo(x, y)) return false;
     return Math.min(words[x]!.length, words[y]!.length) > 3 || !(isName(x) || isName(y));
   };
   const unmatchedA: number[] = [];
   let unmatchedB: number[] = [];
-  let matched = align(a.content, b.content, unmatchedA, unmatchedB);
+  let matched = align(p, aContent, aStop, bContent, bStop, unmatchedA, unmatchedB);
   const spareA: number[] = [];
   const spareB: number[] = [];
-  let stopMatched = align(a.stop, b.stop, spareA, spareB);
+  let stopMatched = align(p, aStop, aEntities, bStop, bEntities, spareA, spareB);
   let stopUnmatched = spareA.length + spareB.length;
 
   // Then typo matches among the leftovers, at most MAX_TYPOS in all.
@@ -277,11 +334,11 @@ export function compareIndexed(a: IndexedText, b: IndexedText, threshold: number
   let wordsB = 0;
   for (const t of unmatchedA) if (!numeric[t]) wordsA++;
   for (const t of unmatchedB) if (!numeric[t]) wordsB++;
-  const numbersDiffer = a.numbers !== b.numbers;
-  const datesDiffer = a.dates !== b.dates;
-  const negationDiffers = a.negated !== b.negated;
+  const numbersDiffer = p[a + 3] !== p[b + 3];
+  const datesDiffer = p[a + 4] !== p[b + 4];
+  const negationDiffers = p[a + 5] !== p[b + 5];
   if (wordsA > 0 && wordsB > 0) {
-    const named = unmatchedA.some((t) => has(a.entities, t)) || unmatchedB.some((t) => has(b.entities, t));
+    const named = unmatchedA.some(isNameInA) || unmatchedB.some(isNameInB);
     const swapped = Math.min(wordsA, wordsB);
     if (named && swapped <= 2 && !numbersDiffer && !datesDiffer && !negationDiffers && score(swapped, 2 * swapped) >= threshold) {
       return { kind: 'conflict', similarity, reason: 'entity' };
