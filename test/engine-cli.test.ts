@@ -182,13 +182,6 @@ describe('jobs, metrics and demo', () => {
     assert.equal(jobs[0]!.dry_run, true);
   });
 
-  test('a local trigger of a job the engine does not implement yet fails clearly (exit 1)', async () => {
-    const { env } = engineEnv();
-    const r = await runBin(['trigger', 'pattern_detection', '--local', '--wait'], { env });
-    assert.equal(r.code, 1);
-    assert.match(r.stderr, /cannot run pattern_detection jobs yet/);
-  });
-
   test('demo loads the sample dataset into a fresh database and runs every available job', async () => {
     const { env } = engineEnv();
     const { NEX_COMPOUND_DB: _ignored, ...demoEnv } = env;
@@ -197,10 +190,12 @@ describe('jobs, metrics and demo', () => {
     assert.equal(r.code, 0, r.stderr);
     const result = JSON.parse(r.stdout);
     assert.ok(result.imported >= 300, `imported ${result.imported}`);
-    assert.deepEqual(result.jobs.map((j: { job_type: string }) => j.job_type), ['consolidation', 'decay_sweep', 'metrics']);
+    assert.deepEqual(result.jobs.map((j: { job_type: string }) => j.job_type), ['consolidation', 'pattern_detection', 'playbook_synthesis', 'decay_sweep', 'metrics']);
     assert.ok(result.jobs.every((j: { status: string }) => j.status === 'completed'));
     assert.ok(result.jobs[0].candidates_created >= 30, 'most of the 40 planted duplicate groups merge');
-    assert.ok(result.jobs[1].insights_affected > 0, 'the planted stale items decay');
+    assert.ok(result.jobs[1].candidates_created > 0, 'the planted themes make patterns');
+    assert.ok(result.jobs[2].candidates_created > 0, 'and the patterns make rules');
+    assert.ok(result.jobs[3].insights_affected > 0, 'the planted stale items decay');
     const rerun = await runBin(['demo', '--json'], { env: demoEnv, timeoutMs: 60_000 });
     assert.equal(JSON.parse(rerun.stdout).imported, result.imported, 'each demo starts from a fresh database');
   });

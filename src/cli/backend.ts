@@ -9,7 +9,7 @@ import type { Context } from './context.js';
 import type { Settings } from './settings.js';
 import { isCi } from './ui.js';
 import { parseDuration } from './validate.js';
-import { parseFraction } from '../config/config.js';
+import { parseFraction, parseItemMode, parseItemsetSize, parseNonNegative, parseSupport } from '../config/config.js';
 import { defaultDatabasePath, openDatabase, type Database } from '../engine/db.js';
 
 export type BackendKind = 'local' | 'remote';
@@ -85,6 +85,20 @@ export function engineParams(jobType: JobType, settings: Settings): Record<strin
   const params: Record<string, unknown> = {};
   if (jobType === 'consolidation') {
     if (stored['consolidation.threshold']) params.threshold = parseFraction(stored['consolidation.threshold'], 'consolidation.threshold');
+    return params;
+  }
+  if (jobType === 'pattern_detection') {
+    if (stored['patterns.items']) params.items = parseItemMode(stored['patterns.items']);
+    if (stored['patterns.min-support']) params.minSupport = parseSupport(stored['patterns.min-support'], 'patterns.min-support');
+    if (stored['patterns.min-size']) params.minSize = parseItemsetSize(stored['patterns.min-size'], 'patterns.min-size');
+    if (stored['patterns.max-size']) params.maxSize = parseItemsetSize(stored['patterns.max-size'], 'patterns.max-size');
+    if (stored['patterns.max-item-share']) params.maxItemShare = parseFraction(stored['patterns.max-item-share'], 'patterns.max-item-share');
+    if (Number(params.minSize ?? 2) > Number(params.maxSize ?? 4)) throw new UsageError(`patterns.min-size (${String(params.minSize ?? 2)}) is larger than patterns.max-size (${String(params.maxSize ?? 4)})`, 'change one with `nex-compound config set`');
+    return params;
+  }
+  if (jobType === 'playbook_synthesis') {
+    if (stored['playbook.min-confidence']) params.minConfidence = parseFraction(stored['playbook.min-confidence'], 'playbook.min-confidence');
+    if (stored['playbook.min-lift']) params.minLift = parseNonNegative(stored['playbook.min-lift'], 'playbook.min-lift');
     return params;
   }
   if (jobType !== 'decay_sweep' && jobType !== 'metrics') return undefined;

@@ -228,6 +228,24 @@ export function buildProgram(
       run(async (ctx) => (await import('../commands/metrics.js')).metricsCommand(ctx, options))(command),
     );
 
+  program
+    .command('patterns')
+    .description('the local workspace\'s patterns (closed frequent item sets), largest support first')
+    .option('--all', 'include patterns the latest pattern_detection no longer found (stale)')
+    .option('--limit <n>', 'how many (default 50)')
+    .action((options: { all?: boolean; limit?: string }, command: Command) =>
+      run(async (ctx) => (await import('../commands/patterns.js')).patternsCommand(ctx, options))(command),
+    );
+
+  program
+    .command('playbook')
+    .description('the local workspace\'s playbook: rules synthesized from patterns, most confident first')
+    .option('--format <format>', 'table (default) or markdown, to paste into a document')
+    .option('--all', 'include deprecated rules')
+    .action((options: { all?: boolean; format?: string }, command: Command) =>
+      run(async (ctx) => (await import('../commands/patterns.js')).playbookCommand(ctx, options))(command),
+    );
+
   const config = program.command('config').description('manage settings per profile (file created with mode 0600)');
   config
     .command('set')

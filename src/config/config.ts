@@ -19,6 +19,13 @@ export const CONFIG_KEYS = [
   'decay-floor',
   'decay-archive-below',
   'consolidation.threshold',
+  'patterns.items',
+  'patterns.min-support',
+  'patterns.min-size',
+  'patterns.max-size',
+  'patterns.max-item-share',
+  'playbook.min-confidence',
+  'playbook.min-lift',
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 export type Profile = Partial<Record<ConfigKey, string>>;
@@ -47,7 +54,9 @@ export function parseProfileName(name: string): string {
 export function parseConfigKey(key: string): ConfigKey {
   const normalized = key.trim().toLowerCase().replace(/_/g, '-');
   if ((CONFIG_KEYS as readonly string[]).includes(normalized)) return normalized as ConfigKey;
-  if (normalized === 'consolidation-threshold') return 'consolidation.threshold';
+  // Dotted keys may be written with a dash: consolidation-threshold, patterns-min-support.
+  const dotted = normalized.replace(/^(consolidation|patterns|playbook)-/, '$1.');
+  if ((CONFIG_KEYS as readonly string[]).includes(dotted)) return dotted as ConfigKey;
   throw new UsageError(`unknown config key "${key}"`, `valid keys: ${CONFIG_KEYS.join(', ')}`);
 }
 
@@ -73,7 +82,21 @@ export function validateConfigValue(key: ConfigKey, value: string): string {
     case 'decay-floor':
     case 'decay-archive-below':
     case 'consolidation.threshold':
+    case 'patterns.max-item-share':
+    case 'playbook.min-confidence':
       parseFraction(trimmed, key);
+      return trimmed;
+    case 'patterns.items':
+      return parseItemMode(trimmed);
+    case 'patterns.min-support':
+      parseSupport(trimmed, key);
+      return trimmed;
+    case 'patterns.min-size':
+    case 'patterns.max-size':
+      parseItemsetSize(trimmed, key);
+      return trimmed;
+    case 'playbook.min-lift':
+      parseNonNegative(trimmed, key);
       return trimmed;
   }
 }
@@ -81,6 +104,34 @@ export function validateConfigValue(key: ConfigKey, value: string): string {
 export function parseFraction(value: string, what: string): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new UsageError(`${what} must be a number from 0 to 1, got "${value}"`);
+  return n;
+}
+
+export type ItemMode = 'tags' | 'terms' | 'both';
+
+export function parseItemMode(value: string): ItemMode {
+  const mode = value.trim().toLowerCase();
+  if (mode === 'tags' || mode === 'terms' || mode === 'both') return mode;
+  throw new UsageError(`patterns.items must be tags, terms or both, got "${value}"`);
+}
+
+/** A minimum support: a count of insights (an integer ≥ 1) or a fraction of them (0 < x < 1). */
+export function parseSupport(value: string, what: string): { count: number } | { fraction: number } {
+  const n = Number(value);
+  if (value.trim() !== '' && Number.isInteger(n) && n >= 1) return { count: n };
+  if (value.trim() !== '' && Number.isFinite(n) && n > 0 && n < 1) return { fraction: n };
+  throw new UsageError(`${what} must be a count of insights (e.g. 5) or a fraction of them (e.g. 0.01), got "${value}"`);
+}
+
+export function parseItemsetSize(value: string, what: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 2 || n > 8) throw new UsageError(`${what} must be a whole number from 2 to 8, got "${value}"`);
+  return n;
+}
+
+export function parseNonNegative(value: string, what: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new UsageError(`${what} must be a number ≥ 0, got "${value}"`);
   return n;
 }
 

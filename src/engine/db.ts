@@ -97,6 +97,54 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX insight_changes_insight ON insight_changes (insight_id, id);
   ALTER TABLE jobs ADD COLUMN reverted_at INTEGER;
   `,
+  // 3: pattern_detection's patterns (upserted by key, with their member insights) and
+  // playbook_synthesis's rules (never deleted: deprecated when they no longer hold).
+  `
+  CREATE TABLE patterns (
+    id INTEGER PRIMARY KEY,
+    workspace_id INTEGER NOT NULL,
+    pattern_key TEXT NOT NULL,
+    items TEXT NOT NULL,
+    labels TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    support INTEGER NOT NULL,
+    status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'stale')),
+    first_seen INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL,
+    created_by TEXT NOT NULL,
+    updated_by TEXT NOT NULL,
+    UNIQUE (workspace_id, pattern_key)
+  );
+  CREATE TABLE pattern_members (
+    pattern_id INTEGER NOT NULL REFERENCES patterns(id),
+    insight_id INTEGER NOT NULL,
+    PRIMARY KEY (pattern_id, insight_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX pattern_members_insight ON pattern_members (insight_id);
+  CREATE TABLE playbook_rules (
+    id INTEGER PRIMARY KEY,
+    workspace_id INTEGER NOT NULL,
+    rule_id TEXT NOT NULL,
+    rule_key TEXT NOT NULL,
+    antecedent TEXT NOT NULL,
+    consequent TEXT NOT NULL,
+    antecedent_labels TEXT NOT NULL,
+    consequent_labels TEXT NOT NULL,
+    text TEXT NOT NULL,
+    support INTEGER NOT NULL,
+    confidence REAL NOT NULL,
+    lift REAL NOT NULL,
+    source_patterns TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'deprecated')),
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    deprecated_at INTEGER,
+    created_by TEXT NOT NULL,
+    updated_by TEXT NOT NULL,
+    UNIQUE (workspace_id, rule_key),
+    UNIQUE (workspace_id, rule_id)
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

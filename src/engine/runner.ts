@@ -9,12 +9,16 @@ import type { JobImplementation } from './jobs/context.js';
 import { runConsolidation } from './jobs/consolidation.js';
 import { runDecaySweep } from './jobs/decay.js';
 import { runMetrics } from './jobs/metrics.js';
+import { runPatternDetection } from './jobs/patterns.js';
+import { runPlaybookSynthesis } from './jobs/playbook.js';
 
 /** The jobs this engine runs. Jobs whose implementation has not landed fail with a clear message. */
 export const IMPLEMENTATIONS: Partial<Record<JobType, JobImplementation>> = {
   consolidation: runConsolidation,
   decay_sweep: runDecaySweep,
   metrics: runMetrics,
+  pattern_detection: runPatternDetection,
+  playbook_synthesis: runPlaybookSynthesis,
 };
 
 /**

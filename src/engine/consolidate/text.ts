@@ -19,13 +19,13 @@ export interface TextFeatures {
   entities: Set<string>;
 }
 
-const STOP_WORDS = new Set(
+export const STOP_WORDS: ReadonlySet<string> = new Set(
   'a an the of to in on for and or but if is are was were be been being am with at by from that this these those it its as into about over after before than then there their they them he she his her we our you your i me my has have had do does did will would shall should can could may might must so such via per up out just also again still very'.split(
     ' ',
   ),
 );
 
-const NEGATIONS = new Set(['not', 'no', 'never', 'none', 'nobody', 'nothing', 'neither', 'nor', 'without']);
+export const NEGATIONS: ReadonlySet<string> = new Set(['not', 'no', 'never', 'none', 'nobody', 'nothing', 'neither', 'nor', 'without']);
 
 /** Abbreviations common in sales and support notes, folded to the word they stand for. */
 const ABBREVIATIONS: Record<string, string> = {
