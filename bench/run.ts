@@ -193,11 +193,47 @@ async function benchConsolidation(): Promise<void> {
   }
 }
 
+function patternsBench(args: string[]): Array<Record<string, any>> {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'patterns-bench.ts'), ...args], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (r.status !== 0) throw new Error(`patterns bench failed: ${r.stderr}`);
+  return r.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, any>);
+}
+
+async function benchPatterns(): Promise<void> {
+  const compareAt = full ? 100_000 : 10_000;
+  const [c] = patternsBench(['compare', '--insights', String(compareAt)]);
+  rows.push({
+    figure: `FP-Growth vs node-fpgrowth, ${compareAt.toLocaleString('en-US')} insights' transactions, min support ${c!.min_support} (${c!.ours.itemsets.toLocaleString('en-US')} item sets, ${c!.equal ? 'identical' : 'DIFFERENT'})`,
+    value: c!.ours.seconds * 1000,
+    unit: 'ms',
+    baseline: c!.theirs.seconds * 1000,
+    baselineLabel: 'node-fpgrowth',
+    ratio: c!.ours.seconds / c!.theirs.seconds,
+    goal: 'faster, identical',
+    peakRssMb: c!.ours.peak_rss_mb,
+  });
+  const sizes = full ? [100_000, 1_000_000] : [100_000];
+  let previous: number | undefined;
+  for (const n of sizes) {
+    const [p] = patternsBench(['perf', '--insights', String(n)]);
+    rows.push({
+      figure: `pattern_detection job over ${n.toLocaleString('en-US')} insights (${p!.patterns} patterns, min support ${p!.min_support})`,
+      value: p!.seconds * 1000,
+      unit: 'ms',
+      ...(previous !== undefined ? { baseline: previous * 1000, baselineLabel: `${(n / 10).toLocaleString('en-US')} insights`, ratio: p!.seconds / previous } : {}),
+      goal: n === 100_000 ? '≤ 20 s; RSS ≤ 1.5 GB' : '≤ 240 s; RSS ≤ 1.5 GB',
+      peakRssMb: p!.peak_rss_mb,
+    });
+    previous = p!.seconds;
+  }
+}
+
 const benches: Array<[string, () => Promise<void>]> = [
   ['startup', benchStartup],
   ['import', benchImport],
   ['decay', benchDecay],
   ['consolidation', benchConsolidation],
+  ['patterns', benchPatterns],
 ];
 
 if (!existsSync(path.join(ROOT, 'dist', 'cli', 'run.js'))) {

@@ -233,7 +233,8 @@ export function buildProgram(
     .description('the local workspace\'s patterns (closed frequent item sets), largest support first')
     .option('--all', 'include patterns the latest pattern_detection no longer found (stale)')
     .option('--limit <n>', 'how many (default 50)')
-    .action((options: { all?: boolean; limit?: string }, command: Command) =>
+    .option('--members', 'with --json: each pattern\'s member insight ids')
+    .action((options: { all?: boolean; limit?: string; members?: boolean }, command: Command) =>
       run(async (ctx) => (await import('../commands/patterns.js')).patternsCommand(ctx, options))(command),
     );
 

@@ -2,6 +2,7 @@ import { openLocalEngine } from '../cli/backend.js';
 import type { Context } from '../cli/context.js';
 import { UsageError } from '../cli/errors.js';
 import { describeItems } from '../engine/patterns/items.js';
+import { decodeIds } from '../engine/patterns/idlist.js';
 import type { CommandResult } from './result.js';
 
 interface PatternRow {
@@ -13,13 +14,13 @@ interface PatternRow {
   status: string;
   first_seen: number;
   last_seen: number;
-  members: number;
+  members: Buffer;
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** The workspace's patterns, largest support first; stale ones only with --all. */
-export async function patternsCommand(ctx: Context, options: { all?: boolean; limit?: string }): Promise<CommandResult> {
+export async function patternsCommand(ctx: Context, options: { all?: boolean; limit?: string; members?: boolean }): Promise<CommandResult> {
   const limit = options.limit === undefined ? 50 : Number(options.limit);
   if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a whole number ≥ 1, got "${options.limit}"`);
   const engine = await openLocalEngine(ctx);
@@ -27,7 +28,7 @@ export async function patternsCommand(ctx: Context, options: { all?: boolean; li
     const rows = engine.db
       .prepare(
         `SELECT p.id, p.items, p.labels, p.size, p.support, p.status, p.first_seen, p.last_seen,
-                (SELECT count(*) FROM pattern_members m WHERE m.pattern_id = p.id) AS members
+                p.members
          FROM patterns p WHERE p.workspace_id = ? ${options.all ? '' : `AND p.status = 'active'`}
          ORDER BY p.support DESC, p.items LIMIT ?`,
       )
@@ -42,9 +43,9 @@ export async function patternsCommand(ctx: Context, options: { all?: boolean; li
       size: r.size,
       support: r.support,
       status: r.status,
-      members: r.members,
       first_seen: iso(r.first_seen),
       last_seen: iso(r.last_seen),
+      ...(options.members ? { member_ids: decodeIds(r.members) } : {}),
     }));
     return {
       data: {

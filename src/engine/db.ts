@@ -97,7 +97,8 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX insight_changes_insight ON insight_changes (insight_id, id);
   ALTER TABLE jobs ADD COLUMN reverted_at INTEGER;
   `,
-  // 3: pattern_detection's patterns (upserted by key, with their member insights) and
+  // 3: pattern_detection's patterns (upserted by key; members as a blob of ascending insight
+  // ids, see patterns/idlist.ts) and
   // playbook_synthesis's rules (never deleted: deprecated when they no longer hold).
   `
   CREATE TABLE patterns (
@@ -108,6 +109,7 @@ export const MIGRATIONS: readonly string[] = [
     labels TEXT NOT NULL,
     size INTEGER NOT NULL,
     support INTEGER NOT NULL,
+    members BLOB NOT NULL,
     status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'stale')),
     first_seen INTEGER NOT NULL,
     last_seen INTEGER NOT NULL,
@@ -115,12 +117,6 @@ export const MIGRATIONS: readonly string[] = [
     updated_by TEXT NOT NULL,
     UNIQUE (workspace_id, pattern_key)
   );
-  CREATE TABLE pattern_members (
-    pattern_id INTEGER NOT NULL REFERENCES patterns(id),
-    insight_id INTEGER NOT NULL,
-    PRIMARY KEY (pattern_id, insight_id)
-  ) WITHOUT ROWID;
-  CREATE INDEX pattern_members_insight ON pattern_members (insight_id);
   CREATE TABLE playbook_rules (
     id INTEGER PRIMARY KEY,
     workspace_id INTEGER NOT NULL,

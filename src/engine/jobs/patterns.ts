@@ -6,6 +6,7 @@
  */
 import { closedItemsets } from '../patterns/fpgrowth.js';
 import { insightItems, itemLabel, itemsetKey, type ItemMode, type SurfaceCounts } from '../patterns/items.js';
+import { decodeIds, encodeIds } from '../patterns/idlist.js';
 import type { Database } from '../db.js';
 import type { JobContext, JobOutcome } from './context.js';
 
@@ -144,7 +145,7 @@ export function runPatternDetection(ctx: JobContext): JobOutcome {
       row,
     ]),
   );
-  const storedMembers = db.prepare(`SELECT insight_id FROM pattern_members WHERE pattern_id = ?`).pluck();
+  const storedMembers = db.prepare(`SELECT members FROM patterns WHERE id = ?`).pluck();
   const newlyLinked = new Set<number>();
   const found: Array<DetectedPattern & { key: string; members: number[] }> = [];
   for (const set of sets) {
@@ -152,7 +153,7 @@ export function runPatternDetection(ctx: JobContext): JobOutcome {
     const key = itemsetKey(items);
     const members = Array.from(intersectPostings(data.postings, set.items), (index) => data.insightIds[index]!);
     const before = existing.get(key);
-    const old = before ? new Set(storedMembers.all(before.id) as number[]) : new Set<number>();
+    const old = before ? new Set(decodeIds(storedMembers.get(before.id) as Buffer)) : new Set<number>();
     let linked = 0;
     for (const id of members) {
       if (old.has(id)) continue;
@@ -185,18 +186,13 @@ export function runPatternDetection(ctx: JobContext): JobOutcome {
     result,
     apply: () => {
       const upsert = db.prepare(
-        `INSERT INTO patterns (workspace_id, pattern_key, items, labels, size, support, status, first_seen, last_seen, created_by, updated_by)
-         VALUES (?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?)
-         ON CONFLICT (workspace_id, pattern_key) DO UPDATE SET support = excluded.support, labels = excluded.labels, status = 'active', last_seen = excluded.last_seen, updated_by = excluded.updated_by
-         RETURNING id`,
+        `INSERT INTO patterns (workspace_id, pattern_key, items, labels, size, support, members, status, first_seen, last_seen, created_by, updated_by)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?)
+         ON CONFLICT (workspace_id, pattern_key) DO UPDATE SET support = excluded.support, members = excluded.members, labels = excluded.labels,
+           status = 'active', last_seen = excluded.last_seen, updated_by = excluded.updated_by`,
       );
-      const clear = db.prepare(`DELETE FROM pattern_members WHERE pattern_id = ?`);
-      const link = db.prepare(`INSERT INTO pattern_members (pattern_id, insight_id) VALUES (?, ?)`);
       for (const f of found) {
-        const { id } = upsert.get(job.workspace_id, f.key, JSON.stringify(f.items), JSON.stringify(f.labels), f.items.length, f.support, ctx.now, ctx.now, job.job_run_id, job.job_run_id) as { id: number };
-        if (f.change === 'unchanged') continue;
-        clear.run(id);
-        for (const member of f.members) link.run(id, member);
+        upsert.run(job.workspace_id, f.key, JSON.stringify(f.items), JSON.stringify(f.labels), f.items.length, f.support, encodeIds(f.members), ctx.now, ctx.now, job.job_run_id, job.job_run_id);
       }
       const markStale = db.prepare(`UPDATE patterns SET status = 'stale', updated_by = ? WHERE id = ?`);
       for (const row of stale) markStale.run(job.job_run_id, row.id);

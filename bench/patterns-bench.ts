@@ -1,0 +1,101 @@
+/**
+ * pattern_detection benchmarks (run by bench/run.ts; also runnable alone):
+ *
+ *   perf    --insights N   the real job on N insights imported through the CLI: time, peak RSS
+ *   compare --insights N   our FP-Growth against the node-fpgrowth package on the same
+ *                          transactions and minimum support: time, memory, equal output
+ *
+ * The corpus is the labelled consolidation corpus (realistic sentences) with tags and a source
+ * per insight: theme tags that follow the text (a renewal note is usually tagged renewal),
+ * account tiers, and noise tags, so that patterns mix tags, terms and sources as real ones do.
+ */
+import { spawnSync } from 'node:child_process';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateLabelledCorpus } from './lib/labelled-insights.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const [mode = 'perf'] = process.argv.slice(2);
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(name);
+  return i === -1 ? fallback : Number(process.argv[i + 1]);
+};
+
+const THEMES: Array<[RegExp, string]> = [
+  [/renew/i, 'renewal'],
+  [/pric|discount|budget|seat/i, 'pricing'],
+  [/SSO|SCIM|audit|security|SOC|two-factor|role-based/i, 'security'],
+  [/expan|upgrade|seats/i, 'expansion'],
+  [/churn|cancel|competitor|switch/i, 'churn-risk'],
+  [/bug|slow|outage|ticket|support|broken/i, 'support'],
+  [/sync|connector|integration|API|webhook|app/i, 'integrations'],
+];
+const SOURCES = ['gong-call', 'zendesk', 'hubspot', 'email', 'slack', 'product-analytics'];
+const TIERS = ['enterprise', 'mid-market', 'smb'];
+const NOISE = ['q1', 'q2', 'q3', 'q4', 'follow-up', 'exec', 'champion', 'beta', 'emea', 'apac', 'na'];
+
+async function seededDatabase(insights: number): Promise<{ dir: string; db: string }> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'nex-compound-patterns-bench-'));
+  const file = path.join(dir, 'corpus.jsonl');
+  const corpus = generateLabelledCorpus({ facts: Math.ceil(insights / 1.3), seed: 23, companies: Math.max(300, Math.round(insights / 5)), variety: 10 });
+  let s = 99;
+  const random = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  const out = createWriteStream(file);
+  for (const insight of corpus.insights.slice(0, insights)) {
+    const tags = new Set<string>();
+    for (const [pattern, tag] of THEMES) if (pattern.test(insight.text) && random() < 0.85) tags.add(tag);
+    // An account tier follows the company (its first letter), as a CRM field would.
+    tags.add(TIERS[insight.text.charCodeAt(0) % TIERS.length]!);
+    if (random() < 0.3) tags.add(NOISE[Math.floor(random() * NOISE.length)]!);
+    const source = tags.has('support') && random() < 0.7 ? 'zendesk' : SOURCES[Math.floor(random() * SOURCES.length)]!;
+    const line = JSON.stringify({ text: insight.text, source, tags: [...tags], created_at: insight.created_at });
+    if (!out.write(`${line}\n`)) await new Promise<void>((r) => out.once('drain', () => r()));
+  }
+  await new Promise<void>((resolve) => out.end(() => resolve()));
+  const db = path.join(dir, 'engine.db');
+  const imported = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'nex-compound.js'), 'insights', 'import', file, '-q'], { env: { ...process.env, NEX_COMPOUND_DB: db }, encoding: 'utf8' });
+  if (imported.status !== 0) throw new Error(`import failed: ${imported.stderr}`);
+  return { dir, db };
+}
+
+function runner(args: string[]): Record<string, number> {
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'bench', 'patterns-runner.mjs'), ...args], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (r.status !== 0) throw new Error(`patterns runner failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, number>;
+}
+
+function queueJob(db: string): void {
+  const r = spawnSync(process.execPath, ['-e', `
+    import('${path.join(ROOT, 'dist/engine/db.js')}').then(async ({ openDatabase }) => {
+      const { createJob } = await import('${path.join(ROOT, 'dist/engine/jobs.js')}');
+      const db = await openDatabase(${JSON.stringify(db)}, { create: false });
+      createJob(db, { workspaceId: 1, jobType: 'pattern_detection', dryRun: false, now: Date.now() });
+      db.close();
+    })`], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr);
+}
+
+if (mode === 'perf' || mode === 'compare') {
+  const insights = arg('--insights', mode === 'perf' ? 100_000 : 10_000);
+  const { dir, db } = await seededDatabase(insights);
+  try {
+    if (mode === 'perf') {
+      queueJob(db);
+      process.stdout.write(`${JSON.stringify(runner(['job', db]))}\n`);
+    } else {
+      const minSupport = Math.max(3, Math.ceil(0.01 * insights));
+      const ours = runner(['ours', db, String(minSupport)]);
+      const theirs = runner(['node-fpgrowth', db, String(minSupport)]);
+      const equal = ours.itemsets === theirs.itemsets && ours.support_total === theirs.support_total && ours.hash === theirs.hash;
+      process.stdout.write(`${JSON.stringify({ insights, min_support: minSupport, ours, theirs, equal })}\n`);
+    }
+  } finally {
+    if (process.env.NEX_COMPOUND_BENCH_KEEP) process.stderr.write(`kept ${db}\n`);
+    else rmSync(dir, { recursive: true, force: true });
+  }
+} else {
+  process.stderr.write('usage: patterns-bench.ts perf|compare [--insights N]\n');
+  process.exit(2);
+}

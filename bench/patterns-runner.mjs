@@ -1,0 +1,80 @@
+/**
+ * The measured half of bench/patterns-bench.ts, in plain Node on the built dist/. Modes:
+ *
+ *   node bench/patterns-runner.mjs job DB                runs one queued pattern_detection job as the worker does
+ *   node bench/patterns-runner.mjs ours DB MINSUP        our FP-Growth: every frequent item set of the store's transactions
+ *   node bench/patterns-runner.mjs node-fpgrowth DB MINSUP   the node-fpgrowth package on the same transactions
+ *
+ * Each prints one JSON line: seconds, peak RSS, and for the miners a digest of the item sets
+ * (count, support total, an order-independent hash) so the two can be checked equal.
+ */
+import { openDatabase, JOB_CACHE_MIB } from '../dist/engine/db.js';
+import { runNextJob } from '../dist/engine/runner.js';
+import { loadTransactions } from '../dist/engine/jobs/patterns.js';
+import { mineFrequentItemsets } from '../dist/engine/patterns/fpgrowth.js';
+import { createRequire } from 'node:module';
+
+const [mode, file, minSupportArg] = process.argv.slice(2);
+const db = await openDatabase(file, { create: false, cacheMiB: JOB_CACHE_MIB });
+const rss = () => process.resourceUsage().maxRSS / 1024;
+
+function digest() {
+  let count = 0;
+  let supportTotal = 0;
+  let hash = 0;
+  return {
+    add(items, support) {
+      count++;
+      supportTotal += support;
+      // Sum of a per-set hash: independent of the order sets and items come in.
+      const sorted = [...items].sort((a, b) => a - b);
+      let h = 0x811c9dc5 ^ support;
+      for (const x of sorted) h = Math.imul(h ^ x, 0x01000193);
+      hash = (hash + (h >>> 0)) % 2 ** 32;
+    },
+    get: () => ({ itemsets: count, support_total: supportTotal, hash }),
+  };
+}
+
+if (mode === 'job') {
+  const start = performance.now();
+  const job = await runNextJob({ db, workerId: 'bench', leaseMs: 600_000, now: () => Date.now() });
+  const seconds = (performance.now() - start) / 1000;
+  const row = db.prepare('SELECT status, insights_scanned, candidates_created, result FROM jobs WHERE job_run_id = ?').get(job.job_run_id);
+  if (row.status !== 'completed') throw new Error(`job ${row.status}: ${row.result}`);
+  const result = JSON.parse(row.result);
+  process.stdout.write(`${JSON.stringify({ insights: row.insights_scanned, seconds, peak_rss_mb: rss(), patterns: result.found, min_support: result.min_support })}\n`);
+} else {
+  const minSupport = Number(minSupportArg);
+  const { transactions } = loadTransactions(db, 1, 'both', 0.5);
+  const plain = transactions.map((t) => Array.from(t));
+  const d = digest();
+  // Timed inside the thread for node-fpgrowth: neither thread start nor copying counts against it.
+  let theirSeconds;
+  const start = performance.now();
+  if (mode === 'ours') {
+    mineFrequentItemsets(plain, { minSupport }, (items, support) => d.add(items, support));
+  } else {
+    // node-fpgrowth recurses once per tree level and node: at 100k insights that overflows the
+    // default stack, so it runs in a thread with a 1 GiB stack.
+    const { Worker } = await import('node:worker_threads');
+    const fraction = (minSupport - 0.5) / plain.length; // it mines with ceil(fraction × n)
+    const found = await new Promise((resolve, reject) => {
+      const worker = new Worker(
+        `const { parentPort, workerData } = require('node:worker_threads');
+         const { FPGrowth } = require(workerData.module);
+         const start = performance.now();
+         new FPGrowth(workerData.fraction).exec(workerData.transactions).then((sets) =>
+           parentPort.postMessage({ seconds: (performance.now() - start) / 1000, sets: sets.map((s) => [s.items, s.support]) }));`,
+        { eval: true, workerData: { transactions: plain, fraction, module: createRequire(import.meta.url).resolve('node-fpgrowth') }, resourceLimits: { stackSizeMb: 1024 } },
+      );
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    for (const [items, support] of found.sets) d.add(items, support);
+    theirSeconds = found.seconds;
+  }
+  const seconds = theirSeconds ?? (performance.now() - start) / 1000;
+  process.stdout.write(`${JSON.stringify({ transactions: plain.length, seconds, peak_rss_mb: rss(), ...d.get() })}\n`);
+}
+db.close();
