@@ -11,7 +11,7 @@
 import { openDatabase, JOB_CACHE_MIB } from '../dist/engine/db.js';
 import { runNextJob } from '../dist/engine/runner.js';
 import { loadTransactions } from '../dist/engine/jobs/patterns.js';
-import { mineFrequentItemsets } from '../dist/engine/patterns/fpgrowth.js';
+import { eachTransaction, mineFrequentItemsets } from '../dist/engine/patterns/fpgrowth.js';
 import { createRequire } from 'node:module';
 
 const [mode, file, minSupportArg] = process.argv.slice(2);
@@ -47,7 +47,7 @@ if (mode === 'job') {
 } else {
   const minSupport = Number(minSupportArg);
   const { transactions } = loadTransactions(db, 1, 'both', 0.5);
-  const plain = transactions.map((t) => Array.from(t));
+  const plain = Array.from(eachTransaction(transactions), (t) => Array.from(t));
   const d = digest();
   // Timed inside the thread for node-fpgrowth: neither thread start nor copying counts against it.
   let theirSeconds;

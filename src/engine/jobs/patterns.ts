@@ -4,7 +4,7 @@
  * key — a re-run updates support, members and last_seen and never duplicates — and a
  * pattern a re-run no longer finds is marked stale, never deleted.
  */
-import { closedItemsets } from '../patterns/fpgrowth.js';
+import { closedItemsets, type TransactionPool } from '../patterns/fpgrowth.js';
 import { insightItems, itemLabel, itemsetKey, type ItemMode, type SurfaceCounts } from '../patterns/items.js';
 import { decodeIds, encodeIds } from '../patterns/idlist.js';
 import type { Database } from '../db.js';
@@ -42,7 +42,8 @@ export function minimumSupport(p: PatternParams, insights: number): number {
 export interface ItemTransactions {
   insightIds: number[];
   itemNames: string[];
-  transactions: Int32Array[];
+  /** Each insight's item ids, ascending, in one pool (see TransactionPool). */
+  transactions: TransactionPool;
   /** Per item, the ascending indexes (into insightIds) of the insights that have it. */
   postings: Int32Array[];
   /** How each item reads (see itemLabel). */
@@ -53,33 +54,53 @@ export function loadTransactions(db: Database, workspaceId: number, mode: ItemMo
   const insightIds: number[] = [];
   const itemNames: string[] = [];
   const itemIds = new Map<string, number>();
-  const raw: number[][] = [];
+  // One pool for all transactions: a million insights as a million arrays cost ~400 MB more.
+  let pool = new Int32Array(1 << 16);
+  let used = 0;
+  const offsets: number[] = [0];
   const surfaces: SurfaceCounts = new Map();
   const statement = db.prepare(`SELECT id, text, tags, source FROM insights WHERE workspace_id = ? AND status = 'active' ORDER BY id`);
   for (const row of statement.iterate(workspaceId) as Iterable<{ id: number; text: string; tags: string; source: string | null }>) {
     insightIds.push(row.id);
-    raw.push(
-      insightItems(row, mode, surfaces).map((name) => {
-        let id = itemIds.get(name);
-        if (id === undefined) {
-          id = itemNames.length;
-          itemIds.set(name, id);
-          itemNames.push(name);
-        }
-        return id;
-      }),
-    );
+    const items = insightItems(row, mode, surfaces);
+    if (used + items.length > pool.length) {
+      const grown = new Int32Array(Math.max(pool.length * 2, used + items.length));
+      grown.set(pool.subarray(0, used));
+      pool = grown;
+    }
+    for (const name of items) {
+      let id = itemIds.get(name);
+      if (id === undefined) {
+        id = itemNames.length;
+        itemIds.set(name, id);
+        itemNames.push(name);
+      }
+      pool[used++] = id;
+    }
+    offsets.push(used);
   }
+  const n = insightIds.length;
   const frequency = new Int32Array(itemNames.length);
-  for (const t of raw) for (const item of t) frequency[item]!++;
-  const keep = (item: number) => frequency[item]! <= maxItemShare * insightIds.length;
-  const transactions = raw.map((t) => Int32Array.from(t.filter(keep)).sort());
-  const postings = Array.from(frequency, (f) => new Int32Array(f));
+  for (let i = 0; i < used; i++) frequency[pool[i]!]!++;
+  const keep = (item: number) => frequency[item]! <= maxItemShare * n;
+  // Drop the too-common items and sort each transaction, compacting the pool in place.
+  const compactOffsets = new Int32Array(n + 1);
+  let write = 0;
+  for (let t = 0; t < n; t++) {
+    const start = write;
+    for (let i = offsets[t]!; i < offsets[t + 1]!; i++) if (keep(pool[i]!)) pool[write++] = pool[i]!;
+    pool.subarray(start, write).sort();
+    compactOffsets[t + 1] = write;
+  }
+  const transactions: TransactionPool = { items: pool.slice(0, write), offsets: compactOffsets };
+  const postings = Array.from(frequency, (f, item) => new Int32Array(keep(item) ? f : 0));
   const filled = new Int32Array(itemNames.length);
-  transactions.forEach((t, index) => {
-    for (const item of t) postings[item]![filled[item]!++] = index;
-  });
-  for (let item = 0; item < itemNames.length; item++) if (!keep(item)) postings[item] = new Int32Array(0);
+  for (let t = 0; t < n; t++) {
+    for (let i = compactOffsets[t]!; i < compactOffsets[t + 1]!; i++) {
+      const item = transactions.items[i]!;
+      postings[item]![filled[item]!++] = t;
+    }
+  }
   return { insightIds, itemNames, transactions, postings, label: (item) => itemLabel(item, surfaces) };
 }
 
@@ -146,22 +167,32 @@ export function runPatternDetection(ctx: JobContext): JobOutcome {
     ]),
   );
   const storedMembers = db.prepare(`SELECT members FROM patterns WHERE id = ?`).pluck();
-  const newlyLinked = new Set<number>();
-  const found: Array<DetectedPattern & { key: string; members: number[] }> = [];
+  const newlyLinked = new Uint8Array(n);
+  let newlyLinkedCount = 0;
+  // Members are kept encoded (one or two bytes each): 4,000 patterns over a million insights
+  // have tens of millions of memberships, which as arrays of numbers would take gigabytes.
+  const found: Array<DetectedPattern & { key: string; members: Buffer }> = [];
   for (const set of sets) {
     const items = set.items.map((i) => data.itemNames[i]!).sort();
     const key = itemsetKey(items);
-    const members = Array.from(intersectPostings(data.postings, set.items), (index) => data.insightIds[index]!);
+    const indexes = intersectPostings(data.postings, set.items);
+    const ids = Int32Array.from(indexes, (index) => data.insightIds[index]!);
     const before = existing.get(key);
-    const old = before ? new Set(decodeIds(storedMembers.get(before.id) as Buffer)) : new Set<number>();
+    const old = before ? decodeIds(storedMembers.get(before.id) as Buffer) : [];
+    // Both ascending: a merge finds the members not linked before.
     let linked = 0;
-    for (const id of members) {
-      if (old.has(id)) continue;
+    let j = 0;
+    for (let i = 0; i < ids.length; i++) {
+      while (j < old.length && old[j]! < ids[i]!) j++;
+      if (j < old.length && old[j] === ids[i]) continue;
       linked++;
-      newlyLinked.add(id);
+      if (!newlyLinked[indexes[i]!]) {
+        newlyLinked[indexes[i]!] = 1;
+        newlyLinkedCount++;
+      }
     }
-    const change = !before ? 'new' : before.support !== set.support || linked > 0 || old.size !== members.length || before.status !== 'active' ? 'updated' : 'unchanged';
-    found.push({ key, items, labels: items.map(data.label), support: set.support, change, newly_linked: linked, members });
+    const change = !before ? 'new' : before.support !== set.support || linked > 0 || old.length !== ids.length || before.status !== 'active' ? 'updated' : 'unchanged';
+    found.push({ key, items, labels: items.map(data.label), support: set.support, change, newly_linked: linked, members: encodeIds(ids) });
   }
   const foundKeys = new Set(found.map((f) => f.key));
   const stale = [...existing.values()].filter((row) => row.status === 'active' && !foundKeys.has(row.pattern_key));
@@ -182,7 +213,7 @@ export function runPatternDetection(ctx: JobContext): JobOutcome {
   };
   ctx.progress(90, 'writing');
   return {
-    counts: { insights_scanned: n, insights_affected: newlyLinked.size, candidates_created: result.added, errors: 0 },
+    counts: { insights_scanned: n, insights_affected: newlyLinkedCount, candidates_created: result.added, errors: 0 },
     result,
     apply: () => {
       const upsert = db.prepare(
@@ -192,7 +223,7 @@ export function runPatternDetection(ctx: JobContext): JobOutcome {
            status = 'active', last_seen = excluded.last_seen, updated_by = excluded.updated_by`,
       );
       for (const f of found) {
-        upsert.run(job.workspace_id, f.key, JSON.stringify(f.items), JSON.stringify(f.labels), f.items.length, f.support, encodeIds(f.members), ctx.now, ctx.now, job.job_run_id, job.job_run_id);
+        upsert.run(job.workspace_id, f.key, JSON.stringify(f.items), JSON.stringify(f.labels), f.items.length, f.support, f.members, ctx.now, ctx.now, job.job_run_id, job.job_run_id);
       }
       const markStale = db.prepare(`UPDATE patterns SET status = 'stale', updated_by = ? WHERE id = ?`);
       for (const row of stale) markStale.run(job.job_run_id, row.id);

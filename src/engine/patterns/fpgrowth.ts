@@ -15,6 +15,26 @@ export interface FrequentItemset {
   support: number;
 }
 
+/** Transactions packed in one array: transaction t is items[offsets[t] .. offsets[t + 1]). */
+export interface TransactionPool {
+  items: Int32Array;
+  offsets: Int32Array;
+}
+
+export type Transactions = Iterable<ArrayLike<number>> | TransactionPool;
+
+const isPool = (t: Transactions): t is TransactionPool => (t as TransactionPool).offsets instanceof Int32Array && (t as TransactionPool).items instanceof Int32Array;
+
+/** Each transaction in turn (pool entries as views, not copies). */
+export function* eachTransaction(transactions: Transactions): Generator<ArrayLike<number>> {
+  if (!isPool(transactions)) {
+    yield* transactions;
+    return;
+  }
+  const { items, offsets } = transactions;
+  for (let t = 0; t + 1 < offsets.length; t++) yield items.subarray(offsets[t]!, offsets[t + 1]!);
+}
+
 export interface MiningOptions {
   /** Absolute support: the least number of transactions an item set must occur in (≥ 1). */
   minSupport: number;
@@ -98,19 +118,20 @@ class FpTree {
  * copy it to keep it.
  */
 export function mineFrequentItemsets(
-  transactions: Iterable<ArrayLike<number>>,
+  transactions: Transactions,
   options: MiningOptions,
   emit: (items: readonly number[], support: number) => void,
 ): void {
   const minSupport = Math.max(1, Math.ceil(options.minSupport));
   const maxSize = options.maxSize ?? Number.POSITIVE_INFINITY;
   if (maxSize < 1) return;
-  const list = Array.isArray(transactions) ? (transactions as ArrayLike<number>[]) : [...transactions];
+  // Read twice (frequencies, then the tree): a one-shot iterable is materialized first.
+  const list: Transactions = Array.isArray(transactions) || isPool(transactions) ? transactions : [...transactions];
 
   // Item frequencies (each item once per transaction).
   const frequency = new Map<number, number>();
   const seen = new Set<number>();
-  for (const t of list) {
+  for (const t of eachTransaction(list)) {
     seen.clear();
     for (let i = 0; i < t.length; i++) {
       const item = t[i]!;
@@ -125,7 +146,7 @@ export function mineFrequentItemsets(
   const rankOf = new Map(frequent.map(([item], r) => [item, r]));
   const tree = new FpTree(itemOfRank.length, 1 << 12);
   let path = new Int32Array(64);
-  for (const t of list) {
+  for (const t of eachTransaction(list)) {
     if (path.length < t.length) path = new Int32Array(t.length * 2);
     let n = 0;
     for (let i = 0; i < t.length; i++) {
@@ -201,7 +222,7 @@ export function mineFrequentItemsets(
 }
 
 /** Every frequent item set (items ascending), sorted by size, then items. */
-export function frequentItemsets(transactions: Iterable<ArrayLike<number>>, options: MiningOptions): FrequentItemset[] {
+export function frequentItemsets(transactions: Transactions, options: MiningOptions): FrequentItemset[] {
   const out: FrequentItemset[] = [];
   mineFrequentItemsets(transactions, options, (items, support) => out.push({ items: [...items].sort((a, b) => a - b), support }));
   return out.sort(compareItemsets);
@@ -223,7 +244,7 @@ export interface ClosedOptions extends MiningOptions {
  * one with a single item more — so mining one size further and discarding every set that an
  * equally supported one-item-larger set contains is exact.
  */
-export function closedItemsets(transactions: Iterable<ArrayLike<number>>, options: ClosedOptions): FrequentItemset[] {
+export function closedItemsets(transactions: Transactions, options: ClosedOptions): FrequentItemset[] {
   const minSize = options.minSize ?? 1;
   const maxSize = options.maxSize ?? Number.POSITIVE_INFINITY;
   const supports = new Map<string, number>();
