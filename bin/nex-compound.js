@@ -19,5 +19,10 @@ process.on('SIGINT', () => {
   if (interrupts > 1) process.exit(130);
   controller.abort();
 });
+// SIGTERM (a service manager, `kill`) stops a command the way Ctrl-C does: serve shuts down cleanly.
+process.on('SIGTERM', () => {
+  if (controller.signal.aborted) process.exit(143);
+  controller.abort();
+});
 
 process.exitCode = await run(process.argv.slice(2), createProcessDeps(controller.signal));

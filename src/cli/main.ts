@@ -247,6 +247,36 @@ export function buildProgram(
       run(async (ctx) => (await import('../commands/patterns.js')).playbookCommand(ctx, options))(command),
     );
 
+  program
+    .command('serve')
+    .description('answer the Nex compounding API on this machine from the local engine (keys: `nex-compound keys create`)')
+    .option('--host <address>', 'address to listen on (default 127.0.0.1)')
+    .option('--port <port>', 'port (default 8787; 0 picks a free one)')
+    .option('--allow-remote', 'allow a non-loopback --host: other machines can then reach the engine')
+    .action((options: { host?: string; port?: string; allowRemote?: boolean }, command: Command) =>
+      run(async (ctx) => (await import('../commands/serve.js')).serveCommand(ctx, options))(command),
+    );
+
+  const keys = program.command('keys').description('API keys for `serve` (stored hashed; a key is shown once)');
+  keys
+    .command('create')
+    .description('create a key for the workspace (--workspace, default 1) and print it once')
+    .option('--scope <scope...>', 'record.write to trigger jobs (every key can read job status)')
+    .action((options: { scope?: string[] }, command: Command) =>
+      run(async (ctx) => (await import('../commands/keys.js')).keysCreateCommand(ctx, options))(command),
+    );
+  keys
+    .command('list')
+    .description('keys by id, workspace and scopes (never the keys themselves)')
+    .action((_options: unknown, command: Command) => run(async (ctx) => (await import('../commands/keys.js')).keysListCommand(ctx))(command));
+  keys
+    .command('revoke')
+    .description('revoke a key: requests with it get 401 from then on')
+    .argument('<key_id>')
+    .action((keyId: string, _options: unknown, command: Command) =>
+      run(async (ctx) => (await import('../commands/keys.js')).keysRevokeCommand(ctx, keyId))(command),
+    );
+
   const config = program.command('config').description('manage settings per profile (file created with mode 0600)');
   config
     .command('set')

@@ -141,6 +141,26 @@ export const MIGRATIONS: readonly string[] = [
     UNIQUE (workspace_id, rule_id)
   );
   `,
+  // 4: serve's API keys (only a SHA-256 of each key is kept) and Idempotency-Keys of triggers.
+  `
+  CREATE TABLE api_keys (
+    key_id TEXT PRIMARY KEY,
+    workspace_id INTEGER NOT NULL,
+    key_hash TEXT NOT NULL UNIQUE,
+    scopes TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER,
+    last_used_at INTEGER
+  );
+  CREATE TABLE idempotency_keys (
+    workspace_id INTEGER NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    request_hash TEXT NOT NULL,
+    job_run_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (workspace_id, idempotency_key)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

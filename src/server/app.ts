@@ -1,0 +1,143 @@
+/**
+ * `serve`: the Nex compounding API (../shared/contracts/nex-compounding.openapi.yaml) answered by
+ * the local engine. Fastify does the HTTP — routing, body limits, JSON parsing, timeouts — and
+ * this file the contract: `{code, message}` errors, 202 on trigger, optional fields omitted,
+ * Bearer keys scoped to a workspace, Idempotency-Key replay, and a Host allow-list against DNS
+ * rebinding. Loaded only by `serve`, so no other command pays for fastify.
+ */
+import { createHash } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { JOB_TYPES, type JobType } from '../core/types.js';
+import type { Database } from '../engine/db.js';
+import { createJob, getJob, toJobStatus, type JobRow } from '../engine/jobs.js';
+import { verifyApiKey, type ApiKeyRow } from '../engine/keys.js';
+
+export interface ServerOptions {
+  db: Database;
+  /** Called after a job is recorded, to make sure a worker will run it (and re-claim killed ones on polls). */
+  ensureWorker: (afterTrigger: boolean) => void;
+  paramsFor?: (jobType: JobType) => Record<string, unknown> | undefined;
+  now: () => number;
+  /** Host header values this server answers to (host:port forms); anything else is refused. */
+  allowedHosts: ReadonlySet<string>;
+  version: string;
+  /** Where request errors (never sent to clients) are reported. */
+  logError?: (error: unknown) => void;
+}
+
+export const BODY_LIMIT = 1024 * 1024;
+const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    apiKey?: ApiKeyRow;
+  }
+}
+
+const problem = (reply: FastifyReply, code: number, message: string) => reply.code(code).type('application/json').send({ code, message });
+
+export function buildServer(options: ServerOptions): FastifyInstance {
+  const { db } = options;
+  const app = Fastify({
+    bodyLimit: BODY_LIMIT,
+    // Slow or stalled clients are cut off: headers within 10 s, a whole request within 30 s.
+    connectionTimeout: 30_000,
+    requestTimeout: 30_000,
+    keepAliveTimeout: 5_000,
+    return503OnClosing: true,
+    logger: false,
+    // Hosts are checked below, against the address we serve.
+    trustProxy: false,
+  });
+  app.server.headersTimeout = 10_000;
+
+  app.setErrorHandler((error: { statusCode?: number; code?: string; message?: string }, _request, reply) => {
+    const status = error.statusCode ?? 500;
+    if (status === 413 || error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return problem(reply, 413, `request body over ${BODY_LIMIT} bytes`);
+    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return problem(reply, 415, 'send the body as application/json');
+    if (status === 400) return problem(reply, 400, `malformed request: ${error.message ?? 'invalid body'}`);
+    if (status < 500) return problem(reply, status, error.message ?? 'request refused');
+    options.logError?.(error);
+    // Never a stack trace, nor an internal message, to a client.
+    return problem(reply, 500, 'internal error');
+  });
+  app.setNotFoundHandler((request, reply) => problem(reply, 404, `no route ${request.method} ${request.url.split('?')[0]}`));
+
+  // DNS rebinding: a browser page on evil.example resolving to 127.0.0.1 still sends its own Host.
+  app.addHook('onRequest', async (request, reply) => {
+    const host = (request.headers.host ?? '').toLowerCase();
+    if (!options.allowedHosts.has(host)) return problem(reply, 400, `this server does not answer for host "${host.slice(0, 100)}"`);
+  });
+
+  const authenticate = async (request: FastifyRequest, reply: FastifyReply) => {
+    const header = request.headers.authorization ?? '';
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    const key = match ? verifyApiKey(db, match[1]!) : undefined;
+    if (!key) return problem(reply, 401, match ? 'invalid or revoked API key' : 'missing API key: send Authorization: Bearer <key>');
+    request.apiKey = key;
+  };
+
+  app.get('/healthz', async () => ({ status: 'ok', version: options.version }));
+
+  app.post('/v1/compounding/trigger', { onRequest: authenticate }, async (request, reply) => {
+    const key = request.apiKey!;
+    if (!key.scopes.includes('record.write')) return problem(reply, 403, 'this API key lacks the record.write scope');
+    const body = request.body as unknown;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) return problem(reply, 400, 'the body must be a JSON object with job_type');
+    const { job_type: jobType, dry_run: dryRun = false, ...rest } = body as Record<string, unknown>;
+    if (typeof jobType !== 'string' || !(JOB_TYPES as readonly string[]).includes(jobType)) {
+      return problem(reply, 400, `job_type must be one of ${JOB_TYPES.join(', ')}${jobType === undefined ? '' : `, got ${JSON.stringify(jobType).slice(0, 60)}`}`);
+    }
+    if (typeof dryRun !== 'boolean') return problem(reply, 400, 'dry_run must be a boolean');
+    if (Object.keys(rest).length > 0) return problem(reply, 400, `unknown field ${Object.keys(rest)[0]!.slice(0, 60)}`);
+
+    const idempotencyKey = request.headers['idempotency-key'];
+    if (Array.isArray(idempotencyKey) || (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > 255))) {
+      return problem(reply, 400, 'Idempotency-Key must be one value of 1–255 characters');
+    }
+    const now = options.now();
+    const requestHash = createHash('sha256').update(JSON.stringify({ job_type: jobType, dry_run: dryRun })).digest('hex');
+    const params = options.paramsFor?.(jobType as JobType);
+    // One IMMEDIATE transaction: two requests with one key cannot both create a job.
+    const outcome = db
+      .transaction((): { job: JobRow; replay: boolean } | { conflict: true } => {
+        if (idempotencyKey !== undefined) {
+          const seen = db
+            .prepare('SELECT request_hash, job_run_id, created_at FROM idempotency_keys WHERE workspace_id = ? AND idempotency_key = ?')
+            .get(key.workspace_id, idempotencyKey) as { request_hash: string; job_run_id: string; created_at: number } | undefined;
+          if (seen && now - seen.created_at < IDEMPOTENCY_WINDOW_MS) {
+            if (seen.request_hash !== requestHash) return { conflict: true };
+            const job = getJob(db, seen.job_run_id);
+            if (job) return { job, replay: true };
+          }
+        }
+        const job = createJob(db, { workspaceId: key.workspace_id, jobType: jobType as JobType, dryRun, ...(params ? { params } : {}), now });
+        if (idempotencyKey !== undefined) {
+          db.prepare(
+            `INSERT INTO idempotency_keys (workspace_id, idempotency_key, request_hash, job_run_id, created_at) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (workspace_id, idempotency_key) DO UPDATE SET request_hash = excluded.request_hash, job_run_id = excluded.job_run_id, created_at = excluded.created_at`,
+          ).run(key.workspace_id, idempotencyKey, requestHash, job.job_run_id, now);
+        }
+        return { job, replay: false };
+      })
+      .immediate();
+    if ('conflict' in outcome) return problem(reply, 422, 'this Idempotency-Key was used with a different body in the last 24 hours');
+    if (!outcome.replay) options.ensureWorker(true);
+    const { job } = outcome;
+    if (outcome.replay) reply.header('idempotent-replayed', 'true');
+    return reply.code(202).send({ job_run_id: job.job_run_id, job_type: job.job_type, workspace_id: job.workspace_id, dry_run: job.dry_run === 1, status: 'accepted', success: true });
+  });
+
+  app.get('/v1/compounding/jobs/:job_run_id', { onRequest: authenticate }, async (request, reply) => {
+    const { job_run_id: id } = request.params as { job_run_id: string };
+    const job = UUID.test(id) ? getJob(db, id.toLowerCase()) : undefined;
+    // Another workspace's job is answered exactly like a missing one.
+    if (!job || job.workspace_id !== request.apiKey!.workspace_id) return problem(reply, 404, `job ${id.slice(0, 64)} not found`);
+    options.ensureWorker(false);
+    // The contract's fields, plus progress, stage and attempts (extensions nex-compound's watch shows).
+    return toJobStatus(job);
+  });
+
+  return app;
+}
