@@ -228,12 +228,32 @@ async function benchPatterns(): Promise<void> {
   }
 }
 
+async function benchServe(): Promise<void> {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'serve-bench.ts'), '--insights', full ? '1000000' : '100000', '--seconds', '10'], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 24,
+  });
+  if (r.status !== 0) throw new Error(`serve bench failed: ${r.stderr}`);
+  const s = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, any>;
+  rows.push({
+    figure: `serve: GET status, 50 connections, 10 s, consolidation of ${(s.insights as number).toLocaleString('en-US')} running (${s.consolidation_status_at_end} at the end; p99 ${s.served.p99} ms, baseline p99 ${s.baseline.p99} ms; ${s.served.errors + s.served.non2xx} errors)`,
+    value: s.served.rps,
+    unit: 'requests/s',
+    baseline: s.baseline.rps,
+    baselineLabel: 'bare node:http, req/s',
+    ratio: s.served.rps / s.baseline.rps,
+    goal: '≥ 5,000/s, p99 < 50 ms',
+  });
+  rows.push({ figure: 'serve: 200 concurrent triggers', value: s.jobs_created, unit: `jobs created (${s.accepted} answered 202)`, goal: 'exactly 200' });
+}
+
 const benches: Array<[string, () => Promise<void>]> = [
   ['startup', benchStartup],
   ['import', benchImport],
   ['decay', benchDecay],
   ['consolidation', benchConsolidation],
   ['patterns', benchPatterns],
+  ['serve', benchServe],
 ];
 
 if (!existsSync(path.join(ROOT, 'dist', 'cli', 'run.js'))) {

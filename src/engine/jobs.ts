@@ -76,8 +76,13 @@ export function createJob(
   return getJob(db, id)!;
 }
 
+/** Per connection: `serve` reads a job on every poll, and preparing costs more than the read. */
+const getJobStatements = new WeakMap<Database, ReturnType<Database['prepare']>>();
+
 export function getJob(db: Database, jobRunId: string): JobRow | undefined {
-  return db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE job_run_id = ?`).get(jobRunId) as JobRow | undefined;
+  let statement = getJobStatements.get(db);
+  if (!statement) getJobStatements.set(db, (statement = db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE job_run_id = ?`)));
+  return statement.get(jobRunId) as JobRow | undefined;
 }
 
 export function listJobs(db: Database, options: { workspaceId?: number; limit: number }): JobRow[] {

@@ -27,6 +27,7 @@ export interface ServerOptions {
 
 export const BODY_LIMIT = 1024 * 1024;
 const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
+const WORKER_CHECK_MS = 500;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 declare module 'fastify' {
@@ -70,10 +71,38 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     if (!options.allowedHosts.has(host)) return problem(reply, 400, `this server does not answer for host "${host.slice(0, 100)}"`);
   });
 
+  // A polling client sends the same key many times a second, so verified keys are remembered
+  // until any other connection commits (PRAGMA data_version moves): a `keys revoke` from
+  // another process is seen by the very next request. Unknown keys are never remembered.
+  const verified = new Map<string, ApiKeyRow>();
+  const dataVersion = db.prepare('PRAGMA data_version').pluck();
+  let seenVersion: unknown;
+  const verify = (presented: string): ApiKeyRow | undefined => {
+    const version = dataVersion.get();
+    if (version !== seenVersion || verified.size > 1_000) {
+      verified.clear();
+      seenVersion = version;
+    }
+    const hit = verified.get(presented);
+    if (hit) return hit;
+    const key = verifyApiKey(db, presented);
+    if (key) verified.set(presented, key);
+    return key;
+  };
+  // Polls re-claim a killed worker's job; checking the worker table on every poll would cost
+  // each request two queries, so it is done at most once per WORKER_CHECK_MS.
+  let lastWorkerCheck = 0;
+  const ensureWorkerThrottled = () => {
+    const now = Date.now();
+    if (now - lastWorkerCheck < WORKER_CHECK_MS) return;
+    lastWorkerCheck = now;
+    options.ensureWorker(false);
+  };
+
   const authenticate = async (request: FastifyRequest, reply: FastifyReply) => {
     const header = request.headers.authorization ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);
-    const key = match ? verifyApiKey(db, match[1]!) : undefined;
+    const key = match ? verify(match[1]!) : undefined;
     if (!key) return problem(reply, 401, match ? 'invalid or revoked API key' : 'missing API key: send Authorization: Bearer <key>');
     request.apiKey = key;
   };
@@ -134,7 +163,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     const job = UUID.test(id) ? getJob(db, id.toLowerCase()) : undefined;
     // Another workspace's job is answered exactly like a missing one.
     if (!job || job.workspace_id !== request.apiKey!.workspace_id) return problem(reply, 404, `job ${id.slice(0, 64)} not found`);
-    options.ensureWorker(false);
+    ensureWorkerThrottled();
     // The contract's fields, plus progress, stage and attempts (extensions nex-compound's watch shows).
     return toJobStatus(job);
   });
