@@ -20,7 +20,8 @@ const isLoopback = (host: string) => host === 'localhost' || host === '::1' || /
 export function parseServeOptions(options: ServeOptions): { host: string; port: number; allowRemote: boolean } {
   const host = (options.host ?? '127.0.0.1').trim().replace(/^\[(.*)\]$/, '$1');
   if (!host) throw new UsageError('--host must not be empty');
-  const port = options.port === undefined ? 8787 : Number(options.port);
+  // Digits only: Number() would read "" as 0, "0x10" as 16 and "1e3" as 1000.
+  const port = options.port === undefined ? 8787 : /^\d{1,5}$/.test(options.port.trim()) ? Number(options.port.trim()) : Number.NaN;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a whole number from 0 to 65535, got "${options.port}"`);
   if (!isLoopback(host) && !options.allowRemote) {
     throw new UsageError(`refusing to listen on ${host}: other machines could reach the engine`, 'serve binds 127.0.0.1 by default; add --allow-remote to bind another address on purpose');

@@ -36,10 +36,14 @@ declare module 'fastify' {
   }
 }
 
-const problem = (reply: FastifyReply, code: number, message: string) => reply.code(code).type('application/json').send({ code, message });
+const problem = (reply: Pick<FastifyReply, 'code'>, code: number, message: string) => reply.code(code).type('application/json').send({ code, message });
 
 export function buildServer(options: ServerOptions): FastifyInstance {
   const { db } = options;
+  const authorized = (header: string | undefined) => {
+    const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
+    return match ? verify(match[1]!) !== undefined : false;
+  };
   const app = Fastify({
     bodyLimit: BODY_LIMIT,
     // Slow or stalled clients are cut off: headers within 10 s, a whole request within 30 s.
@@ -50,13 +54,24 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     logger: false,
     // Hosts are checked below, against the address we serve.
     trustProxy: false,
+    // Long ids reach the route (and get the contract's 404) instead of fastify's own 414.
+    maxParamLength: 2_048,
+    // A URL fastify cannot route (a bad %-escape) still answers in the contract's terms.
+    frameworkErrors: (error, request, reply) => {
+      if (error.code === 'FST_ERR_BAD_URL' || error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+        if (!authorized(request.headers.authorization)) return problem(reply, 401, 'missing or invalid API key: send Authorization: Bearer <key>');
+        return problem(reply, 404, 'not found');
+      }
+      return problem(reply, 400, `malformed request: ${error.message}`);
+    },
   });
   app.server.headersTimeout = 10_000;
 
   app.setErrorHandler((error: { statusCode?: number; code?: string; message?: string }, _request, reply) => {
     const status = error.statusCode ?? 500;
     if (status === 413 || error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return problem(reply, 413, `request body over ${BODY_LIMIT} bytes`);
-    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return problem(reply, 415, 'send the body as application/json');
+    // The contract documents no 415: another media type is a malformed body.
+    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return problem(reply, 400, 'malformed request: send the body as application/json');
     if (status === 400) return problem(reply, 400, `malformed request: ${error.message ?? 'invalid body'}`);
     if (status < 500) return problem(reply, status, error.message ?? 'request refused');
     options.logError?.(error);
