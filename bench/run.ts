@@ -86,6 +86,25 @@ async function benchStartup(): Promise<void> {
   const [base2, trigger] = timeCommands([baseline, { args: [BIN, 'trigger', 'metrics', '--local', '--json', '-q'], env }], full ? 20 : 10);
   rows.push({ figure: 'local trigger → accepted (wall)', value: trigger!, unit: 'ms', baseline: base2!, baselineLabel: 'node -e 0', ratio: trigger! / base2!, goal: '< 150 ms; ≤ 2.5×' });
 
+  // status --json against a loopback server (in its own process: timeCommands blocks this one).
+  const fake = spawn(process.execPath, ['-e', `
+    const id = '3f1c2e4a-8b7d-4c6e-9f0a-1b2c3d4e5f60';
+    const body = JSON.stringify({ job_run_id: id, job_type: 'metrics', workspace_id: 1, status: 'completed', dry_run: false, insights_scanned: 10, insights_affected: 0, candidates_created: 0, errors: 0, started_at: new Date().toISOString(), completed_at: new Date().toISOString(), duration_ms: 5 });
+    const server = require('node:http').createServer((req, res) => { res.writeHead(200, { 'content-type': 'application/json' }); res.end(body); });
+    server.listen(0, '127.0.0.1', () => console.log(server.address().port));
+  `]);
+  const port = await new Promise<string>((resolve) => fake.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())));
+  try {
+    const remoteEnv = { NEX_API_KEY: 'bench-key-0000000000', NEX_COMPOUND_CONFIG_DIR: dir };
+    const [base3, status] = timeCommands(
+      [baseline, { args: [BIN, 'status', '3f1c2e4a-8b7d-4c6e-9f0a-1b2c3d4e5f60', '--json', '--remote', '--base-url', `http://127.0.0.1:${port}`], env: remoteEnv }],
+      full ? 20 : 10,
+    );
+    rows.push({ figure: 'status <id> --json against a loopback server (wall)', value: status!, unit: 'ms', baseline: base3!, baselineLabel: 'node -e 0', ratio: status! / base3!, goal: '≤ 2.5×' });
+  } finally {
+    fake.kill();
+  }
+
   // How soon after the worker finishes does a waiting watch see it? completed_at vs the moment watch exits.
   const lags: number[] = [];
   for (let i = 0; i < (full ? 10 : 5); i++) {

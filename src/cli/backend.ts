@@ -121,16 +121,27 @@ async function openRemoteBackend(ctx: Context, settings: Settings, options: { re
   if (settings.apiKeySource === 'flag') {
     ui.warn('--api-key leaks into shell history and `ps`; prefer NEX_API_KEY or `nex-compound config set api-key`');
   }
+  // undici parses HTTP with llhttp compiled to WebAssembly, and V8's optimizing tier-up of it
+  // runs in the background: a process that made a request then waits ~100 ms at exit for that
+  // compile. Baseline (Liftoff) code parses a CLI's few responses just as well.
+  (await import('node:v8')).setFlagsFromString('--liftoff-only');
   const [{ RemoteBackend }, { createDispatcher }] = await Promise.all([
     import('../backends/remote.js'),
     import('../backends/http.js'),
   ]);
+  let dispatcher = deps.dispatcher;
+  if (!dispatcher) {
+    const own = createDispatcher(deps.env);
+    // Ours to close: idle keep-alive sockets kept the process alive ~150 ms after its output.
+    ctx.onDispose?.(() => own.destroy());
+    dispatcher = own;
+  }
   const backend = new RemoteBackend({
     baseUrl: settings.baseUrl,
     apiKey: settings.apiKey,
     allowInsecureHttp: Boolean(ctx.globals.allowInsecureHttp),
     userAgent: `nex-compound/${deps.version} node/${process.versions.node}`,
-    dispatcher: deps.dispatcher ?? createDispatcher(deps.env),
+    dispatcher,
     retries: options.retries ?? DEFAULT_REQUEST_RETRIES,
     now: deps.now,
     sleep: deps.sleep,

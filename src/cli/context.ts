@@ -7,4 +7,9 @@ export interface Context {
   deps: Deps;
   ui: Ui;
   globals: GlobalOptions;
+  /**
+   * Registers a cleanup run when the command ends, however it ends: an HTTP pool's keep-alive
+   * sockets would otherwise hold the process open after the output is written.
+   */
+  onDispose?: (cleanup: () => Promise<void> | void) => void;
 }

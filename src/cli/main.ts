@@ -103,13 +103,24 @@ export function buildProgram(
       color: globals.color !== false,
       debug: Boolean(globals.debug),
     });
-    const ctx: Context = { deps, ui, globals };
-    const result = await load(ctx);
-    if (result.data) {
-      const { render } = await import('../render/render.js');
-      ui.out(await render(result.data, ui.mode, ui.outChalk, ui.stdoutColumns));
+    const cleanups: Array<() => Promise<void> | void> = [];
+    const ctx: Context = { deps, ui, globals, onDispose: (cleanup) => cleanups.push(cleanup) };
+    try {
+      const result = await load(ctx);
+      if (result.data) {
+        const { render } = await import('../render/render.js');
+        ui.out(await render(result.data, ui.mode, ui.outChalk, ui.stdoutColumns));
+      }
+      if (result.error) throw result.error;
+    } finally {
+      for (const cleanup of cleanups.reverse()) {
+        try {
+          await cleanup();
+        } catch {
+          // A cleanup that fails must not hide the command's own outcome.
+        }
+      }
     }
-    if (result.error) throw result.error;
   };
 
   const followOptions = (command: Command) =>
