@@ -195,6 +195,25 @@ export async function openDatabase(file: string, options: OpenOptions): Promise<
   return openDatabaseWith(Sqlite, file, options);
 }
 
+/**
+ * Retries work that hit a lock SQLite's busy handler does not wait for: two processes opening
+ * a new database at once race to switch it to WAL and to migrate it, and the loser gets
+ * SQLITE_BUSY at once. Waits up to the busy timeout, as any other lock would.
+ */
+function untilFree<T>(work: () => T): T {
+  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+  for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
+    try {
+      return work();
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      const busy = typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
+      if (!busy || Date.now() + delay > deadline) throw error;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, delay);
+    }
+  }
+}
+
 export function openDatabaseWith(Sqlite: typeof BetterSqlite3, file: string, options: OpenOptions): Database {
   const resolved = path.resolve(file);
   const dir = path.dirname(resolved);
@@ -223,11 +242,11 @@ export function openDatabaseWith(Sqlite: typeof BetterSqlite3, file: string, opt
     throw storageError(resolved, error);
   }
   try {
-    db.pragma('journal_mode = WAL');
+    untilFree(() => db.pragma('journal_mode = WAL'));
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
     if (options.cacheMiB) db.pragma(`cache_size = -${Math.round(options.cacheMiB * 1024)}`);
-    migrate(db, resolved);
+    untilFree(() => migrate(db, resolved));
   } catch (error) {
     db.close();
     if (error instanceof StorageError) throw error;
