@@ -14,12 +14,11 @@ import { spawnSync } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { generateLabelledCorpus, scoreClusters } from './lib/labelled-insights.js';
+import { ROOT, queueJob, runMeasured } from './lib/engine.js';
 import { planConsolidation } from '../src/engine/consolidate/plan.js';
 import { normalizeText } from '../src/engine/normalize.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const [mode = 'quality'] = process.argv.slice(2);
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(name);
@@ -40,23 +39,11 @@ async function seededDatabase(insights: number): Promise<{ dir: string; db: stri
   const bin = path.join(ROOT, 'bin', 'nex-compound.js');
   const imported = spawnSync(process.execPath, [bin, 'insights', 'import', file, '-q'], { env, encoding: 'utf8' });
   if (imported.status !== 0) throw new Error(`import failed: ${imported.stderr}`);
-  // Queued, not triggered: the runner below runs it in the measured process.
-  const db2 = spawnSync(process.execPath, ['-e', `
-    import('${path.join(ROOT, 'dist/engine/db.js')}').then(async ({ openDatabase }) => {
-      const { createJob } = await import('${path.join(ROOT, 'dist/engine/jobs.js')}');
-      const db = await openDatabase(${JSON.stringify(db)}, { create: false });
-      createJob(db, { workspaceId: 1, jobType: 'consolidation', dryRun: false, now: Date.now() });
-      db.close();
-    })`], { encoding: 'utf8' });
-  if (db2.status !== 0) throw new Error(db2.stderr);
+  queueJob(db, 'consolidation');
   return { dir, db };
 }
 
-function runner(modeName: string, db: string): Record<string, unknown> {
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'bench', 'consolidation-runner.mjs'), modeName, db], { encoding: 'utf8', maxBuffer: 1 << 24 });
-  if (r.status !== 0) throw new Error(`consolidation runner failed: ${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
-}
+const runner = (modeName: string, db: string) => runMeasured('consolidation-runner.mjs', [modeName, db]);
 
 if (mode === 'quality') {
   const corpus = generateLabelledCorpus({ facts: arg('--facts', 3_000), seed: 11 });

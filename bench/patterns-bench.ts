@@ -13,10 +13,9 @@ import { spawnSync } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { generateLabelledCorpus } from './lib/labelled-insights.js';
+import { ROOT, queueJob, runMeasured } from './lib/engine.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const [mode = 'perf'] = process.argv.slice(2);
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(name);
@@ -60,29 +59,14 @@ async function seededDatabase(insights: number): Promise<{ dir: string; db: stri
   return { dir, db };
 }
 
-function runner(args: string[]): Record<string, number> {
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'bench', 'patterns-runner.mjs'), ...args], { encoding: 'utf8', maxBuffer: 1 << 24 });
-  if (r.status !== 0) throw new Error(`patterns runner failed: ${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, number>;
-}
-
-function queueJob(db: string): void {
-  const r = spawnSync(process.execPath, ['-e', `
-    import('${path.join(ROOT, 'dist/engine/db.js')}').then(async ({ openDatabase }) => {
-      const { createJob } = await import('${path.join(ROOT, 'dist/engine/jobs.js')}');
-      const db = await openDatabase(${JSON.stringify(db)}, { create: false });
-      createJob(db, { workspaceId: 1, jobType: 'pattern_detection', dryRun: false, now: Date.now() });
-      db.close();
-    })`], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(r.stderr);
-}
+const runner = (args: string[]) => runMeasured<Record<string, number>>('patterns-runner.mjs', args);
 
 if (mode === 'perf' || mode === 'compare') {
   const insights = arg('--insights', mode === 'perf' ? 100_000 : 10_000);
   const { dir, db } = await seededDatabase(insights);
   try {
     if (mode === 'perf') {
-      queueJob(db);
+      queueJob(db, 'pattern_detection');
       process.stdout.write(`${JSON.stringify(runner(['job', db]))}\n`);
     } else {
       const minSupport = Math.max(3, Math.ceil(0.01 * insights));

@@ -33,7 +33,7 @@ export async function patternsCommand(ctx: Context, options: { all?: boolean; li
          ORDER BY p.support DESC, p.items LIMIT ?`,
       )
       .all(engine.workspaceId, limit) as PatternRow[];
-    const total = (engine.db.prepare(`SELECT count(*) FROM patterns WHERE workspace_id = ? ${options.all ? '' : `AND status = 'active'`}`).pluck().get(engine.workspaceId) as number) ?? 0;
+    const total = (engine.db.prepare(`SELECT count(*) FROM patterns WHERE workspace_id = ? ${options.all ? '' : `AND status = 'active'`}`).pluck().get(engine.workspaceId) as number);
     if (total === 0) ctx.ui.hint('no patterns yet: run `nex-compound trigger pattern_detection --local --wait`');
     else if (total > rows.length) ctx.ui.hint(`showing ${rows.length} of ${total} patterns (--limit ${total} shows all)`);
     const json = rows.map((r) => ({

@@ -149,8 +149,7 @@ export const MIGRATIONS: readonly string[] = [
     key_hash TEXT NOT NULL UNIQUE,
     scopes TEXT NOT NULL,
     created_at INTEGER NOT NULL,
-    revoked_at INTEGER,
-    last_used_at INTEGER
+    revoked_at INTEGER
   );
   CREATE TABLE idempotency_keys (
     workspace_id INTEGER NOT NULL,

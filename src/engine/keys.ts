@@ -3,7 +3,7 @@
  * plain SHA-256 is a sound way to store it (a slow password hash guards guessable secrets, and
  * would cost every request milliseconds). Only the hash is kept; the key is shown once.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { NotFoundError, UsageError } from '../cli/errors.js';
 import type { Database } from './db.js';
 
@@ -16,7 +16,6 @@ export interface ApiKeyRow {
   scopes: Scope[];
   created_at: number;
   revoked_at: number | null;
-  last_used_at: number | null;
 }
 
 const KEY_PREFIX = 'nxk_';
@@ -37,34 +36,27 @@ export function createApiKey(db: Database, workspaceId: number, scopes: Scope[],
   const key = `${KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
   const keyId = `key_${randomBytes(6).toString('hex')}`;
   db.prepare('INSERT INTO api_keys (key_id, workspace_id, key_hash, scopes, created_at) VALUES (?, ?, ?, ?, ?)').run(keyId, workspaceId, hashKey(key), JSON.stringify(scopes), now);
-  return { key, row: { key_id: keyId, workspace_id: workspaceId, scopes, created_at: now, revoked_at: null, last_used_at: null } };
+  return { key, row: { key_id: keyId, workspace_id: workspaceId, scopes, created_at: now, revoked_at: null } };
 }
 
 const toRow = (r: Omit<ApiKeyRow, 'scopes'> & { scopes: string }): ApiKeyRow => ({ ...r, scopes: JSON.parse(r.scopes) as Scope[] });
 
-export function listApiKeys(db: Database, workspaceId?: number): ApiKeyRow[] {
-  const rows = db
-    .prepare(`SELECT key_id, workspace_id, scopes, created_at, revoked_at, last_used_at FROM api_keys ${workspaceId === undefined ? '' : 'WHERE workspace_id = ?'} ORDER BY created_at, key_id`)
-    .all(...(workspaceId === undefined ? [] : [workspaceId])) as Array<Omit<ApiKeyRow, 'scopes'> & { scopes: string }>;
+const COLUMNS = 'key_id, workspace_id, scopes, created_at, revoked_at';
+
+export function listApiKeys(db: Database): ApiKeyRow[] {
+  const rows = db.prepare(`SELECT ${COLUMNS} FROM api_keys ORDER BY created_at, key_id`).all() as Array<Omit<ApiKeyRow, 'scopes'> & { scopes: string }>;
   return rows.map(toRow);
 }
 
 export function revokeApiKey(db: Database, keyId: string, now: number): ApiKeyRow {
   const changed = db.prepare('UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) WHERE key_id = ?').run(now, keyId).changes;
   if (changed === 0) throw new NotFoundError(`no API key ${keyId}`, 'list them with `nex-compound keys list`');
-  return listApiKeys(db).find((k) => k.key_id === keyId)!;
+  return toRow(db.prepare(`SELECT ${COLUMNS} FROM api_keys WHERE key_id = ?`).get(keyId) as Omit<ApiKeyRow, 'scopes'> & { scopes: string });
 }
 
-/** The active key a presented secret belongs to, or undefined. */
+/** The active key a presented secret belongs to, or undefined (looked up by its hash: the secret itself is never compared). */
 export function verifyApiKey(db: Database, presented: string): ApiKeyRow | undefined {
   if (!presented.startsWith(KEY_PREFIX) || presented.length > 200) return undefined;
-  const hash = hashKey(presented);
-  const row = db.prepare('SELECT key_id, workspace_id, key_hash, scopes, created_at, revoked_at, last_used_at FROM api_keys WHERE key_hash = ?').get(hash) as
-    | (Omit<ApiKeyRow, 'scopes'> & { scopes: string; key_hash: string })
-    | undefined;
-  // The lookup is by hash; the constant-time compare keeps the check itself free of timing leaks.
-  if (!row || !timingSafeEqual(Buffer.from(row.key_hash, 'hex'), Buffer.from(hash, 'hex')) || row.revoked_at !== null) return undefined;
-  const { key_hash: _hash, ...rest } = row;
-  void _hash;
-  return toRow(rest);
+  const row = db.prepare(`SELECT ${COLUMNS} FROM api_keys WHERE key_hash = ?`).get(hashKey(presented)) as (Omit<ApiKeyRow, 'scopes'> & { scopes: string }) | undefined;
+  return row && row.revoked_at === null ? toRow(row) : undefined;
 }

@@ -40,9 +40,10 @@ const problem = (reply: Pick<FastifyReply, 'code'>, code: number, message: strin
 
 export function buildServer(options: ServerOptions): FastifyInstance {
   const { db } = options;
-  const authorized = (header: string | undefined) => {
+  /** The active key an Authorization header carries, if any. */
+  const keyOf = (header: string | undefined): ApiKeyRow | undefined => {
     const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
-    return match ? verify(match[1]!) !== undefined : false;
+    return match ? verify(match[1]!) : undefined;
   };
   const app = Fastify({
     bodyLimit: BODY_LIMIT,
@@ -59,7 +60,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     // A URL fastify cannot route (a bad %-escape) still answers in the contract's terms.
     frameworkErrors: (error, request, reply) => {
       if (error.code === 'FST_ERR_BAD_URL' || error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
-        if (!authorized(request.headers.authorization)) return problem(reply, 401, 'missing or invalid API key: send Authorization: Bearer <key>');
+        if (!keyOf(request.headers.authorization)) return problem(reply, 401, 'missing or invalid API key: send Authorization: Bearer <key>');
         return problem(reply, 404, 'not found');
       }
       return problem(reply, 400, `malformed request: ${error.message}`);
@@ -115,10 +116,11 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   };
 
   const authenticate = async (request: FastifyRequest, reply: FastifyReply) => {
-    const header = request.headers.authorization ?? '';
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    const key = match ? verify(match[1]!) : undefined;
-    if (!key) return problem(reply, 401, match ? 'invalid or revoked API key' : 'missing API key: send Authorization: Bearer <key>');
+    const key = keyOf(request.headers.authorization);
+    if (!key) {
+      const bearer = /^Bearer\s+\S+$/i.test(request.headers.authorization ?? '');
+      return problem(reply, 401, bearer ? 'invalid or revoked API key' : 'missing API key: send Authorization: Bearer <key>');
+    }
     request.apiKey = key;
   };
 

@@ -143,11 +143,6 @@ export class FeatureStore {
     return this.pool[handle]!;
   }
 
-  /** The content ids (a copy). */
-  content(handle: number): Int32Array {
-    return this.pool.slice(handle + HEADER, handle + HEADER + this.pool[handle]!);
-  }
-
   private intern(value: string): number {
     let id = this.values.get(value);
     if (id === undefined) this.values.set(value, (id = this.values.size));

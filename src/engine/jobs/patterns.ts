@@ -191,7 +191,8 @@ export function runPatternDetection(ctx: JobContext): JobOutcome {
         newlyLinkedCount++;
       }
     }
-    const change = !before ? 'new' : before.support !== set.support || linked > 0 || old.length !== ids.length || before.status !== 'active' ? 'updated' : 'unchanged';
+    // Members decide: the stored support is their count.
+    const change = !before ? 'new' : linked > 0 || old.length !== ids.length || before.status !== 'active' ? 'updated' : 'unchanged';
     found.push({ key, items, labels: items.map(data.label), support: set.support, change, newly_linked: linked, members: encodeIds(ids) });
   }
   const foundKeys = new Set(found.map((f) => f.key));

@@ -1,0 +1,25 @@
+/** Shared by the job benchmarks: queue a job in a database, and run a measured child on dist/. */
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** Records a job without triggering it: the measured runner process then runs it itself. */
+export function queueJob(db: string, jobType: string): void {
+  const r = spawnSync(process.execPath, ['-e', `
+    import('${path.join(ROOT, 'dist/engine/db.js')}').then(async ({ openDatabase }) => {
+      const { createJob } = await import('${path.join(ROOT, 'dist/engine/jobs.js')}');
+      const db = await openDatabase(${JSON.stringify(db)}, { create: false });
+      createJob(db, { workspaceId: 1, jobType: ${JSON.stringify(jobType)}, dryRun: false, now: Date.now() });
+      db.close();
+    })`], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`queueing ${jobType} failed: ${r.stderr}`);
+}
+
+/** Runs bench/<script> with args in plain Node and returns the JSON of its last stdout line. */
+export function runMeasured<T = Record<string, unknown>>(script: string, args: string[]): T {
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'bench', script), ...args], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (r.status !== 0) throw new Error(`${script} failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as T;
+}
