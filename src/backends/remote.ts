@@ -1,6 +1,7 @@
 /**
- * The Nex Developer API backend: POST /v1/compounding/trigger and
- * GET /v1/compounding/jobs/{job_run_id} (../shared/contracts/nex-compounding.openapi.yaml).
+ * The remote backend: the Nex Developer API's POST /v1/compounding/trigger and
+ * GET /v1/compounding/jobs/{job_run_id} (../shared/contracts/nex-compounding.openapi.yaml),
+ * and the status endpoint of each other job API it follows (src/backends/providers.ts).
  */
 import { randomUUID } from 'node:crypto';
 import type { Dispatcher } from 'undici';
@@ -26,9 +27,12 @@ import {
   type HttpResponse,
 } from './http.js';
 import { isAbortError } from '../cli/deps.js';
+import { PROVIDERS, type ProviderSpec } from './providers.js';
 
 
 export interface RemoteBackendOptions {
+  /** Nex when absent. */
+  provider?: ProviderSpec;
   baseUrl: URL;
   apiKey: string;
   allowInsecureHttp: boolean;
@@ -50,21 +54,28 @@ export function isLoopbackHost(hostname: string): boolean {
 export class RemoteBackend implements JobBackend {
   readonly description: string;
   readonly kind = 'remote' as const;
+  readonly pollIntervalMs: number | undefined;
   private readonly authorization: string;
+  private readonly provider: ProviderSpec;
 
   constructor(private readonly options: RemoteBackendOptions) {
     const { baseUrl } = options;
+    this.provider = options.provider ?? PROVIDERS.nex;
+    this.pollIntervalMs = this.provider.pollIntervalMs;
     if (baseUrl.protocol === 'http:' && !isLoopbackHost(baseUrl.hostname) && !options.allowInsecureHttp) {
       throw new UsageError(
         `refusing to send the API key over plain http to ${baseUrl.host}`,
         'use an https:// base URL, or pass --allow-insecure-http if this network is trusted',
       );
     }
-    this.authorization = `Bearer ${options.apiKey.replace(/^Bearer\s+/i, '')}`;
-    this.description = `remote Nex API at ${baseUrl.origin}${baseUrl.pathname.replace(/\/$/, '')}`;
+    this.authorization = this.provider.authorization(options.apiKey);
+    this.description = `remote ${this.provider.title} at ${baseUrl.origin}${baseUrl.pathname.replace(/\/$/, '')}`;
   }
 
   async trigger(request: TriggerRequest, callOptions: TriggerOptions = {}): Promise<AcceptedJob> {
+    if (this.provider.name !== 'nex') {
+      throw new UsageError(`nex-compound triggers Nex jobs only; ${this.provider.title} jobs are started with that API`, 'follow them with `nex-compound watch --provider ' + this.provider.name + ' <id>`');
+    }
     const idempotencyKey = callOptions.idempotencyKey ?? randomUUID();
     const url = this.endpoint('v1/compounding/trigger');
     const body = JSON.stringify({ job_type: request.job_type, dry_run: request.dry_run });
@@ -120,7 +131,7 @@ export class RemoteBackend implements JobBackend {
       if (status < 200 || status >= 300) throw this.errorFor(response, 'trigger');
 
       const parsed = parseJsonBody(response);
-      if (parsed.kind === 'html') throw htmlError(response);
+      if (parsed.kind === 'html') throw htmlError(response, this.provider);
       if (parsed.kind === 'invalid') throw unknownOutcome(`the server accepted the trigger (${status}) but its answer is not valid JSON`);
       const accepted = parsed.value as Partial<AcceptedJob>;
       if (typeof accepted.job_run_id !== 'string' || !isUuid(accepted.job_run_id)) {
@@ -139,7 +150,7 @@ export class RemoteBackend implements JobBackend {
 
   async status(jobRunId: string, callOptions: CallOptions & { retries?: number } = {}): Promise<JobStatus> {
     const retries = callOptions.retries ?? this.options.retries;
-    const url = this.endpoint(`v1/compounding/jobs/${encodeURIComponent(jobRunId)}`);
+    const url = this.endpoint(this.provider.statusPath(jobRunId));
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.statusOnce(url, jobRunId, callOptions.signal);
@@ -172,14 +183,15 @@ export class RemoteBackend implements JobBackend {
     }
     if (status !== 200) throw this.errorFor(response, 'status', jobRunId);
     const parsed = parseJsonBody(response);
-    if (parsed.kind === 'html') throw htmlError(response);
+    if (parsed.kind === 'html') throw htmlError(response, this.provider);
     // A complete but unparsable JSON body is most often a truncated one: worth another read.
     if (parsed.kind === 'invalid') throw new TransientError(`the job status from ${url.origin} is not valid JSON (${parsed.reason})`, false);
-    const value = parsed.value as Partial<JobStatus> | null;
-    if (!value || typeof value !== 'object' || typeof value.status !== 'string') {
-      throw new ServiceError(`the answer from ${url.origin} is not a job status (no "status" field)`, 'check --base-url');
+    const value = parsed.value;
+    const jobStatus = value && typeof value === 'object' && !Array.isArray(value) ? this.provider.toStatus(value as Record<string, unknown>, jobRunId, this.options.apiKey) : undefined;
+    if (!jobStatus) {
+      throw new ServiceError(`the answer from ${url.origin} is not a ${this.provider.title} job status`, `check --base-url${this.provider.name === 'nex' ? '' : ` and --provider (now ${this.provider.name})`}`);
     }
-    return { ...value, job_run_id: typeof value.job_run_id === 'string' ? value.job_run_id : jobRunId, status: value.status } as JobStatus;
+    return jobStatus;
   }
 
   private async backoffOrThrow(
@@ -210,18 +222,22 @@ export class RemoteBackend implements JobBackend {
     const serverMessage = describeServerError(response)?.split(this.options.apiKey).join('[redacted]');
     const prefix = `${response.url.origin} answered ${status}${response.statusText ? ` ${response.statusText}` : ''}`;
     const message = serverMessage ? `${prefix}: ${serverMessage}` : prefix;
+    const provider = this.provider;
+    const setKey = `set ${provider.keyEnv}, or run \`nex-compound config set ${provider.keyConfig}\``;
     switch (status) {
       case 401:
-        return new AuthError(message, 'set NEX_API_KEY, or run `nex-compound config set api-key` (keys are created in the Nex web UI)');
+        return new AuthError(message, provider.name === 'nex' ? `${setKey} (keys are created in the Nex web UI)` : `${setKey} with a valid ${provider.credential}`);
       case 403:
-        return new AuthError(message, operation === 'trigger' ? 'the API key needs the record.write scope to trigger jobs: create a key with it in the Nex web UI' : 'the API key is not allowed to read this job');
+        return new AuthError(message, operation === 'trigger' ? 'the API key needs the record.write scope to trigger jobs: create a key with it in the Nex web UI' : `the ${provider.credential} is not allowed to read this job`);
       case 404:
         return operation === 'status'
-          ? new NotFoundError(`job ${jobRunId} not found (${message})`, 'check the job_run_id, and that the key belongs to the workspace that triggered it')
+          ? new NotFoundError(`job ${jobRunId} not found (${message})`, provider.notFoundHint)
           : new ServiceError(`${message} — the trigger endpoint was not found`, 'check --base-url (default https://app.nex.ai/api/developers)');
       case 400:
       case 422:
-        return new UsageError(`the server rejected the request: ${message}`);
+        return operation === 'status'
+          ? new UsageError(`${provider.title} rejected job id "${jobRunId}": ${message}`, 'pass the id exactly as the API returned it')
+          : new UsageError(`the server rejected the request: ${message}`);
       default:
         if (status >= 500 || status === 429 || status === 408) return new ServiceError(message, 'the service is having trouble; try again later');
         return new ServiceError(message);
@@ -248,11 +264,11 @@ function htmlTitle(text: string): string | undefined {
   return match?.[1]?.trim().replace(/\s+/g, ' ');
 }
 
-function htmlError(response: HttpResponse): ServiceError {
+function htmlError(response: HttpResponse, provider: ProviderSpec): ServiceError {
   const title = htmlTitle(response.text);
   return new ServiceError(
     `${response.url.origin} answered ${response.status} with an HTML page${title ? ` ("${title}")` : ''} instead of JSON`,
-    'check --base-url: it should point at the Nex Developer API (default https://app.nex.ai/api/developers)',
+    `check --base-url: it should point at the ${provider.title}${provider.defaultBaseUrl ? ` (default ${provider.defaultBaseUrl})` : ''}`,
   );
 }
 
@@ -263,9 +279,25 @@ function describeServerError(response: HttpResponse): string | undefined {
     return `an HTML error page${title ? ` ("${title}")` : ''}`;
   }
   if (parsed.kind === 'json' && parsed.value && typeof parsed.value === 'object') {
-    const { message, error } = parsed.value as { message?: unknown; error?: unknown };
+    const { message, error, detail } = parsed.value as { message?: unknown; error?: unknown; detail?: unknown };
     if (typeof message === 'string' && message) return oneLine(message);
     if (typeof error === 'string' && error) return oneLine(error);
+    // Nexio: {"error": {"code", "message"}}.
+    if (error && typeof error === 'object') {
+      const { code, message: inner } = error as { code?: unknown; message?: unknown };
+      if (typeof inner === 'string' && inner) return oneLine(typeof code === 'string' && code ? `${inner} (${code})` : inner);
+    }
+    // FastAPI (Julep): {"detail": "…"} or a 422's [{loc, msg, type}, …].
+    if (typeof detail === 'string' && detail) return oneLine(detail);
+    if (Array.isArray(detail)) {
+      const problems = detail
+        .filter((d): d is { loc?: unknown; msg?: unknown } => Boolean(d) && typeof d === 'object')
+        .map((d) => {
+          const where = Array.isArray(d.loc) ? d.loc.map(String).join('.') : '';
+          return `${where ? `${where}: ` : ''}${typeof d.msg === 'string' ? d.msg : 'invalid'}`;
+        });
+      if (problems.length > 0) return oneLine(problems.slice(0, 5).join('; ')).slice(0, 400);
+    }
     return undefined;
   }
   const text = response.text.trim();

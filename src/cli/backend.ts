@@ -4,6 +4,7 @@
  */
 import type { JobBackend, JobType } from '../core/types.js';
 import { DEFAULT_REQUEST_RETRIES } from '../backends/defaults.js';
+import { nexioEnvironment } from '../backends/providers.js';
 import { AuthError, UsageError } from './errors.js';
 import type { Context } from './context.js';
 import type { Settings } from './settings.js';
@@ -22,6 +23,10 @@ export type BackendKind = 'local' | 'remote';
 export function chooseBackend(ctx: Context, settings: Settings): BackendKind {
   const { globals } = ctx;
   if (globals.local && globals.remote) throw new UsageError('--local and --remote exclude each other');
+  if (settings.provider.name !== 'nex') {
+    if (globals.local) throw new UsageError(`--local runs Nex jobs only; --provider ${settings.provider.name} follows the ${settings.provider.title}`, 'drop --local, or drop --provider to follow a local job');
+    return 'remote';
+  }
   if (globals.local) return 'local';
   if (globals.remote) return 'remote';
   if (settings.apiKey) return 'remote';
@@ -111,15 +116,23 @@ export function engineParams(jobType: JobType, settings: Settings): Record<strin
 
 async function openRemoteBackend(ctx: Context, settings: Settings, options: { retries?: number }): Promise<JobBackend> {
   const { deps, ui } = ctx;
+  const { provider } = settings;
   if (!settings.apiKey) {
     throw new AuthError(
-      `no API key for the remote Nex API (profile "${settings.profile}")`,
-      'set NEX_API_KEY, or run `nex-compound config set api-key` (it reads the key from stdin)',
+      `no ${provider.credential} for the ${provider.title} (profile "${settings.profile}")`,
+      `set ${provider.keyEnv}, or run \`nex-compound config set ${provider.keyConfig}\` (it reads the key from stdin)`,
+    );
+  }
+  const baseUrl = settings.baseUrl;
+  if (!baseUrl) {
+    throw new UsageError(
+      `no base URL for the ${provider.title}: it has no public default`,
+      `pass --base-url, set ${provider.baseUrlEnv}, or run \`nex-compound config set ${provider.baseUrlConfig} <url>\``,
     );
   }
   ui.addSecret(settings.apiKey);
   if (settings.apiKeySource === 'flag') {
-    ui.warn('--api-key leaks into shell history and `ps`; prefer NEX_API_KEY or `nex-compound config set api-key`');
+    ui.warn(`--api-key leaks into shell history and \`ps\`; prefer ${provider.keyEnv} or \`nex-compound config set ${provider.keyConfig}\``);
   }
   // undici parses HTTP with llhttp compiled to WebAssembly, and V8's optimizing tier-up of it
   // runs in the background: a process that made a request then waits ~100 ms at exit for that
@@ -137,7 +150,8 @@ async function openRemoteBackend(ctx: Context, settings: Settings, options: { re
     dispatcher = own;
   }
   const backend = new RemoteBackend({
-    baseUrl: settings.baseUrl,
+    provider,
+    baseUrl,
     apiKey: settings.apiKey,
     allowInsecureHttp: Boolean(ctx.globals.allowInsecureHttp),
     userAgent: `nex-compound/${deps.version} node/${process.versions.node}`,
@@ -149,6 +163,7 @@ async function openRemoteBackend(ctx: Context, settings: Settings, options: { re
     debug: (line) => ui.debug(line),
     warn: (line) => ui.warn(line),
   });
-  ui.info(ui.errChalk.dim(`→ ${backend.description} (profile ${settings.profile})`));
+  const environment = provider.name === 'nexio' ? nexioEnvironment(settings.apiKey) : undefined;
+  ui.info(ui.errChalk.dim(`→ ${backend.description} (profile ${settings.profile}${environment ? `, ${environment} environment from the nx_${environment}_ key` : ''})`));
   return backend;
 }

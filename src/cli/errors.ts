@@ -22,8 +22,8 @@ export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
 /** Rendered by `nex-compound help exit-codes` and copied into the README. */
 export const EXIT_CODE_TABLE: ReadonlyArray<readonly [number, string]> = [
-  [0, 'the job (every job watched) completed'],
-  [1, 'a job failed (status "failed"; error_details are printed)'],
+  [0, 'the job (every job watched) completed (also a success with warnings, e.g. Nexio degraded, unless --strict)'],
+  [1, 'a job failed or was cancelled (error_details are printed); with --strict also a success with warnings'],
   [2, 'usage error: unknown command or job type, malformed job_run_id, bad option or config value'],
   [3, 'authentication or permission: missing API key, 401, 403'],
   [4, 'job not found (404)'],

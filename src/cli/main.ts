@@ -20,6 +20,9 @@ const HELP_TOPICS: Record<string, () => string> = {
       '',
       '  NEX_API_KEY            API key for the remote Nex API (preferred over --api-key, which leaks into shell history)',
       '  NEX_BASE_URL           base URL of the Nex Developer API (default https://app.nex.ai/api/developers)',
+      '  JULEP_API_KEY, JULEP_BASE_URL    --provider julep (default https://api.julep.ai/api)',
+      '  NEXIO_API_KEY, NEXIO_BASE_URL    --provider nexio (default https://api.usenexio.com; nx_test_/nx_live_ keys)',
+      '  JOBS_API_TOKEN, JOBS_API_URL     --provider jobs (a Bearer JWT; no default base URL)',
       '  NEX_COMPOUND_PROFILE   config profile to use (default "default")',
       '  NEX_COMPOUND_CONFIG_DIR  directory of config.json (default $XDG_CONFIG_HOME/nex-compound)',
       '  NEX_COMPOUND_DB        local engine database (default $XDG_DATA_HOME/nex-compound/engine.db)',
@@ -147,7 +150,9 @@ export function buildProgram(
     .description('show a job once (GET /v1/compounding/jobs/{job_run_id})')
     .argument('<job_run_id>', 'the UUID printed by trigger')
     .option('--retries <n>', 'retries of transient failures (default 4)')
-    .option('--exit-status', 'exit 1 when the job has failed')
+    .option('--exit-status', 'exit 1 when the job has failed or was cancelled')
+    .option('--provider <name>', 'the job API: nex (default), julep, nexio or jobs')
+    .option('--strict', 'a success with warnings (Nexio degraded) exits 1')
     .option('--details', 'what the run found: consolidation clusters and conflicts (local engine; dry runs too)')
     .action((id: string, options: Record<string, unknown>, command: Command) =>
       run(async (ctx) => (await import('../commands/status.js')).statusCommand(ctx, id, options))(command),
@@ -165,7 +170,9 @@ export function buildProgram(
     program
       .command('watch')
       .description('follow jobs until each is completed or failed; the exit code is the outcome')
-      .argument('<job_run_id...>', 'one or more job UUIDs'),
+      .argument('<job_run_id...>', 'one or more job UUIDs')
+      .option('--provider <name>', 'the job API: nex (default), julep, nexio or jobs')
+      .option('--strict', 'a success with warnings (Nexio degraded) exits 1'),
   ).action((ids: string[], options: Record<string, unknown>, command: Command) =>
     run(async (ctx) => (await import('../commands/watch.js')).watchCommand(ctx, ids, options))(command),
   );

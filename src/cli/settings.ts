@@ -2,10 +2,10 @@
  * Where each setting comes from: flag > environment > config profile > default.
  */
 import { existsSync } from 'node:fs';
-import { DEFAULT_BASE_URL } from '../backends/defaults.js';
+import { PROVIDERS, type ProviderSpec } from '../backends/providers.js';
 import { ConfigStore, DEFAULT_PROFILE, configPath, parseProfileName, type Profile } from '../config/config.js';
 import type { Deps } from './deps.js';
-import { parseBaseUrl, parseDuration } from './validate.js';
+import { parseBaseUrl, parseDuration, parseProvider } from './validate.js';
 
 export interface GlobalOptions {
   baseUrl?: string;
@@ -27,7 +27,10 @@ export type Source = 'flag' | 'env' | 'config' | 'default';
 
 export interface Settings {
   profile: string;
-  baseUrl: URL;
+  /** Which job API status and watch follow (--provider); trigger and the local engine are Nex only. */
+  provider: ProviderSpec;
+  /** Undefined only for a provider without a public default (the jobs API) and none configured. */
+  baseUrl: URL | undefined;
   baseUrlSource: Source;
   apiKey: string | undefined;
   apiKeySource: Source | undefined;
@@ -54,10 +57,11 @@ export async function readProfile(deps: Pick<Deps, 'env' | 'homedir'>, name: str
 
 export async function resolveSettings(
   globals: GlobalOptions,
-  commandOptions: { timeout?: string; interval?: string },
+  commandOptions: { timeout?: string; interval?: string; provider?: string },
   deps: Pick<Deps, 'env' | 'homedir'>,
 ): Promise<Settings> {
   const { env } = deps;
+  const provider = PROVIDERS[parseProvider(commandOptions.provider ?? 'nex')];
   const profile = profileName(globals, env);
   const stored = await readProfile(deps, profile);
 
@@ -68,14 +72,16 @@ export async function resolveSettings(
     return [undefined, undefined];
   };
 
-  const [baseUrlText, baseUrlSource] = pick(globals.baseUrl, env.NEX_BASE_URL, stored['base-url']);
-  const [apiKey, apiKeySource] = pick(globals.apiKey, env.NEX_API_KEY, stored['api-key']);
+  const [baseUrlText, baseUrlSource] = pick(globals.baseUrl, env[provider.baseUrlEnv], stored[provider.baseUrlConfig]);
+  const [apiKey, apiKeySource] = pick(globals.apiKey, env[provider.keyEnv], stored[provider.keyConfig]);
+  const baseUrl = baseUrlText ?? provider.defaultBaseUrl;
   const [timeoutText] = pick(commandOptions.timeout, undefined, stored.timeout);
   const [intervalText] = pick(commandOptions.interval, undefined, stored.interval);
 
   return {
     profile,
-    baseUrl: parseBaseUrl(baseUrlText ?? DEFAULT_BASE_URL, describeSource('base URL', baseUrlSource)),
+    provider,
+    baseUrl: baseUrl === undefined ? undefined : parseBaseUrl(baseUrl, describeSource(provider, baseUrlSource)),
     baseUrlSource: baseUrlSource ?? 'default',
     apiKey: apiKey?.trim() || undefined,
     apiKeySource,
@@ -85,15 +91,15 @@ export async function resolveSettings(
   };
 }
 
-function describeSource(what: string, source: Source | undefined): string {
+function describeSource(provider: ProviderSpec, source: Source | undefined): string {
   switch (source) {
     case 'flag':
-      return `--${what === 'base URL' ? 'base-url' : what}`;
+      return '--base-url';
     case 'env':
-      return 'NEX_BASE_URL';
+      return provider.baseUrlEnv;
     case 'config':
-      return `config ${what === 'base URL' ? 'base-url' : what}`;
+      return `config ${provider.baseUrlConfig}`;
     default:
-      return what;
+      return 'base URL';
   }
 }

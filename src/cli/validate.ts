@@ -1,6 +1,7 @@
 /** Parsing and validation of user input, separate from running anything. */
 import { UsageError } from './errors.js';
 import { JOB_TYPES, type JobType } from '../core/types.js';
+import { PROVIDER_NAMES, type ProviderName } from '../backends/providers.js';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -23,6 +24,26 @@ export function parseJobRunId(input: string): string {
     );
   }
   return trimmed.toLowerCase();
+}
+
+export function parseProvider(input: string, what = '--provider'): ProviderName {
+  const name = input.trim().toLowerCase();
+  if ((PROVIDER_NAMES as readonly string[]).includes(name)) return name as ProviderName;
+  throw new UsageError(`${what} "${input}" is not a provider nex-compound follows`, `use one of: ${PROVIDER_NAMES.join(', ')}`);
+}
+
+/**
+ * A job id for another provider's API. Those APIs are the authority on their own id format
+ * (Julep also reads 32 hex digits, for one) and answer a malformed one with a readable 400 or
+ * 422, so only what could never be an id, or could escape the path, is refused here.
+ */
+export function parseProviderJobId(input: string): string {
+  const trimmed = input.trim();
+  // eslint-disable-next-line no-control-regex
+  if (trimmed === '' || trimmed.length > 256 || /[\s\u0000-\u001f\u007f]/.test(trimmed) || trimmed === '.' || trimmed === '..') {
+    throw new UsageError(`"${input.slice(0, 80)}" is not a job id`, 'pass the id the provider returned when the job was created');
+  }
+  return trimmed;
 }
 
 export function isUuid(input: string): boolean {

@@ -5,14 +5,23 @@ import {
   CONFIG_KEYS,
   ConfigStore,
   configPath,
+  isSecretKey,
   parseConfigKey,
   redactSecret,
   validateConfigValue,
+  type ConfigKey,
 } from '../config/config.js';
 import type { CommandResult } from './result.js';
 
+const SECRET_ENV: Partial<Record<ConfigKey, string>> = {
+  'api-key': 'NEX_API_KEY',
+  'julep.api-key': 'JULEP_API_KEY',
+  'nexio.api-key': 'NEXIO_API_KEY',
+  'jobs.api-key': 'JOBS_API_TOKEN',
+};
+
 function shown(key: string, value: string): string {
-  return key === 'api-key' ? redactSecret(value) : value;
+  return isSecretKey(key as ConfigKey) ? redactSecret(value) : value;
 }
 
 export async function configSetCommand(ctx: Context, keyArg: string, valueArg: string | undefined): Promise<CommandResult> {
@@ -20,9 +29,9 @@ export async function configSetCommand(ctx: Context, keyArg: string, valueArg: s
   const profile = profileName(ctx.globals, ctx.deps.env);
   let raw = valueArg;
   if (raw === undefined) raw = await readValue(ctx, key);
-  else if (key === 'api-key') ctx.ui.warn('a key given as an argument stays in your shell history; next time pipe it: `printenv NEX_API_KEY | nex-compound config set api-key`');
+  else if (isSecretKey(key)) ctx.ui.warn(`a key given as an argument stays in your shell history; next time pipe it: \`printenv ${SECRET_ENV[key] ?? 'NEX_API_KEY'} | nex-compound config set ${key}\``);
   const value = validateConfigValue(key, raw);
-  if (key === 'api-key') ctx.ui.addSecret(value);
+  if (isSecretKey(key)) ctx.ui.addSecret(value);
   const store = await ConfigStore.open(ctx.deps);
   store.set(profile, key, value);
   ctx.ui.info(`set ${key} for profile "${profile}" in ${store.path}`);
@@ -70,11 +79,11 @@ export async function configPathCommand(ctx: Context): Promise<CommandResult> {
 }
 
 /** The value from stdin: piped (`printenv NEX_API_KEY | …`) or typed at a hidden prompt. */
-async function readValue(ctx: Context, key: string): Promise<string> {
+async function readValue(ctx: Context, key: ConfigKey): Promise<string> {
   const { stdin, stderr } = ctx.deps;
   if (stdin.isTTY) {
     stderr.write(`${key}: `);
-    const value = await readHiddenLine(stdin as NodeJS.ReadStream, key !== 'api-key');
+    const value = await readHiddenLine(stdin as NodeJS.ReadStream, !isSecretKey(key));
     stderr.write('\n');
     return value;
   }

@@ -2,34 +2,40 @@ import { openBackend } from '../cli/backend.js';
 import type { Context } from '../cli/context.js';
 import { JobFailedError, UsageError } from '../cli/errors.js';
 import { resolveSettings } from '../cli/settings.js';
-import { parseJobRunId, parseNonNegativeInt } from '../cli/validate.js';
-import type { JobStatus } from '../core/types.js';
+import { parseJobRunId, parseNonNegativeInt, parseProvider, parseProviderJobId } from '../cli/validate.js';
+import { isFailureOutcome } from '../core/lifecycle.js';
+import { lifecycleOf, type JobStatus } from '../core/types.js';
 import type { CommandResult } from './result.js';
+import { strictFailure } from './outcome.js';
 
 export interface StatusCommandOptions {
   retries?: string;
   exitStatus?: boolean;
   details?: boolean;
+  provider?: string;
+  strict?: boolean;
 }
 
 export async function statusCommand(ctx: Context, idArg: string, options: StatusCommandOptions): Promise<CommandResult> {
-  const id = parseJobRunId(idArg);
+  const id = parseProvider(options.provider ?? 'nex') === 'nex' ? parseJobRunId(idArg) : parseProviderJobId(idArg);
   const retries = options.retries !== undefined ? parseNonNegativeInt(options.retries, '--retries') : undefined;
-  const settings = await resolveSettings(ctx.globals, {}, ctx.deps);
+  const settings = await resolveSettings(ctx.globals, { ...(options.provider !== undefined ? { provider: options.provider } : {}) }, ctx.deps);
   const backend = await openBackend(ctx, settings, retries !== undefined ? { retries } : {});
   const status = await backend.status(id, ctx.deps.signal ? { signal: ctx.deps.signal } : {});
-  const failed = options.exitStatus && status.status === 'failed';
+  const life = lifecycleOf(status);
+  if (life.outcome === 'succeeded_with_warnings' && !options.strict) ctx.ui.warn(`job ${status.job_run_id} ${status.status}: ${status.warning ?? 'it succeeded with warnings'}`);
+  const failure = options.exitStatus && isFailureOutcome(life.outcome) ? new JobFailedError(`job ${id} ${life.outcome === 'cancelled' ? 'was cancelled' : 'failed'} (${status.status})`) : options.strict ? strictFailure(status) : undefined;
   if (options.details) {
     if (!backend.details) throw new UsageError('--details needs the local engine: the Nex API reports counts only', 'add --local (and --db if the job ran elsewhere)');
     const details = await backend.details(id);
     return {
       data: { kind: 'text', text: describeDetails(status, details), json: { ...status, details } },
-      ...(failed ? { error: new JobFailedError(`job ${id} failed`) } : {}),
+      ...(failure ? { error: failure } : {}),
     };
   }
   return {
     data: { kind: 'status', status },
-    ...(failed ? { error: new JobFailedError(`job ${id} failed`) } : {}),
+    ...(failure ? { error: failure } : {}),
   };
 }
 

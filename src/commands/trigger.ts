@@ -48,7 +48,7 @@ export async function triggerCommand(ctx: Context, jobTypeArg: string, options: 
   }
   if (backend.kind === 'remote') {
     const { recordRemoteJob } = await import('../history/remote-history.js');
-    const problem = recordRemoteJob(deps, job, settings.baseUrl.href, settings.profile);
+    const problem = recordRemoteJob(deps, job, settings.baseUrl?.href ?? '', settings.profile);
     if (problem) ui.warn(problem);
   }
   if (!options.wait) {

@@ -8,26 +8,32 @@ import {
 import { openBackend } from '../cli/backend.js';
 import type { Context } from '../cli/context.js';
 import { resolveSettings, type Settings } from '../cli/settings.js';
-import { formatDuration, parseJobRunId } from '../cli/validate.js';
-import type { JobBackend, JobStatus } from '../core/types.js';
+import { formatDuration, parseJobRunId, parseProvider, parseProviderJobId } from '../cli/validate.js';
+import { lifecycleOf, type JobBackend, type JobStatus } from '../core/types.js';
 import { watchJobs, type WatchResult } from '../core/watch.js';
 import { createWatchReporter } from '../render/progress.js';
+import { strictFailure } from './outcome.js';
 import type { CommandResult } from './result.js';
 
 export interface FollowOptions {
   timeout?: string;
   interval?: string;
+  provider?: string;
+  /** A success with warnings (Nexio's degraded) fails the run. */
+  strict?: boolean;
 }
 
-export function parseWatchIds(ids: readonly string[]): string[] {
-  return [...new Set(ids.map(parseJobRunId))];
+/** Nex ids are UUIDs, checked here; other providers judge their own ids (see parseProviderJobId). */
+export function parseWatchIds(ids: readonly string[], provider = 'nex'): string[] {
+  const parse = parseProvider(provider) === 'nex' ? parseJobRunId : parseProviderJobId;
+  return [...new Set(ids.map(parse))];
 }
 
 export async function watchCommand(ctx: Context, rawIds: readonly string[], options: FollowOptions): Promise<CommandResult> {
-  const ids = parseWatchIds(rawIds);
+  const ids = parseWatchIds(rawIds, options.provider);
   const settings = await resolveSettings(ctx.globals, options, ctx.deps);
   const backend = await openBackend(ctx, settings);
-  return followJobs(ctx, backend, ids, settings, 0);
+  return followJobs(ctx, backend, ids, settings, 0, { strict: Boolean(options.strict) });
 }
 
 /** Shared by `watch` and `trigger --wait`: follow jobs, then return their final states and the outcome. */
@@ -37,6 +43,7 @@ export async function followJobs(
   ids: readonly string[],
   settings: Settings,
   firstPollDelayMs: number,
+  policy: { strict: boolean } = { strict: false },
 ): Promise<CommandResult> {
   const { deps, ui } = ctx;
   const reporter = await createWatchReporter(ui, ids, deps.now);
@@ -57,7 +64,14 @@ export async function followJobs(
   }
 
   const statuses = results.map(finalStatus).filter((s): s is JobStatus => s !== undefined);
-  const errors = results.map((r) => outcomeError(r, settings)).filter((e): e is CliError => e !== undefined);
+  const errors = results.map((r) => outcomeError(r, settings, policy.strict)).filter((e): e is CliError => e !== undefined);
+  if (!policy.strict) {
+    for (const status of statuses) {
+      if (lifecycleOf(status).outcome === 'succeeded_with_warnings') {
+        ctx.ui.warn(`job ${status.job_run_id} ${status.status}: ${status.warning ?? 'it succeeded with warnings'} (--strict makes this a failure)`);
+      }
+    }
+  }
   const error = worst(errors);
   if (error && errors.length > 1) {
     for (const other of errors) if (other !== error) ui.err(`${ui.errChalk.red('error:')} ${other.message}`);
@@ -71,16 +85,21 @@ function finalStatus(result: WatchResult): JobStatus | undefined {
   return outcome.kind === 'completed' || outcome.kind === 'failed' ? outcome.status : outcome.last;
 }
 
-function outcomeError(result: WatchResult, settings: Settings): CliError | undefined {
+function outcomeError(result: WatchResult, settings: Settings, strict: boolean): CliError | undefined {
   const { jobRunId, outcome } = result;
-  const resume = `resume with: nex-compound watch ${jobRunId}`;
+  const providerFlag = settings.provider.name === 'nex' ? '' : ` --provider ${settings.provider.name}`;
+  const resume = `resume with: nex-compound watch${providerFlag} ${jobRunId}`;
   switch (outcome.kind) {
     case 'completed':
-      return undefined;
+      return strict ? strictFailure(outcome.status) : undefined;
     case 'failed': {
       const details = outcome.status.error_details;
       const reason = details ? summarizeDetails(details) : 'no error_details given';
-      return new JobFailedError(`job ${jobRunId} (${outcome.status.job_type ?? 'job'}) failed: ${reason}`);
+      const what = outcome.status.job_type ?? 'job';
+      if (lifecycleOf(outcome.status).outcome === 'cancelled') {
+        return new JobFailedError(`job ${jobRunId} (${what}) was cancelled (${outcome.status.status})${details ? `: ${reason}` : ''}`);
+      }
+      return new JobFailedError(`job ${jobRunId} (${what}) failed: ${reason}`);
     }
     case 'deadline':
       return new DeadlinePassedError(

@@ -26,6 +26,12 @@ export const CONFIG_KEYS = [
   'patterns.max-item-share',
   'playbook.min-confidence',
   'playbook.min-lift',
+  'julep.api-key',
+  'julep.base-url',
+  'nexio.api-key',
+  'nexio.base-url',
+  'jobs.api-key',
+  'jobs.base-url',
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 export type Profile = Partial<Record<ConfigKey, string>>;
@@ -55,7 +61,7 @@ export function parseConfigKey(key: string): ConfigKey {
   const normalized = key.trim().toLowerCase().replace(/_/g, '-');
   if ((CONFIG_KEYS as readonly string[]).includes(normalized)) return normalized as ConfigKey;
   // Dotted keys may be written with a dash: consolidation-threshold, patterns-min-support.
-  const dotted = normalized.replace(/^(consolidation|patterns|playbook)-/, '$1.');
+  const dotted = normalized.replace(/^(consolidation|patterns|playbook|julep|nexio|jobs)-/, '$1.');
   if ((CONFIG_KEYS as readonly string[]).includes(dotted)) return dotted as ConfigKey;
   throw new UsageError(`unknown config key "${key}"`, `valid keys: ${CONFIG_KEYS.join(', ')}`);
 }
@@ -65,10 +71,16 @@ export function validateConfigValue(key: ConfigKey, value: string): string {
   const trimmed = value.trim();
   switch (key) {
     case 'api-key':
+    case 'julep.api-key':
+    case 'nexio.api-key':
+    case 'jobs.api-key':
       if (!trimmed || /\s/.test(trimmed.replace(/^Bearer\s+/i, ''))) throw new UsageError('the API key must be one word without spaces');
       return trimmed.replace(/^Bearer\s+/i, '');
     case 'base-url':
-      return parseBaseUrl(trimmed, 'base-url').href.replace(/\/$/, '');
+    case 'julep.base-url':
+    case 'nexio.base-url':
+    case 'jobs.base-url':
+      return parseBaseUrl(trimmed, key).href.replace(/\/$/, '');
     case 'timeout':
       parseDuration(trimmed, 'timeout');
       return trimmed;
@@ -133,6 +145,11 @@ export function parseNonNegative(value: string, what: string): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new UsageError(`${what} must be a number ≥ 0, got "${value}"`);
   return n;
+}
+
+/** Keys whose values are credentials: never printed, read from stdin without echo. */
+export function isSecretKey(key: ConfigKey): boolean {
+  return key === 'api-key' || key.endsWith('.api-key');
 }
 
 export function redactSecret(value: string): string {

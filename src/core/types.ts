@@ -1,4 +1,5 @@
 /** The domain types every backend returns: the Nex contract's snake_case shapes. */
+import { NEX_STATES, mapState, normalized, type Normalized } from './lifecycle.js';
 
 export const JOB_TYPES = [
   'consolidation',
@@ -36,18 +37,44 @@ export interface JobStatus {
   insights_affected?: number;
   candidates_created?: number;
   errors?: number;
+  /** Other job APIs: when the job was created (Nex reports started_at only). */
+  created_at?: string;
   started_at?: string;
   completed_at?: string;
   duration_ms?: number;
   error_details?: Record<string, unknown>;
-  /** Local engine only. */
+  /** Local engine, Julep (when it has progress) and Nexio (stage). */
   progress?: number;
   stage?: string;
   attempts?: number;
+  /** Other job APIs (--provider): what they say beyond Nex's fields. */
+  max_attempts?: number;
+  reason?: string;
+  environment?: string;
+  engine_version?: string;
+  result?: unknown;
+  error?: string;
+  /** A success with a warning (Nexio's degraded): why. */
+  warning?: string;
+  /** Where the state maps in the common lifecycle; absent for Nex, whose states map implicitly. */
+  normalized?: Normalized;
+  /** The provider's object exactly as it answered; --json prints it with `normalized` added. */
+  raw?: Record<string, unknown>;
+}
+
+/** Where a status sits in the common lifecycle. */
+export function lifecycleOf(status: JobStatus): Normalized {
+  return status.normalized ?? normalized('nex', mapState(NEX_STATES, status.status));
 }
 
 export function isTerminal(status: JobStatus): boolean {
-  return status.status === 'completed' || status.status === 'failed';
+  return lifecycleOf(status).terminal;
+}
+
+/** The JSON form of a status: a provider's raw object (Nex: ours) with the normalized fields added. */
+export function statusJson(status: JobStatus): Record<string, unknown> {
+  const { normalized: _n, raw, ...nex } = status;
+  return { ...(raw ?? nex), normalized: lifecycleOf(status) };
 }
 
 export interface CallOptions {

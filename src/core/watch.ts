@@ -7,7 +7,8 @@ import { CliError, ServiceError } from '../cli/errors.js';
 import { isAbortError } from '../cli/deps.js';
 import { TransientError } from '../backends/transient.js';
 import { fullJitterBackoff, pollDelay } from './backoff.js';
-import { isTerminal, type JobBackend, type JobStatus } from './types.js';
+import { isFailureOutcome } from './lifecycle.js';
+import { lifecycleOf, type JobBackend, type JobStatus } from './types.js';
 
 /** Consecutive failed polls of one job before a watch gives up with exit 6 (about 2–3 minutes of outage). */
 export const MAX_CONSECUTIVE_FAILURES = 30;
@@ -50,6 +51,7 @@ export async function watchJob(backend: JobBackend, jobRunId: string, clock: Wat
   let polls = 0;
   let failures = 0;
   let delay = options.firstPollDelayMs;
+  const unknownStates = new Set<string>();
   const done = (outcome: WatchOutcome): WatchResult => ({ jobRunId, outcome });
 
   for (;;) {
@@ -67,7 +69,13 @@ export async function watchJob(backend: JobBackend, jobRunId: string, clock: Wat
       options.onPoll?.(status);
       if (!last || changed(last, status)) options.onChange?.(status);
       last = status;
-      if (isTerminal(status)) return done({ kind: status.status === 'completed' ? 'completed' : 'failed', status });
+      const life = lifecycleOf(status);
+      if (life.terminal) return done({ kind: isFailureOutcome(life.outcome) ? 'failed' : 'completed', status });
+      if (life.state === 'unknown' && !unknownStates.has(String(status.status))) {
+        // A state no mapping knows is never guessed into an outcome: poll on to the deadline.
+        unknownStates.add(String(status.status));
+        options.onWarning?.(`job ${jobRunId} reports state "${String(status.status)}", which nex-compound does not know; polling on until it ends or the deadline passes`);
+      }
       delay = options.intervalMs ?? pollDelay(polls, clock.random);
       polls++;
     } catch (error) {
@@ -100,7 +108,7 @@ export function watchJobs(backend: JobBackend, jobRunIds: readonly string[], clo
   return Promise.all(jobRunIds.map((id) => watchJob(backend, id, clock, options)));
 }
 
-const WATCHED_FIELDS = ['status', 'insights_scanned', 'insights_affected', 'candidates_created', 'errors', 'progress', 'stage', 'attempts'] as const;
+const WATCHED_FIELDS = ['status', 'insights_scanned', 'insights_affected', 'candidates_created', 'errors', 'progress', 'stage', 'attempts', 'reason'] as const;
 
 export function changed(before: JobStatus, after: JobStatus): boolean {
   return WATCHED_FIELDS.some((field) => before[field] !== after[field]);

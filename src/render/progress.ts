@@ -5,7 +5,7 @@
  * With --ndjson each change is also streamed to stdout as one JSON object.
  */
 import type { Ui } from '../cli/ui.js';
-import type { JobStatus } from '../core/types.js';
+import { statusJson, type JobStatus } from '../core/types.js';
 import { formatDuration } from '../cli/validate.js';
 import { colorStatus } from './render.js';
 
@@ -29,7 +29,7 @@ export async function createWatchReporter(ui: Ui, jobRunIds: readonly string[], 
   const latest = new Map<string, JobStatus>();
   const ndjson = ui.options.ndjson;
   const emitNdjson = (status: JobStatus) => {
-    if (ndjson) ui.out(JSON.stringify({ timestamp: new Date(now()).toISOString(), ...status }));
+    if (ndjson) ui.out(JSON.stringify({ timestamp: new Date(now()).toISOString(), ...statusJson(status) }));
   };
 
   if (ui.options.quiet || !ui.interactive) {
@@ -55,7 +55,13 @@ export async function createWatchReporter(ui: Ui, jobRunIds: readonly string[], 
         const status = latest.get(id);
         const elapsed = formatDuration(now() - started);
         if (!status) return `${id.slice(0, 8)} waiting for the first status · ${elapsed}`;
-        return `${status.job_type ?? 'job'} ${id.slice(0, 8)} ${colorStatus(status.status, chalk)} · ${elapsed}${counts(status, ' · ')}`;
+        const bar = status.progress !== undefined ? ` ${progressBar(status.progress)} ${Math.round(status.progress)}%` : '';
+        const extra = [
+          status.stage ? `stage ${status.stage}` : '',
+          status.attempts !== undefined && status.max_attempts !== undefined ? `attempt ${status.attempts} of ${status.max_attempts}` : '',
+          status.reason ? status.reason : '',
+        ].filter(Boolean).map((part) => ` · ${part}`).join('');
+        return `${status.job_type ?? 'job'} ${id.slice(0, 8)} ${colorStatus(status, chalk)}${bar} · ${elapsed}${extra}${counts(status, ' · ')}`;
       })
       .join('\n');
   const spinner: SpinnerLike = ora({
@@ -94,10 +100,26 @@ export async function createWatchReporter(ui: Ui, jobRunIds: readonly string[], 
 }
 
 function describe(status: JobStatus): string {
-  const parts = [status.job_type ?? 'job', status.status];
+  const parts = [status.job_type ?? 'job', String(status.status)];
+  if (status.normalized) parts.push(`(${status.normalized.state})`);
   if (status.stage) parts.push(`stage=${status.stage}`);
-  if (status.progress !== undefined) parts.push(`progress=${status.progress}%`);
+  if (status.progress !== undefined) parts.push(`progress=${Math.round(status.progress)}%`);
+  if (status.attempts !== undefined) parts.push(`attempt=${status.attempts}${status.max_attempts !== undefined ? `/${status.max_attempts}` : ''}`);
+  if (status.reason) parts.push(`reason=${JSON.stringify(status.reason)}`);
   return parts.join(' ') + counts(status, ' ', '=');
+}
+
+const BAR_CELLS = 20;
+
+/** A 20-cell bar; eighth blocks give the last cell sub-cell resolution. */
+export function progressBar(percent: number): string {
+  const clamped = Math.max(0, Math.min(100, percent));
+  const eighths = Math.round((clamped / 100) * BAR_CELLS * 8);
+  const full = Math.floor(eighths / 8);
+  const partial = eighths % 8;
+  const partials = ['', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
+  const filled = '█'.repeat(full) + (partial ? partials[partial]! : '');
+  return `[${filled}${' '.repeat(BAR_CELLS - full - (partial ? 1 : 0))}]`;
 }
 
 function counts(status: JobStatus, separator: string, joiner = ' '): string {

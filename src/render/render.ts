@@ -4,7 +4,7 @@
  */
 import type { ChalkInstance } from 'chalk';
 import type { OutputMode } from '../cli/ui.js';
-import type { AcceptedJob, JobStatus } from '../core/types.js';
+import { lifecycleOf, statusJson, type AcceptedJob, type JobStatus } from '../core/types.js';
 import { formatDuration } from '../cli/validate.js';
 
 export type Rendered =
@@ -28,9 +28,15 @@ const STATUS_FIELDS = [
   'progress',
   'stage',
   'attempts',
+  'reason',
+  'environment',
+  'engine_version',
+  'created_at',
   'started_at',
   'completed_at',
   'duration_ms',
+  'warning',
+  'error',
 ] as const;
 
 export async function render(data: Rendered, mode: OutputMode, chalk: ChalkInstance, columns?: number): Promise<string> {
@@ -47,7 +53,7 @@ export async function render(data: Rendered, mode: OutputMode, chalk: ChalkInsta
         data.statuses.map((s) => ({
           job_run_id: s.job_run_id,
           job_type: s.job_type ?? '',
-          status: colorStatus(s.status, chalk),
+          status: colorStatus(s, chalk),
           scanned: s.insights_scanned ?? '',
           affected: s.insights_affected ?? '',
           candidates: s.candidates_created ?? '',
@@ -71,9 +77,9 @@ export function toJson(data: Rendered): unknown {
     case 'accepted':
       return data.job;
     case 'status':
-      return data.status;
+      return statusJson(data.status);
     case 'statuses':
-      return data.statuses.length === 1 ? data.statuses[0] : data.statuses;
+      return data.statuses.length === 1 ? statusJson(data.statuses[0]!) : data.statuses.map(statusJson);
     case 'record':
       return data.json ?? data.record;
     case 'rows':
@@ -98,25 +104,36 @@ function statusRecord(status: JobStatus, chalk: ChalkInstance): Record<string, u
   for (const field of STATUS_FIELDS) {
     const value = status[field];
     if (value === undefined) continue;
-    if (field === 'status') record[field] = colorStatus(String(value), chalk);
+    if (field === 'status') {
+      record[field] = colorStatus(status, chalk);
+      // Another API's own word next to where it sits in the common lifecycle.
+      if (status.normalized) record.state = status.normalized.state;
+    } else if (field === 'attempts' && status.max_attempts !== undefined) record[field] = `${value} of ${status.max_attempts}`;
+    else if (field === 'warning') record[field] = chalk.yellow(String(value));
     else if (field === 'duration_ms' && typeof value === 'number') record[field] = `${value} (${formatDuration(value)})`;
     else if (field === 'progress' && typeof value === 'number') record[field] = `${value}%`;
     else record[field] = value;
   }
+  if (status.result !== undefined) record.result = JSON.stringify(status.result);
   if (status.error_details !== undefined) record.error_details = JSON.stringify(status.error_details);
   return record;
 }
 
-export function colorStatus(status: string, chalk: ChalkInstance): string {
-  switch (status) {
-    case 'completed':
-      return chalk.green(status);
+/** A status word colored by where it sits in the lifecycle, whichever API said it. */
+export function colorStatus(status: JobStatus, chalk: ChalkInstance): string {
+  const word = String(status.status);
+  switch (lifecycleOf(status).state) {
+    case 'succeeded':
+      return chalk.green(word);
     case 'failed':
-      return chalk.red(status);
+    case 'cancelled':
+      return chalk.red(word);
     case 'running':
-      return chalk.cyan(status);
+      return chalk.cyan(word);
+    case 'succeeded_with_warnings':
+      return chalk.yellow(word);
     default:
-      return chalk.yellow(status);
+      return chalk.yellow(word);
   }
 }
 

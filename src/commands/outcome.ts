@@ -1,0 +1,8 @@
+import { JobFailedError, type CliError } from '../cli/errors.js';
+import { lifecycleOf, type JobStatus } from '../core/types.js';
+
+/** With --strict, a success with warnings (Nexio's degraded) is a failure exit. */
+export function strictFailure(status: JobStatus): CliError | undefined {
+  if (lifecycleOf(status).outcome !== 'succeeded_with_warnings') return undefined;
+  return new JobFailedError(`job ${status.job_run_id} ended ${status.status}: ${status.warning ?? 'it succeeded with warnings'} (--strict)`, 'drop --strict to accept a success with warnings');
+}
