@@ -295,6 +295,15 @@ export function buildProgram(
       run(async (ctx) => (await import('../commands/keys.js')).keysRevokeCommand(ctx, keyId))(command),
     );
 
+  program
+    .command('completion')
+    .description('print a shell completion script: bash, zsh or fish')
+    .argument('<shell>', 'bash | zsh | fish')
+    .addHelpText('after', '\nLoad it with:\n  $ source <(nex-compound completion bash)\n  $ source <(nex-compound completion zsh)\n  $ nex-compound completion fish | source')
+    .action((shell: string, _options: unknown, command: Command) =>
+      run(async (ctx) => (await import('../commands/completion.js')).completionCommand(ctx, shell, program))(command),
+    );
+
   const config = program.command('config').description('manage settings per profile (file created with mode 0600)');
   config
     .command('set')
