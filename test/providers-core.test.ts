@@ -219,14 +219,14 @@ test('nexio: stage, environment and engine_version shown; degraded exits 0 with 
     assert.match(r.stderr, /ended degraded: .+\(--strict\)/);
 
     server.addJob({ id: ID, environment: 'test', steps: [{ body: nexioRun(ID, { status: 'failed', environment: 'test' }) }] });
-    r = await runInProcess(['watch', '--provider', 'nexio', ...FAST, ID], { env });
-    assert.equal(r.code, 1);
-    assert.match(r.stdout, /^error_details\s+\{/m);
+    const failed = await runInProcess(['watch', '--provider', 'nexio', ...FAST, ID], { env });
+    assert.equal(failed.code, 1);
+    assert.match(failed.stdout, /^error_details\s+\{/m);
 
     // A live key cannot see a test run.
-    r = await runInProcess(['status', '--provider', 'nexio', ID], { env: { ...env, NEXIO_API_KEY: 'nx_live_0a1b2c3d4e5f' } });
-    assert.equal(r.code, 4);
-    assert.match(r.stderr, /nx_test_ key sees only test runs/);
+    const live = await runInProcess(['status', '--provider', 'nexio', ID], { env: { ...env, NEXIO_API_KEY: 'nx_live_0a1b2c3d4e5f' } });
+    assert.equal(live.code, 4);
+    assert.match(live.stderr, /nx_test_ key sees only test runs/);
   }));
 
 test('an HTML error page and a malformed body mid-watch are retried; the watch still reaches the outcome', () =>
