@@ -5,6 +5,7 @@ import { InterruptedError, UsageError } from '../cli/errors.js';
 import { isAbortError } from '../cli/deps.js';
 import { resolveSettings } from '../cli/settings.js';
 import { parseJobType, parseNonNegativeInt } from '../cli/validate.js';
+import { isGithubActions } from '../ci/detect.js';
 import type { CommandResult } from './result.js';
 import { followJobs, type FollowOptions } from './watch.js';
 
@@ -52,6 +53,10 @@ export async function triggerCommand(ctx: Context, jobTypeArg: string, options: 
     if (problem) ui.warn(problem);
   }
   if (!options.wait) {
+    if (isGithubActions(deps.env)) {
+      const { GithubActions } = await import('../ci/github.js');
+      new GithubActions(deps.env, ui).setOutputs({ job_run_id: job.job_run_id, status: job.status });
+    }
     ui.hint(`follow it with: nex-compound watch ${job.job_run_id}`);
     return { data: { kind: 'accepted', job } };
   }

@@ -12,6 +12,7 @@ import { formatDuration, parseJobRunId, parseProvider, parseProviderJobId } from
 import { lifecycleOf, type JobBackend, type JobStatus } from '../core/types.js';
 import { watchJobs, type WatchResult } from '../core/watch.js';
 import { createWatchReporter } from '../render/progress.js';
+import { isGithubActions } from '../ci/detect.js';
 import { strictFailure } from './outcome.js';
 import type { CommandResult } from './result.js';
 
@@ -46,6 +47,9 @@ export async function followJobs(
   policy: { strict: boolean } = { strict: false },
 ): Promise<CommandResult> {
   const { deps, ui } = ctx;
+  const gha = isGithubActions(deps.env) ? new (await import('../ci/github.js')).GithubActions(deps.env, ui) : undefined;
+  // Folded in the Actions log: a long watch's lines stay one click away instead of in the way.
+  gha?.group(`nex-compound: watching ${ids.length === 1 ? `job ${ids[0]}` : `${ids.length} jobs`}`);
   const reporter = await createWatchReporter(ui, ids, deps.now);
   const deadline = settings.timeoutMs > 0 ? deps.now() + settings.timeoutMs : undefined;
   let results: WatchResult[];
@@ -61,6 +65,7 @@ export async function followJobs(
     });
   } finally {
     reporter.stop();
+    gha?.endGroup();
   }
 
   const statuses = results.map(finalStatus).filter((s): s is JobStatus => s !== undefined);
@@ -72,6 +77,7 @@ export async function followJobs(
       }
     }
   }
+  if (gha) (await import('../ci/github.js')).reportJobs(gha, statuses, errors.map((e) => e.message));
   const error = worst(errors);
   if (error && errors.length > 1) {
     for (const other of errors) if (other !== error) ui.err(`${ui.errChalk.red('error:')} ${other.message}`);
