@@ -192,7 +192,7 @@ async function readBody(body: Dispatcher.ResponseData['body'], url: URL): Promis
 function describeHeaders(headers: Record<string, string>): string {
   const shown = Object.entries(headers)
     .filter(([name]) => name.toLowerCase() !== 'user-agent')
-    .map(([name, value]) => `${name}: ${name.toLowerCase() === 'authorization' ? 'Bearer [redacted]' : value}`);
+    .map(([name, value]) => `${name}: ${name.toLowerCase() === 'authorization' ? (/^Bearer\s/i.test(value) ? 'Bearer [redacted]' : '[redacted]') : value}`);
   return shown.length ? ` {${shown.join(', ')}}` : '';
 }
 

@@ -18,7 +18,7 @@ export async function run(argv: readonly string[], deps: Deps): Promise<number> 
 
 export function reportError(error: unknown, deps: Deps, argv: readonly string[]): void {
   const debug = argv.includes('--debug');
-  const secrets = [deps.env.NEX_API_KEY, apiKeyFlag(argv)].filter((s): s is string => Boolean(s && s.length >= 4));
+  const secrets = [deps.env.NEX_API_KEY, deps.env.JULEP_API_KEY, deps.env.NEXIO_API_KEY, deps.env.JOBS_API_TOKEN, apiKeyFlag(argv)].filter((s): s is string => Boolean(s && s.length >= 4));
   const redact = (text: string) => secrets.reduce((t, s) => t.split(s).join('[redacted]'), text);
   const color = !deps.env.NO_COLOR && Boolean(deps.stderr.isTTY);
   const red = (text: string) => (color ? `\u001b[31m${text}\u001b[39m` : text);

@@ -104,7 +104,7 @@ function describe(status: JobStatus): string {
   if (status.normalized) parts.push(`(${status.normalized.state})`);
   if (status.stage) parts.push(`stage=${status.stage}`);
   if (status.progress !== undefined) parts.push(`progress=${Math.round(status.progress)}%`);
-  if (status.attempts !== undefined) parts.push(`attempt=${status.attempts}${status.max_attempts !== undefined ? `/${status.max_attempts}` : ''}`);
+  if (status.attempts !== undefined && status.attempts > 0) parts.push(`attempt=${status.attempts}${status.max_attempts !== undefined ? `/${status.max_attempts}` : ''}`);
   if (status.reason) parts.push(`reason=${JSON.stringify(status.reason)}`);
   return parts.join(' ') + counts(status, ' ', '=');
 }
