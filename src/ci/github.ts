@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import type { Ui } from '../cli/ui.js';
 import { formatDuration } from '../cli/validate.js';
+import { isFailureOutcome } from '../core/lifecycle.js';
 import { lifecycleOf, type JobStatus } from '../core/types.js';
 
 /** The toolkit's escaping: a message may not break out of its line or its command. */
@@ -113,7 +114,7 @@ export function reportJobs(gha: GithubActions, statuses: readonly JobStatus[], f
       Object.assign(outputs, jobOutputs(status, prefix));
     }
     outputs.job_run_ids = statuses.map((s) => s.job_run_id).join(',');
-    outputs.status = statuses.every((s) => !['failed', 'cancelled'].includes(lifecycleOf(s).outcome ?? '')) ? 'completed' : 'failed';
+    outputs.status = statuses.some((s) => isFailureOutcome(lifecycleOf(s).outcome)) ? 'failed' : 'completed';
     gha.setOutputs(outputs);
   }
   if (statuses.length > 0) gha.appendSummary(summaryTable('nex-compound', statuses));

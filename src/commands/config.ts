@@ -11,14 +11,13 @@ import {
   validateConfigValue,
   type ConfigKey,
 } from '../config/config.js';
+import { PROVIDERS } from '../backends/providers.js';
 import type { CommandResult } from './result.js';
 
-const SECRET_ENV: Partial<Record<ConfigKey, string>> = {
-  'api-key': 'NEX_API_KEY',
-  'julep.api-key': 'JULEP_API_KEY',
-  'nexio.api-key': 'NEXIO_API_KEY',
-  'jobs.api-key': 'JOBS_API_TOKEN',
-};
+/** The environment variable that holds the same credential, for the hint. */
+function credentialEnv(key: ConfigKey): string {
+  return Object.values(PROVIDERS).find((p) => p.keyConfig === key)?.keyEnv ?? 'NEX_API_KEY';
+}
 
 function shown(key: string, value: string): string {
   return isSecretKey(key as ConfigKey) ? redactSecret(value) : value;
@@ -29,7 +28,7 @@ export async function configSetCommand(ctx: Context, keyArg: string, valueArg: s
   const profile = profileName(ctx.globals, ctx.deps.env);
   let raw = valueArg;
   if (raw === undefined) raw = await readValue(ctx, key);
-  else if (isSecretKey(key)) ctx.ui.warn(`a key given as an argument stays in your shell history; next time pipe it: \`printenv ${SECRET_ENV[key] ?? 'NEX_API_KEY'} | nex-compound config set ${key}\``);
+  else if (isSecretKey(key)) ctx.ui.warn(`a key given as an argument stays in your shell history; next time pipe it: \`printenv ${credentialEnv(key)} | nex-compound config set ${key}\``);
   const value = validateConfigValue(key, raw);
   if (isSecretKey(key)) ctx.ui.addSecret(value);
   const store = await ConfigStore.open(ctx.deps);

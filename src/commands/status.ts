@@ -6,7 +6,7 @@ import { parseJobRunId, parseNonNegativeInt, parseProvider, parseProviderJobId }
 import { isFailureOutcome } from '../core/lifecycle.js';
 import { lifecycleOf, type JobStatus } from '../core/types.js';
 import type { CommandResult } from './result.js';
-import { strictFailure } from './outcome.js';
+import { strictFailure, warningMessage } from './outcome.js';
 
 export interface StatusCommandOptions {
   retries?: string;
@@ -17,14 +17,17 @@ export interface StatusCommandOptions {
 }
 
 export async function statusCommand(ctx: Context, idArg: string, options: StatusCommandOptions): Promise<CommandResult> {
-  const id = parseProvider(options.provider ?? 'nex') === 'nex' ? parseJobRunId(idArg) : parseProviderJobId(idArg);
+  const provider = parseProvider(options.provider ?? 'nex');
+  const id = provider === 'nex' ? parseJobRunId(idArg) : parseProviderJobId(idArg);
   const retries = options.retries !== undefined ? parseNonNegativeInt(options.retries, '--retries') : undefined;
-  const settings = await resolveSettings(ctx.globals, { ...(options.provider !== undefined ? { provider: options.provider } : {}) }, ctx.deps);
+  const settings = await resolveSettings(ctx.globals, { provider }, ctx.deps);
   const backend = await openBackend(ctx, settings, retries !== undefined ? { retries } : {});
   const status = await backend.status(id, ctx.deps.signal ? { signal: ctx.deps.signal } : {});
-  const life = lifecycleOf(status);
-  if (life.outcome === 'succeeded_with_warnings' && !options.strict) ctx.ui.warn(`job ${status.job_run_id} ${status.status}: ${status.warning ?? 'it succeeded with warnings'}`);
-  const failure = options.exitStatus && isFailureOutcome(life.outcome) ? new JobFailedError(`job ${id} ${life.outcome === 'cancelled' ? 'was cancelled' : 'failed'} (${status.status})`) : options.strict ? strictFailure(status) : undefined;
+  const { outcome } = lifecycleOf(status);
+  const warning = options.strict ? undefined : warningMessage(status);
+  if (warning) ctx.ui.warn(warning);
+  let failure = options.strict ? strictFailure(status) : undefined;
+  if (options.exitStatus && isFailureOutcome(outcome)) failure = new JobFailedError(`job ${id} ${outcome === 'cancelled' ? 'was cancelled' : 'failed'} (${status.status})`);
   if (options.details) {
     if (!backend.details) throw new UsageError('--details needs the local engine: the Nex API reports counts only', 'add --local (and --db if the job ran elsewhere)');
     const details = await backend.details(id);

@@ -12,8 +12,9 @@ import { formatDuration, parseJobRunId, parseProvider, parseProviderJobId } from
 import { lifecycleOf, type JobBackend, type JobStatus } from '../core/types.js';
 import { watchJobs, type WatchResult } from '../core/watch.js';
 import { createWatchReporter } from '../render/progress.js';
+import type { ProviderName } from '../backends/providers.js';
 import { isGithubActions } from '../ci/detect.js';
-import { strictFailure } from './outcome.js';
+import { strictFailure, warningMessage } from './outcome.js';
 import type { CommandResult } from './result.js';
 
 export interface FollowOptions {
@@ -25,14 +26,15 @@ export interface FollowOptions {
 }
 
 /** Nex ids are UUIDs, checked here; other providers judge their own ids (see parseProviderJobId). */
-export function parseWatchIds(ids: readonly string[], provider = 'nex'): string[] {
-  const parse = parseProvider(provider) === 'nex' ? parseJobRunId : parseProviderJobId;
+export function parseWatchIds(ids: readonly string[], provider: ProviderName = 'nex'): string[] {
+  const parse = provider === 'nex' ? parseJobRunId : parseProviderJobId;
   return [...new Set(ids.map(parse))];
 }
 
 export async function watchCommand(ctx: Context, rawIds: readonly string[], options: FollowOptions): Promise<CommandResult> {
-  const ids = parseWatchIds(rawIds, options.provider);
-  const settings = await resolveSettings(ctx.globals, options, ctx.deps);
+  const provider = parseProvider(options.provider ?? 'nex');
+  const ids = parseWatchIds(rawIds, provider);
+  const settings = await resolveSettings(ctx.globals, { ...options, provider }, ctx.deps);
   const backend = await openBackend(ctx, settings);
   return followJobs(ctx, backend, ids, settings, 0, { strict: Boolean(options.strict) });
 }
@@ -47,7 +49,8 @@ export async function followJobs(
   policy: { strict: boolean } = { strict: false },
 ): Promise<CommandResult> {
   const { deps, ui } = ctx;
-  const gha = isGithubActions(deps.env) ? new (await import('../ci/github.js')).GithubActions(deps.env, ui) : undefined;
+  const github = isGithubActions(deps.env) ? await import('../ci/github.js') : undefined;
+  const gha = github ? new github.GithubActions(deps.env, ui) : undefined;
   // Folded in the Actions log: a long watch's lines stay one click away instead of in the way.
   gha?.group(`nex-compound: watching ${ids.length === 1 ? `job ${ids[0]}` : `${ids.length} jobs`}`);
   const reporter = await createWatchReporter(ui, ids, deps.now);
@@ -72,12 +75,11 @@ export async function followJobs(
   const errors = results.map((r) => outcomeError(r, settings, policy.strict)).filter((e): e is CliError => e !== undefined);
   if (!policy.strict) {
     for (const status of statuses) {
-      if (lifecycleOf(status).outcome === 'succeeded_with_warnings') {
-        ctx.ui.warn(`job ${status.job_run_id} ${status.status}: ${status.warning ?? 'it succeeded with warnings'} (--strict makes this a failure)`);
-      }
+      const warning = warningMessage(status);
+      if (warning) ui.warn(warning);
     }
   }
-  if (gha) (await import('../ci/github.js')).reportJobs(gha, statuses, errors.map((e) => e.message));
+  if (github && gha) github.reportJobs(gha, statuses, errors.map((e) => e.message));
   const error = worst(errors);
   if (error && errors.length > 1) {
     for (const other of errors) if (other !== error) ui.err(`${ui.errChalk.red('error:')} ${other.message}`);

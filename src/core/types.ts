@@ -67,10 +67,6 @@ export function lifecycleOf(status: JobStatus): Normalized {
   return status.normalized ?? normalized('nex', mapState(NEX_STATES, status.status));
 }
 
-export function isTerminal(status: JobStatus): boolean {
-  return lifecycleOf(status).terminal;
-}
-
 /** The JSON form of a status: a provider's raw object (Nex: ours) with the normalized fields added. */
 export function statusJson(status: JobStatus): Record<string, unknown> {
   const { normalized: _n, raw, ...nex } = status;

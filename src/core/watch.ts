@@ -74,11 +74,7 @@ export async function watchJob(backend: JobBackend, jobRunId: string, clock: Wat
       if (life.state === 'unknown' && !unknownStates.has(String(status.status))) {
         // A state no mapping knows is never guessed into an outcome: poll on to the deadline.
         unknownStates.add(String(status.status));
-        options.onWarning?.(
-          String(status.status).toLowerCase() === 'unknown'
-            ? `job ${jobRunId} reports state "unknown": the API itself does not know how it stands; polling on until it ends or the deadline passes`
-            : `job ${jobRunId} reports state "${String(status.status)}", which nex-compound does not know; polling on until it ends or the deadline passes`,
-        );
+        options.onWarning?.(`job ${jobRunId} is in state "${String(status.status)}", an unknown state for an outcome; polling on until it ends or the deadline passes`);
       }
       delay = options.intervalMs ?? pollDelay(polls, clock.random);
       polls++;

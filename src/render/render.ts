@@ -130,8 +130,6 @@ export function colorStatus(status: JobStatus, chalk: ChalkInstance): string {
       return chalk.red(word);
     case 'running':
       return chalk.cyan(word);
-    case 'succeeded_with_warnings':
-      return chalk.yellow(word);
     default:
       return chalk.yellow(word);
   }
