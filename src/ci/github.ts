@@ -87,7 +87,7 @@ const cell = (value: unknown) => (value === undefined || value === null ? '' : S
 
 const OUTCOME_MARKS: Record<string, string> = { succeeded: '✅', succeeded_with_warnings: '⚠️', failed: '❌', cancelled: '❌' };
 
-export function summaryTable(title: string, statuses: readonly JobStatus[]): string {
+export function summaryTable(title: string, statuses: readonly JobStatus[], skipped: readonly string[] = []): string {
   const lines = [
     `### ${title}`,
     '',
@@ -97,14 +97,24 @@ export function summaryTable(title: string, statuses: readonly JobStatus[]): str
       const mark = OUTCOME_MARKS[lifecycleOf(s).outcome ?? 'running'] ?? '⏳';
       return `| ${cell(s.job_type ?? 'job')} | \`${cell(s.job_run_id)}\` | ${mark} ${cell(s.status)} | ${cell(s.insights_scanned)} | ${cell(s.insights_affected)} | ${cell(s.candidates_created)} | ${cell(s.errors)} | ${s.duration_ms !== undefined ? formatDuration(s.duration_ms) : ''} |`;
     }),
+    ...skipped.map((jobType) => `| ${cell(jobType)} | | ⏭️ skipped | | | | | |`),
   ];
   return lines.join('\n');
 }
 
+export interface ReportOptions {
+  /** Always `<job_type>_…` output names, with job_run_ids and an overall status: a pipeline's outputs keep one shape. */
+  perJob?: boolean;
+  title?: string;
+  /** Jobs a pipeline never started because an earlier one failed. */
+  skipped?: readonly string[];
+}
+
 /** After a watch: outputs (plain names for one job, `<job_type>_…` for several), a summary and annotations. */
-export function reportJobs(gha: GithubActions, statuses: readonly JobStatus[], failureMessages: readonly string[]): void {
-  if (statuses.length === 1) gha.setOutputs(jobOutputs(statuses[0]!));
-  else if (statuses.length > 1) {
+export function reportJobs(gha: GithubActions, statuses: readonly JobStatus[], failureMessages: readonly string[], options: ReportOptions = {}): void {
+  const failed = failureMessages.length > 0 || statuses.some((s) => isFailureOutcome(lifecycleOf(s).outcome));
+  if (statuses.length === 1 && !options.perJob) gha.setOutputs(jobOutputs(statuses[0]!));
+  else if (statuses.length > 0 || options.perJob) {
     const outputs: Record<string, string | number | undefined> = {};
     const seen = new Set<string>();
     for (const status of statuses) {
@@ -113,11 +123,12 @@ export function reportJobs(gha: GithubActions, statuses: readonly JobStatus[], f
       seen.add(key);
       Object.assign(outputs, jobOutputs(status, prefix));
     }
+    for (const jobType of options.skipped ?? []) outputs[`${jobType}_status`] = 'skipped';
     outputs.job_run_ids = statuses.map((s) => s.job_run_id).join(',');
-    outputs.status = statuses.some((s) => isFailureOutcome(lifecycleOf(s).outcome)) ? 'failed' : 'completed';
+    outputs.status = failed ? 'failed' : 'completed';
     gha.setOutputs(outputs);
   }
-  if (statuses.length > 0) gha.appendSummary(summaryTable('nex-compound', statuses));
+  if (statuses.length > 0 || options.skipped?.length) gha.appendSummary(summaryTable(options.title ?? 'nex-compound', statuses, options.skipped));
   for (const status of statuses) {
     if (lifecycleOf(status).outcome === 'succeeded_with_warnings') {
       gha.annotate('warning', `${status.job_type ?? 'job'} ${status.job_run_id} ${String(status.status)}: ${status.warning ?? 'succeeded with warnings'}`, 'nex-compound');

@@ -145,6 +145,22 @@ export function buildProgram(
     run(async (ctx) => (await import('../commands/trigger.js')).triggerCommand(ctx, jobType, options))(command),
   );
 
+  followOptions(
+    program
+      .command('run')
+      .description('run the compounding pipeline: consolidation → pattern_detection → playbook_synthesis → decay_sweep → metrics')
+      .option('--dry-run', 'every job previews its impact and persists nothing')
+      .option('--jobs <a,b>', 'only these job types, still in pipeline order')
+      .option('--strict', 'a success with warnings stops the pipeline too')
+      .option('--retries <n>', 'retries when a trigger provably never reached the server, or on 429/503 (default 4)')
+      .addHelpText(
+        'after',
+        '\nEach job is triggered when the one before it has completed; the first failure stops the\npipeline with that failure\'s exit code, and a summary table ends the run. --timeout covers\nthe whole pipeline. In a dry run each job previews the data as it is now: later jobs do not\nsee earlier jobs\' previewed changes.\n\nExamples:\n  $ nex-compound run --local --dry-run\n  $ nex-compound run --jobs consolidation,metrics --timeout 20m',
+      ),
+  ).action((options: Record<string, unknown>, command: Command) =>
+    run(async (ctx) => (await import('../commands/run.js')).runCommand(ctx, options))(command),
+  );
+
   program
     .command('status')
     .description('show a job once (GET /v1/compounding/jobs/{job_run_id})')

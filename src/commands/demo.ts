@@ -7,16 +7,16 @@ import { createReadStream, existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Context } from '../cli/context.js';
-import { CliError, ServiceError } from '../cli/errors.js';
+import { ServiceError } from '../cli/errors.js';
 import { resolveSettings } from '../cli/settings.js';
 import { openDatabase } from '../engine/db.js';
 import { defaultDatabasePath } from '../engine/db.js';
 import { importInsights } from '../engine/import.js';
 import { implementedJobTypes } from '../engine/runner.js';
 import { engineParams } from '../cli/backend.js';
-import { JOB_TYPES, type JobStatus } from '../core/types.js';
+import { JOB_TYPES } from '../core/types.js';
 import type { CommandResult } from './result.js';
-import { followJobs } from './watch.js';
+import { pipelineSummary, runPipeline, type PipelineOutcome } from './run.js';
 
 export const DEMO_DATA = fileURLToPath(new URL('../../data/demo-insights.jsonl', import.meta.url));
 
@@ -44,38 +44,15 @@ export async function demoCommand(ctx: Context): Promise<CommandResult> {
   const settings = await resolveSettings(ctx.globals, {}, deps);
   const { LocalBackend } = await import('../backends/local.js');
   const backend = new LocalBackend({ db, dbPath: db.name, workspaceId, env: deps.env, now: deps.now, paramsFor: (type) => engineParams(type, settings) });
-  const finals: JobStatus[] = [];
-  let failure: CliError | undefined;
+  let outcome: PipelineOutcome;
   try {
-    for (const jobType of planned) {
-      const job = await backend.trigger({ job_type: jobType, dry_run: false });
-      ui.info(`running ${jobType} (${job.job_run_id})`);
-      const result = await followJobs(ctx, backend, [job.job_run_id], { ...settings, timeoutMs: 10 * 60_000 }, backend.pollIntervalMs);
-      if (result.data?.kind === 'statuses') finals.push(...result.data.statuses);
-      if (result.error) {
-        failure = result.error;
-        break;
-      }
-    }
+    outcome = await runPipeline(ctx, backend, planned, { ...settings, timeoutMs: 10 * 60_000 }, { dryRun: false, strict: false });
   } finally {
     db.close();
   }
   ui.hint(`explore: nex-compound insights list --db ${file} --workspace ${workspaceId} · nex-compound metrics --db ${file} --workspace ${workspaceId}`);
   return {
-    data: {
-      kind: 'rows',
-      columns: ['job_type', 'status', 'scanned', 'affected', 'candidates', 'errors', 'duration_ms'],
-      rows: finals.map((s) => ({
-        job_type: s.job_type,
-        status: s.status,
-        scanned: s.insights_scanned,
-        affected: s.insights_affected,
-        candidates: s.candidates_created,
-        errors: s.errors,
-        duration_ms: s.duration_ms,
-      })),
-      json: { database: db.name, workspace_id: workspaceId, imported: summary.imported, jobs: finals },
-    },
-    ...(failure ? { error: failure } : {}),
+    data: pipelineSummary(outcome, false, 'local', ui.outChalk, { database: db.name, workspace_id: workspaceId, imported: summary.imported }),
+    ...(outcome.error ? { error: outcome.error } : {}),
   };
 }

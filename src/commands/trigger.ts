@@ -3,9 +3,10 @@ import { openBackend } from '../cli/backend.js';
 import type { Context } from '../cli/context.js';
 import { InterruptedError, UsageError } from '../cli/errors.js';
 import { isAbortError } from '../cli/deps.js';
-import { resolveSettings } from '../cli/settings.js';
+import { resolveSettings, type Settings } from '../cli/settings.js';
 import { parseJobType, parseNonNegativeInt } from '../cli/validate.js';
 import { isGithubActions } from '../ci/detect.js';
+import type { AcceptedJob, JobBackend, TriggerRequest } from '../core/types.js';
 import type { CommandResult } from './result.js';
 import { followJobs, type FollowOptions } from './watch.js';
 
@@ -32,26 +33,7 @@ export async function triggerCommand(ctx: Context, jobTypeArg: string, options: 
   const settings = await resolveSettings(ctx.globals, options, ctx.deps);
   const backend = await openBackend(ctx, settings, input.retries !== undefined ? { retries: input.retries } : {});
   const { ui, deps } = ctx;
-  let job;
-  try {
-    job = await backend.trigger(
-      { job_type: input.jobType, dry_run: input.dryRun },
-      { idempotencyKey: input.idempotencyKey, ...(deps.signal ? { signal: deps.signal } : {}) },
-    );
-  } catch (error) {
-    if (isAbortError(error) || deps.signal?.aborted) {
-      throw new InterruptedError(
-        `interrupted before the trigger was answered; a job may or may not have been created (Idempotency-Key ${input.idempotencyKey})`,
-        `retry safely with: nex-compound trigger ${input.jobType}${input.dryRun ? ' --dry-run' : ''} --idempotency-key ${input.idempotencyKey}`,
-      );
-    }
-    throw error;
-  }
-  if (backend.kind === 'remote') {
-    const { recordRemoteJob } = await import('../history/remote-history.js');
-    const problem = recordRemoteJob(deps, job, settings.baseUrl?.href ?? '', settings.profile);
-    if (problem) ui.warn(problem);
-  }
+  const job = await sendTrigger(ctx, backend, settings, { job_type: input.jobType, dry_run: input.dryRun }, input.idempotencyKey);
   if (!options.wait) {
     if (isGithubActions(deps.env)) {
       const { GithubActions } = await import('../ci/github.js');
@@ -62,4 +44,33 @@ export async function triggerCommand(ctx: Context, jobTypeArg: string, options: 
   }
   ui.info(`accepted ${job.job_type} job ${job.job_run_id}${job.dry_run ? ' (dry run)' : ''}`);
   return followJobs(ctx, backend, [job.job_run_id], settings, 1000);
+}
+
+/** One trigger: an interrupted request says how to retry safely; a remote job goes into the local history. */
+export async function sendTrigger(
+  ctx: Context,
+  backend: JobBackend,
+  settings: Settings,
+  request: TriggerRequest,
+  idempotencyKey: string,
+): Promise<AcceptedJob> {
+  const { ui, deps } = ctx;
+  let job: AcceptedJob;
+  try {
+    job = await backend.trigger(request, { idempotencyKey, ...(deps.signal ? { signal: deps.signal } : {}) });
+  } catch (error) {
+    if (isAbortError(error) || deps.signal?.aborted) {
+      throw new InterruptedError(
+        `interrupted before the trigger was answered; a job may or may not have been created (Idempotency-Key ${idempotencyKey})`,
+        `retry safely with: nex-compound trigger ${request.job_type}${request.dry_run ? ' --dry-run' : ''} --idempotency-key ${idempotencyKey}`,
+      );
+    }
+    throw error;
+  }
+  if (backend.kind === 'remote') {
+    const { recordRemoteJob } = await import('../history/remote-history.js');
+    const problem = recordRemoteJob(deps, job, settings.baseUrl?.href ?? '', settings.profile);
+    if (problem) ui.warn(problem);
+  }
+  return job;
 }

@@ -39,27 +39,43 @@ export async function watchCommand(ctx: Context, rawIds: readonly string[], opti
   return followJobs(ctx, backend, ids, settings, 0, { strict: Boolean(options.strict) });
 }
 
-/** Shared by `watch` and `trigger --wait`: follow jobs, then return their final states and the outcome. */
-export async function followJobs(
+export interface ObservePolicy {
+  /** A success with warnings (Nexio's degraded) fails the run. */
+  strict?: boolean;
+  /** An absolute deadline (ms since the epoch) shared with other work; default now + the --timeout. */
+  deadline?: number;
+  /** The title of the Actions log group around the watch. */
+  groupTitle?: string;
+}
+
+export interface Observed {
+  /** Each job's last known state. */
+  statuses: JobStatus[];
+  /** Each job's failure, timeout or transport error, as the exit code sees it. */
+  errors: CliError[];
+}
+
+/** Follows jobs until each ends: live progress on stderr, warnings, and each job's outcome as data. */
+export async function observeJobs(
   ctx: Context,
   backend: JobBackend,
   ids: readonly string[],
   settings: Settings,
   firstPollDelayMs: number,
-  policy: { strict: boolean } = { strict: false },
-): Promise<CommandResult> {
+  policy: ObservePolicy = {},
+): Promise<Observed> {
   const { deps, ui } = ctx;
-  const github = isGithubActions(deps.env) ? await import('../ci/github.js') : undefined;
-  const gha = github ? new github.GithubActions(deps.env, ui) : undefined;
+  const gha = isGithubActions(deps.env) ? new (await import('../ci/github.js')).GithubActions(deps.env, ui) : undefined;
   // Folded in the Actions log: a long watch's lines stay one click away instead of in the way.
-  gha?.group(`nex-compound: watching ${ids.length === 1 ? `job ${ids[0]}` : `${ids.length} jobs`}`);
+  gha?.group(policy.groupTitle ?? `nex-compound: watching ${ids.length === 1 ? `job ${ids[0]}` : `${ids.length} jobs`}`);
   const reporter = await createWatchReporter(ui, ids, deps.now);
-  const deadline = settings.timeoutMs > 0 ? deps.now() + settings.timeoutMs : undefined;
+  const deadline = policy.deadline ?? (settings.timeoutMs > 0 ? deps.now() + settings.timeoutMs : undefined);
+  const intervalMs = settings.intervalMs ?? backend.pollIntervalMs;
   let results: WatchResult[];
   try {
     results = await watchJobs(backend, ids, deps, {
       ...(deadline !== undefined ? { deadline } : {}),
-      ...((settings.intervalMs ?? backend.pollIntervalMs) !== undefined ? { intervalMs: (settings.intervalMs ?? backend.pollIntervalMs)! } : {}),
+      ...(intervalMs !== undefined ? { intervalMs } : {}),
       firstPollDelayMs: firstPollDelayMs > 0 && backend.pollIntervalMs !== undefined ? backend.pollIntervalMs : firstPollDelayMs,
       ...(deps.signal ? { signal: deps.signal } : {}),
       onChange: (status) => reporter.change(status),
@@ -70,17 +86,34 @@ export async function followJobs(
     reporter.stop();
     gha?.endGroup();
   }
-
+  const strict = Boolean(policy.strict);
   const statuses = results.map(finalStatus).filter((s): s is JobStatus => s !== undefined);
-  const errors = results.map((r) => outcomeError(r, settings, policy.strict)).filter((e): e is CliError => e !== undefined);
-  if (!policy.strict) {
+  const errors = results.map((r) => outcomeError(r, settings, strict)).filter((e): e is CliError => e !== undefined);
+  if (!strict) {
     for (const status of statuses) {
       const warning = warningMessage(status);
       if (warning) ui.warn(warning);
     }
   }
-  if (github && gha) github.reportJobs(gha, statuses, errors.map((e) => e.message));
-  const error = worst(errors);
+  return { statuses, errors };
+}
+
+/** Shared by `watch` and `trigger --wait`: follow jobs, then return their final states and the outcome. */
+export async function followJobs(
+  ctx: Context,
+  backend: JobBackend,
+  ids: readonly string[],
+  settings: Settings,
+  firstPollDelayMs: number,
+  policy: { strict: boolean } = { strict: false },
+): Promise<CommandResult> {
+  const { deps, ui } = ctx;
+  const { statuses, errors } = await observeJobs(ctx, backend, ids, settings, firstPollDelayMs, policy);
+  if (isGithubActions(deps.env)) {
+    const github = await import('../ci/github.js');
+    github.reportJobs(new github.GithubActions(deps.env, ui), statuses, errors.map((e) => e.message));
+  }
+  const error = worstError(errors);
   if (error && errors.length > 1) {
     for (const other of errors) if (other !== error) ui.err(`${ui.errChalk.red('error:')} ${other.message}`);
   }
@@ -131,7 +164,7 @@ const PRECEDENCE: number[] = [
   ExitCode.JobFailed,
 ];
 
-function worst(errors: CliError[]): CliError | undefined {
+export function worstError(errors: readonly CliError[]): CliError | undefined {
   const rank = (e: CliError) => {
     const index = PRECEDENCE.indexOf(e.exitCode);
     return index === -1 ? PRECEDENCE.length : index;

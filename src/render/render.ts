@@ -152,7 +152,7 @@ async function renderRows(columns: string[], rows: Array<Record<string, unknown>
   if (mode === 'plain') {
     const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => visibleLength(cell(r[c])))));
     const line = (values: string[]) =>
-      values.map((v, i) => (i === values.length - 1 ? v : v + ' '.repeat(Math.max(0, widths[i]! - visibleLength(v))))).join('  ');
+      values.map((v, i) => (i === values.length - 1 ? v : v + ' '.repeat(Math.max(0, widths[i]! - visibleLength(v))))).join('  ').trimEnd();
     return [line(columns.map((c) => c.toUpperCase())), ...rows.map((r) => line(columns.map((c) => cell(r[c]))))].join('\n');
   }
   const { default: Table } = await import('cli-table3');
