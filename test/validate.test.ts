@@ -104,3 +104,13 @@ test('a watch reports a change when the status or a count moves, not otherwise',
   assert.equal(changed(base, { ...base, insights_scanned: 2 }), true);
   assert.equal(changed(base, { ...base, status: 'completed' }), true);
 });
+
+test('an empty --api-key is a usage error (an unset shell variable), never a silent fallback; an empty NEX_COMPOUND_PROFILE is unset', async () => {
+  const { resolveSettings, profileName } = await import('../src/cli/settings.js');
+  const deps = { env: { NEX_API_KEY: 'from-env-key' }, homedir: '/nonexistent-home' };
+  await assert.rejects(resolveSettings({ apiKey: '' }, {}, deps), (e: unknown) => e instanceof UsageError && e.message === '--api-key is empty');
+  await assert.rejects(resolveSettings({ apiKey: '  ' }, {}, deps), UsageError);
+  assert.equal((await resolveSettings({}, {}, deps)).apiKey, 'from-env-key');
+  assert.equal(profileName({}, { NEX_COMPOUND_PROFILE: '' }), 'default');
+  assert.equal(profileName({}, { NEX_COMPOUND_PROFILE: 'ci' }), 'ci');
+});

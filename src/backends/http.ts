@@ -168,13 +168,20 @@ export async function sendRequest(req: HttpRequest, options: HttpClientOptions):
       url = next;
       continue;
     }
-    const text = await readBody(response.body, url);
+    const text = await readBody(response.body, url, status);
     options.debug(`← ${status} ${statusText(status)} ${Buffer.byteLength(text)}B (${options.now() - started} ms)`);
     return { status, statusText: statusText(status), headers: response.headers, text, url };
   }
 }
 
-async function readBody(body: Dispatcher.ResponseData['body'], url: URL): Promise<string> {
+/** An answer over the size cap; its status tells a trigger whether the job may exist. */
+export class OversizedBodyError extends ServiceError {
+  constructor(url: URL, readonly status: number) {
+    super(`the answer from ${url.origin} (${status}) is larger than ${MAX_BODY_BYTES / 1024 / 1024} MiB; this is not a Nex API response`, 'check --base-url');
+  }
+}
+
+async function readBody(body: Dispatcher.ResponseData['body'], url: URL, status: number): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
@@ -182,7 +189,7 @@ async function readBody(body: Dispatcher.ResponseData['body'], url: URL): Promis
     size += buffer.length;
     if (size > MAX_BODY_BYTES) {
       body.destroy();
-      throw new ServiceError(`the answer from ${url.origin} is larger than ${MAX_BODY_BYTES / 1024 / 1024} MiB; this is not a Nex API response`, 'check --base-url');
+      throw new OversizedBodyError(url, status);
     }
     chunks.push(buffer);
   }

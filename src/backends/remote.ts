@@ -13,10 +13,12 @@ import {
   TriggerOutcomeUnknownError,
   UsageError,
 } from '../cli/errors.js';
+import { secretForms } from '../cli/ui.js';
 import { isUuid } from '../cli/validate.js';
-import type { AcceptedJob, CallOptions, JobBackend, JobStatus, TriggerOptions, TriggerRequest } from '../core/types.js';
+import { JOB_TYPES, type AcceptedJob, type CallOptions, type JobBackend, type JobStatus, type JobType, type TriggerOptions, type TriggerRequest } from '../core/types.js';
 import { fullJitterBackoff } from '../core/backoff.js';
 import {
+  OversizedBodyError,
   TransientError,
   describeNetworkError,
   headerValue,
@@ -101,6 +103,10 @@ export class RemoteBackend implements JobBackend {
           this.options,
         );
       } catch (error) {
+        // An oversized success, or a server error's oversized page: the job may exist all the same.
+        if (error instanceof OversizedBodyError && (isSuccess(error.status) || mayHaveActed(error.status))) {
+          throw unknownOutcome(error.message, error);
+        }
         if (error instanceof CliError) throw error;
         if (isAbortError(error)) {
           if (attempt === 0) throw error;
@@ -128,6 +134,10 @@ export class RemoteBackend implements JobBackend {
         // A gateway answered: the origin may have created the job before the gateway gave up.
         throw unknownOutcome(`${url.origin} answered ${status} ${response.statusText} from a gateway`);
       }
+      if (mayHaveActed(status)) {
+        // The server failed while handling the request: it may have created the job first.
+        throw unknownOutcome(this.errorFor(response, 'trigger').message);
+      }
       if (status < 200 || status >= 300) throw this.errorFor(response, 'trigger');
 
       const parsed = parseJsonBody(response);
@@ -139,7 +149,9 @@ export class RemoteBackend implements JobBackend {
       }
       return {
         job_run_id: accepted.job_run_id,
-        job_type: accepted.job_type ?? request.job_type,
+        // Only a job type the contract knows: this answer is written to the local history file, and
+        // a server echoing the Authorization header back into it must not put the key on disk.
+        job_type: typeof accepted.job_type === 'string' && (JOB_TYPES as readonly string[]).includes(accepted.job_type) ? (accepted.job_type as JobType) : request.job_type,
         ...(typeof accepted.workspace_id === 'number' ? { workspace_id: accepted.workspace_id } : {}),
         dry_run: typeof accepted.dry_run === 'boolean' ? accepted.dry_run : request.dry_run,
         status: 'accepted',
@@ -219,7 +231,9 @@ export class RemoteBackend implements JobBackend {
   private errorFor(response: HttpResponse, operation: 'trigger' | 'status', jobRunId?: string): CliError {
     const { status } = response;
     // A server may echo the Authorization header back; its words never carry our key out.
-    const serverMessage = describeServerError(response)?.split(this.options.apiKey).join('[redacted]');
+    const serverMessage = secretForms(this.options.apiKey)
+      .sort((a, b) => b.length - a.length)
+      .reduce((text, form) => text?.split(form).join('[redacted]'), describeServerError(response));
     const prefix = `${response.url.origin} answered ${status}${response.statusText ? ` ${response.statusText}` : ''}`;
     const message = serverMessage ? `${prefix}: ${serverMessage}` : prefix;
     const provider = this.provider;
@@ -307,3 +321,11 @@ function describeServerError(response: HttpResponse): string | undefined {
 function oneLine(text: string): string {
   return text.replace(/\s+/g, ' ').trim();
 }
+
+const isSuccess = (status: number) => status >= 200 && status < 300;
+
+/**
+ * A 5xx other than 503 (unavailable: turned away before any work) and 501 (nothing to act on)
+ * comes from a server that may have failed after creating the job.
+ */
+const mayHaveActed = (status: number) => status >= 500 && status !== 501 && status !== 503;

@@ -18,7 +18,7 @@ export async function run(argv: readonly string[], deps: Deps): Promise<number> 
 
 export function reportError(error: unknown, deps: Deps, argv: readonly string[]): void {
   const debug = argv.includes('--debug');
-  const secrets = [deps.env.NEX_API_KEY, deps.env.JULEP_API_KEY, deps.env.NEXIO_API_KEY, deps.env.JOBS_API_TOKEN, apiKeyFlag(argv)].filter((s): s is string => Boolean(s && s.length >= 4));
+  const secrets = [deps.env.NEX_API_KEY, deps.env.JULEP_API_KEY, deps.env.NEXIO_API_KEY, deps.env.JOBS_API_TOKEN, apiKeyFlag(argv), configSetSecret(argv)].filter((s): s is string => Boolean(s && s.length >= 4));
   const redact = (text: string) => secrets.reduce((t, s) => t.split(s).join('[redacted]'), text);
   const color = !deps.env.NO_COLOR && Boolean(deps.stderr.isTTY);
   const red = (text: string) => (color ? `\u001b[31m${text}\u001b[39m` : text);
@@ -39,6 +39,16 @@ export function reportError(error: unknown, deps: Deps, argv: readonly string[])
       if (current instanceof Error) deps.stderr.write('caused by: ');
     }
   }
+}
+
+/**
+ * `config set api-key <key>` (or julep./nexio./jobs.api-key): a key that starts with "-" is read
+ * as an unknown option, and that error would print it.
+ */
+function configSetSecret(argv: readonly string[]): string | undefined {
+  const i = argv.indexOf('set');
+  const key = i === -1 ? undefined : argv[i + 1]?.trim().toLowerCase().replace(/_/g, '-');
+  return key !== undefined && /^(?:(?:julep|nexio|jobs)[.-])?api-key$/.test(key) ? argv[i + 2] : undefined;
 }
 
 /** Secrets given on the command line must be scrubbed from errors as well. */

@@ -1,6 +1,7 @@
 /**
  * Where each setting comes from: flag > environment > config profile > default.
  */
+import { UsageError } from './errors.js';
 import { existsSync } from 'node:fs';
 import { PROVIDERS, type ProviderSpec } from '../backends/providers.js';
 import { ConfigStore, DEFAULT_PROFILE, configPath, parseProfileName, type Profile } from '../config/config.js';
@@ -45,7 +46,8 @@ export interface Settings {
 export const DEFAULT_TIMEOUT = '30m';
 
 export function profileName(globals: GlobalOptions, env: Deps['env']): string {
-  return parseProfileName(globals.profile ?? env.NEX_COMPOUND_PROFILE ?? DEFAULT_PROFILE);
+  // An empty variable counts as unset, as for every other setting.
+  return parseProfileName(globals.profile ?? (env.NEX_COMPOUND_PROFILE || DEFAULT_PROFILE));
 }
 
 /** Reads the profile without creating anything: a missing config file is an empty profile. */
@@ -73,6 +75,10 @@ export async function resolveSettings(
   };
 
   const [baseUrlText, baseUrlSource] = pick(globals.baseUrl, env[provider.baseUrlEnv], stored[provider.baseUrlConfig]);
+  if (globals.apiKey !== undefined && globals.apiKey.trim() === '') {
+    // Usually an unset shell variable (--api-key "$KEY"): never silently fall back to another key or backend.
+    throw new UsageError('--api-key is empty', `pass a key, or drop --api-key to use ${provider.keyEnv} or the config`);
+  }
   const [apiKey, apiKeySource] = pick(globals.apiKey, env[provider.keyEnv], stored[provider.keyConfig]);
   const baseUrl = baseUrlText ?? provider.defaultBaseUrl;
   const [timeoutText] = pick(commandOptions.timeout, undefined, stored.timeout);

@@ -71,12 +71,13 @@ export class Ui {
   }
 
   addSecret(secret: string | undefined): void {
-    if (secret && secret.length >= 4) this.secrets.add(secret);
+    if (secret) for (const form of secretForms(secret)) this.secrets.add(form);
   }
 
   redact(text: string): string {
     let result = text;
-    for (const secret of this.secrets) result = result.split(secret).join('[redacted]');
+    // The longest first: the raw key may be a part of its escaped form.
+    for (const secret of [...this.secrets].sort((a, b) => b.length - a.length)) result = result.split(secret).join('[redacted]');
     return result;
   }
 
@@ -105,6 +106,17 @@ export class Ui {
   err(line: string): void {
     this.deps.stderr.write(this.redact(`${line}\n`));
   }
+}
+
+/**
+ * The ways a key can show up in what a server echoes back: as given; without a "Bearer "
+ * prefix the user included (only the rest is sent); with its spaces collapsed, as error
+ * messages are put on one line; and each as JSON escapes it (--json). Forms under 4 characters are left out.
+ */
+export function secretForms(secret: string): string[] {
+  const bare = secret.replace(/^Bearer\s+/i, '');
+  const plain = [secret, bare, secret.replace(/\s+/g, ' ').trim(), bare.replace(/\s+/g, ' ').trim()];
+  return [...new Set([...plain, ...plain.map((form) => JSON.stringify(form).slice(1, -1))])].filter((form) => form.length >= 4);
 }
 
 export function isCi(env: Deps['env']): boolean {

@@ -76,7 +76,8 @@ export function formatDuration(ms: number): string {
 }
 
 export function parseNonNegativeInt(input: string, what: string): number {
-  if (!/^\d+$/.test(input.trim())) throw new UsageError(`${what} must be a whole number, got "${input}"`);
+  // Beyond 2^53 a number is no longer a whole number SQLite accepts as a LIMIT or an id (exit 70 before).
+  if (!/^\d+$/.test(input.trim()) || !Number.isSafeInteger(Number(input.trim()))) throw new UsageError(`${what} must be a whole number, got "${input}"`);
   return Number(input.trim());
 }
 

@@ -15,7 +15,7 @@ export function sparkline(values: number[]): string {
 export async function metricsCommand(ctx: Context, options: { limit?: string }): Promise<CommandResult> {
   const engine = await openLocalEngine(ctx);
   try {
-    const snapshots = recentSnapshots(engine.db, engine.workspaceId, Math.max(2, Number(options.limit ?? 20) || 20));
+    const snapshots = recentSnapshots(engine.db, engine.workspaceId, Math.max(2, Math.min(Number(options.limit ?? 20) || 20, Number.MAX_SAFE_INTEGER)));
     const latest = snapshots.at(-1);
     if (!latest) {
       ctx.ui.hint('no metrics snapshot yet: run `nex-compound trigger metrics --local --wait`');

@@ -22,7 +22,7 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 /** The workspace's patterns, largest support first; stale ones only with --all. */
 export async function patternsCommand(ctx: Context, options: { all?: boolean; limit?: string; members?: boolean }): Promise<CommandResult> {
   const limit = options.limit === undefined ? 50 : Number(options.limit);
-  if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a whole number ≥ 1, got "${options.limit}"`);
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new UsageError(`--limit must be a whole number ≥ 1, got "${options.limit}"`);
   const engine = await openLocalEngine(ctx);
   try {
     const rows = engine.db

@@ -47,15 +47,18 @@ export class LineSplitter {
   }
 }
 
+/** The largest time a JavaScript Date can hold: beyond it export and list could not show the insight. */
+const MAX_DATE_MS = 8.64e15;
+
 function parseDate(value: unknown, field: string): number | undefined {
   if (value === undefined || value === null || value === '') return undefined;
   if (typeof value === 'number') {
-    if (!Number.isFinite(value) || value < 0) throw new BadLine(`${field} must be ISO 8601 or epoch milliseconds`);
+    if (!Number.isFinite(value) || value < 0 || value > MAX_DATE_MS) throw new BadLine(`${field} must be ISO 8601 or epoch milliseconds`);
     return Math.round(value);
   }
   if (typeof value !== 'string') throw new BadLine(`${field} must be ISO 8601 or epoch milliseconds`);
   const ms = /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(value) : /^\d+$/.test(value) ? Number(value) : Number.NaN;
-  if (Number.isNaN(ms)) throw new BadLine(`${field} "${value.slice(0, 40)}" is not a date`);
+  if (Number.isNaN(ms) || ms > MAX_DATE_MS) throw new BadLine(`${field} "${value.slice(0, 40)}" is not a date`);
   return ms;
 }
 

@@ -56,7 +56,15 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     // Hosts are checked below, against the address we serve.
     trustProxy: false,
     // Long ids reach the route (and get the contract's 404) instead of fastify's own 414.
-    maxParamLength: 2_048,
+    routerOptions: { maxParamLength: 2_048 },
+    // A request line Node's parser rejects (spaces or control bytes in the path) still gets {code, message}.
+    clientErrorHandler: (error, socket) => {
+      if (!socket.writable) return;
+      const code = (error as { code?: string }).code;
+      const [status, text] = code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large'] : [400, 'Bad Request'];
+      const body = JSON.stringify({ code: status, message: status === 431 ? 'request headers too large' : 'malformed HTTP request' });
+      socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    },
     // A URL fastify cannot route (a bad %-escape) still answers in the contract's terms.
     frameworkErrors: (error, request, reply) => {
       if (error.code === 'FST_ERR_BAD_URL' || error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
@@ -133,7 +141,9 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) return problem(reply, 400, 'the body must be a JSON object with job_type');
     const { job_type: jobType, dry_run: dryRun = false, ...rest } = body as Record<string, unknown>;
     if (typeof jobType !== 'string' || !(JOB_TYPES as readonly string[]).includes(jobType)) {
-      return problem(reply, 400, `job_type must be one of ${JOB_TYPES.join(', ')}${jobType === undefined ? '' : `, got ${JSON.stringify(jobType).slice(0, 60)}`}`);
+      // Never JSON.stringify an object or array a client sent: a deeply nested one overflows the stack (a 500).
+      const got = typeof jobType === 'object' && jobType !== null ? (Array.isArray(jobType) ? 'an array' : 'an object') : JSON.stringify(jobType)?.slice(0, 60);
+      return problem(reply, 400, `job_type must be one of ${JOB_TYPES.join(', ')}${jobType === undefined ? '' : `, got ${got}`}`);
     }
     if (typeof dryRun !== 'boolean') return problem(reply, 400, 'dry_run must be a boolean');
     if (Object.keys(rest).length > 0) return problem(reply, 400, `unknown field ${Object.keys(rest)[0]!.slice(0, 60)}`);
