@@ -193,3 +193,38 @@ describe('config', () => {
     assert.match(r.stderr, /^error: cannot use the config file/m);
   });
 });
+
+describe('help', () => {
+  test('--help on a pipe prints the help cached at build time, identical to what commander renders now', async () => {
+    const cached = readFileSync(path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'dist', 'help.txt'), 'utf8');
+    const fast = await runBin(['--help']);
+    const live = await runBin(['--help'], { env: { NEX_COMPOUND_HELP_CACHE: 'off' } });
+    assert.equal(fast.code, 0);
+    assert.equal(live.code, 0);
+    assert.equal(fast.stdout, cached);
+    assert.equal(live.stdout, cached, 'dist/help.txt is stale: run `npm run build`');
+    assert.match(cached, /^Usage: nex-compound \[options\] \[command\]/);
+    for (const command of ['trigger', 'run', 'status', 'watch', 'completion']) assert.match(cached, new RegExp(`^  ${command}\\b`, 'm'));
+    const short = await runBin(['-h']);
+    assert.equal(short.stdout, cached);
+  });
+});
+
+describe('start-up', () => {
+  test('a remote command loads undici\'s dispatcher and request API only, not its index (fetch, WebSocket, mocks…)', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const script = `
+      const { createDispatcher } = await import(${JSON.stringify(new URL('../dist/backends/http.js', import.meta.url).href)});
+      const dispatcher = createDispatcher({});
+      const { createRequire } = await import('node:module');
+      const loaded = Object.keys(createRequire(import.meta.url).cache).filter((f) => f.includes('/undici/'));
+      console.log(JSON.stringify({ request: typeof dispatcher.request, index: loaded.some((f) => f.endsWith('/undici/index.js')), fetch: loaded.some((f) => f.includes('/lib/web/fetch/')), modules: loaded.length }));
+    `;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const seen = JSON.parse(r.stdout) as { request: string; index: boolean; fetch: boolean; modules: number };
+    assert.equal(seen.request, 'function');
+    assert.equal(seen.index, false, 'undici/index.js was loaded: the narrow loader fell back (did undici move its files?)');
+    assert.equal(seen.fetch, false);
+  });
+});

@@ -3,7 +3,8 @@
  * went wrong: which failures may be retried, and whether a request provably
  * never reached the server (the only case where a non-idempotent POST may be resent).
  */
-import { Agent, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { undiciCore } from './undici-core.js';
 import { ServiceError } from '../cli/errors.js';
 
 export const CONNECT_TIMEOUT_MS = 10_000;
@@ -119,6 +120,7 @@ export function createDispatcher(env: Readonly<Record<string, string | undefined
   };
   const httpProxy = env.HTTP_PROXY ?? env.http_proxy;
   const httpsProxy = env.HTTPS_PROXY ?? env.https_proxy;
+  const { Agent, EnvHttpProxyAgent } = undiciCore();
   if (!httpProxy && !httpsProxy) return new Agent(timeouts);
   const noProxy = env.NO_PROXY ?? env.no_proxy;
   return new EnvHttpProxyAgent({
@@ -140,11 +142,12 @@ export async function sendRequest(req: HttpRequest, options: HttpClientOptions):
   for (let hop = 0; ; hop++) {
     const started = options.now();
     options.debug(`→ ${method} ${url.href}${describeHeaders(req.headers)}`);
-    const response = await request(url, {
+    const response = await options.dispatcher.request({
+      origin: url.origin,
+      path: `${url.pathname}${url.search}`,
       method,
       headers: req.headers,
       body,
-      dispatcher: options.dispatcher,
       signal: req.signal,
     });
     const status = response.statusCode;

@@ -3,6 +3,7 @@
  * It throws typed errors (errors.ts) and never touches process.exit; bin/ does.
  * Command modules are imported only when their command runs, to keep start-up cheap.
  */
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Deps } from './deps.js';
 import { EXIT_CODE_TABLE, UsageError } from './errors.js';
@@ -47,6 +48,8 @@ export async function main(argv: readonly string[], deps: Deps): Promise<void> {
     return;
   }
 
+  if (argv.length === 1 && (argv[0] === '--help' || argv[0] === '-h') && printCachedHelp(deps)) return;
+
   const [commander, { createUi }] = await Promise.all([import('commander'), import('./ui.js')]);
   const { CommanderError } = commander;
   const program = buildProgram(deps, commander, createUi);
@@ -59,6 +62,23 @@ export async function main(argv: readonly string[], deps: Deps): Promise<void> {
     }
     throw error;
   }
+}
+
+/**
+ * The top-level help as rendered at build time (scripts/help-cache.mjs) for a pipe: 80 columns,
+ * no color. Pipes and CI logs get it without loading commander; a terminal, whose width and
+ * colors may differ, gets commander's own rendering.
+ */
+function printCachedHelp(deps: Deps): boolean {
+  if (deps.stdout.isTTY || deps.env.NEX_COMPOUND_HELP_CACHE === 'off') return false;
+  let text: string;
+  try {
+    text = readFileSync(new URL('../help.txt', import.meta.url), 'utf8');
+  } catch {
+    return false;
+  }
+  deps.stdout.write(text);
+  return true;
 }
 
 /** Builds the command tree. Exported for completion scripts and tests. */

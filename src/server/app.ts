@@ -59,11 +59,22 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     routerOptions: { maxParamLength: 2_048 },
     // A request line Node's parser rejects (spaces or control bytes in the path) still gets {code, message}.
     clientErrorHandler: (error, socket) => {
-      if (!socket.writable) return;
       const code = (error as { code?: string }).code;
-      const [status, text] = code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large'] : [400, 'Bad Request'];
-      const body = JSON.stringify({ code: status, message: status === 431 ? 'request headers too large' : 'malformed HTTP request' });
-      socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      if (code === 'ECONNRESET' || socket.destroyed) return;
+      // As Node does: never a second answer on a connection that already got one (a 413 whose
+      // client kept sending, say).
+      const answered = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+      if (socket.writable && !answered) {
+        const [status, text, message] =
+          code === 'ERR_HTTP_REQUEST_TIMEOUT'
+            ? [408, 'Request Timeout', 'the request did not arrive in time']
+            : code === 'HPE_HEADER_OVERFLOW'
+              ? [431, 'Request Header Fields Too Large', 'request headers too large']
+              : [400, 'Bad Request', 'malformed HTTP request'];
+        const body = JSON.stringify({ code: status, message });
+        socket.write(`HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      }
+      socket.destroy(error);
     },
     // A URL fastify cannot route (a bad %-escape) still answers in the contract's terms.
     frameworkErrors: (error, request, reply) => {
