@@ -10,6 +10,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { Ajv, type ValidateFunction } from 'ajv';
@@ -839,6 +841,27 @@ describe('keys', () => {
     const bad = await runBin(['keys', 'revoke', 'nxk_not-an-id'], { env: engine.env });
     assert.equal(bad.code, 2);
     assert.equal((await runBin(['keys', 'revoke', 'key_000000000000'], { env: engine.env })).code, 4);
+  });
+});
+
+describe('serve binds loopback only', () => {
+  const external = Object.values(os.networkInterfaces())
+    .flat()
+    .find((a) => a !== undefined && a.family === 'IPv4' && !a.internal)?.address;
+  test('by default another interface of this machine is refused; 127.0.0.1 answers', { skip: external ? false : 'this machine has no non-loopback IPv4 address' }, async () => {
+    const engine = newEngine();
+    const serve = await startServe(engine.env);
+    try {
+      const connect = (host: string) =>
+        new Promise<string>((resolve) => {
+          const socket = net.connect({ host, port: serve.port }, () => (socket.destroy(), resolve('connected')));
+          socket.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
+        });
+      assert.equal(await connect('127.0.0.1'), 'connected');
+      assert.equal(await connect(external!), 'ECONNREFUSED');
+    } finally {
+      await serve.stop();
+    }
   });
 });
 
