@@ -268,11 +268,24 @@ function request(port: number, urlPath: string, options: RequestOptions = {}): P
     req.setTimeout(10_000, () => req.destroy(new Error(`no answer to ${urlPath} within 10 s`)));
     const { body, chunks } = options;
     if (body === undefined) return void req.end();
-    if (!chunks) return void req.end(body);
     const buffer = Buffer.from(body);
-    const size = Math.ceil(buffer.length / chunks);
-    for (let i = 0; i < buffer.length; i += size) req.write(buffer.subarray(i, i + size));
-    req.end();
+    // Like a client sending Expect: 100-continue, an upload over the limit stops once the server
+    // has answered: a server closing a connection with unread data resets it (RST), and the
+    // client could then lose the answer it was sent — a race in the kernel, not in serve.
+    const large = buffer.length > 1024 * 1024;
+    if (!chunks && !large) return void req.end(body);
+    const pieces = chunks ?? 16;
+    const size = Math.ceil(buffer.length / pieces);
+    if (!chunks) req.setHeader('content-length', String(buffer.length));
+    req.flushHeaders();
+    void (async () => {
+      for (let i = 0; i < buffer.length && !answered && !req.destroyed; i += size) {
+        await new Promise((r) => setTimeout(r, large ? 20 : 0));
+        if (answered || req.destroyed) break;
+        if (!req.write(buffer.subarray(i, i + size))) await new Promise((r) => req.once('drain', r));
+      }
+      if (!answered && !req.destroyed) req.end();
+    })();
   });
 }
 
