@@ -41,6 +41,7 @@ import { LIFECYCLE_STATES, NEX_STATES, mapState, normalized, type LifecycleState
 import { PROVIDERS, type ProviderName } from '../src/backends/providers.js';
 import { lifecycleOf } from '../src/core/types.js';
 import { normalizeText } from '../src/engine/normalize.js';
+import type { ExportRecord } from '../src/engine/insights.js';
 import { resolveSettings, type GlobalOptions } from '../src/cli/settings.js';
 import type { ConfigKey } from '../src/config/config.js';
 
@@ -521,19 +522,8 @@ interface InputInsight {
   reinforcement_count?: number;
 }
 
-interface Exported {
-  id: number;
-  text: string;
-  source: string | null;
-  tags: string[];
-  confidence: number;
-  base_confidence: number;
-  reinforcement_count: number;
-  status: string;
-  merged_into: number | null;
-  created_at: string;
-  last_reinforced_at: string;
-}
+/** What `insights export` writes per line: the engine's own record type. */
+type Exported = ExportRecord;
 
 describe('import / export round trip', () => {
   // Text that CSV and JSON find hostile: quotes, commas, semicolons, newlines, CRs, tabs, emoji, RTL, combining marks, BOMs.
@@ -569,7 +559,7 @@ describe('import / export round trip', () => {
   };
 
   /** The README's import rules, written out: what an export shows for an input line. */
-  function expected(input: InputInsight, id: number, csv: boolean): Omit<Exported, 'id'> & { id: number } {
+  function expected(input: InputInsight, id: number, csv: boolean): Exported {
     const text = (csv ? input.text.replace(/\r\n/g, '\n') : input.text).trim();
     const created = toMs(input.created_at) ?? toMs(input.last_reinforced_at) ?? NOW;
     const last = Math.max(toMs(input.last_reinforced_at) ?? created, created);
