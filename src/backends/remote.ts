@@ -13,7 +13,7 @@ import {
   TriggerOutcomeUnknownError,
   UsageError,
 } from '../cli/errors.js';
-import { secretForms } from '../cli/ui.js';
+import { redactSecrets } from '../cli/ui.js';
 import { isUuid } from '../cli/validate.js';
 import { JOB_TYPES, type AcceptedJob, type CallOptions, type JobBackend, type JobStatus, type JobType, type TriggerOptions, type TriggerRequest } from '../core/types.js';
 import { fullJitterBackoff } from '../core/backoff.js';
@@ -231,9 +231,8 @@ export class RemoteBackend implements JobBackend {
   private errorFor(response: HttpResponse, operation: 'trigger' | 'status', jobRunId?: string): CliError {
     const { status } = response;
     // A server may echo the Authorization header back; its words never carry our key out.
-    const serverMessage = secretForms(this.options.apiKey)
-      .sort((a, b) => b.length - a.length)
-      .reduce((text, form) => text?.split(form).join('[redacted]'), describeServerError(response));
+    const described = describeServerError(response);
+    const serverMessage = described === undefined ? undefined : redactSecrets(described, [this.options.apiKey]);
     const prefix = `${response.url.origin} answered ${status}${response.statusText ? ` ${response.statusText}` : ''}`;
     const message = serverMessage ? `${prefix}: ${serverMessage}` : prefix;
     const provider = this.provider;

@@ -5,6 +5,7 @@
 import type { Deps } from './deps.js';
 import { CliError, ExitCode, exitCodeOf } from './errors.js';
 import { main } from './main.js';
+import { redactSecrets } from './ui.js';
 
 export async function run(argv: readonly string[], deps: Deps): Promise<number> {
   try {
@@ -18,8 +19,8 @@ export async function run(argv: readonly string[], deps: Deps): Promise<number> 
 
 export function reportError(error: unknown, deps: Deps, argv: readonly string[]): void {
   const debug = argv.includes('--debug');
-  const secrets = [deps.env.NEX_API_KEY, deps.env.JULEP_API_KEY, deps.env.NEXIO_API_KEY, deps.env.JOBS_API_TOKEN, apiKeyFlag(argv), configSetSecret(argv)].filter((s): s is string => Boolean(s && s.length >= 4));
-  const redact = (text: string) => secrets.reduce((t, s) => t.split(s).join('[redacted]'), text);
+  const secrets = [deps.env.NEX_API_KEY, deps.env.JULEP_API_KEY, deps.env.NEXIO_API_KEY, deps.env.JOBS_API_TOKEN, apiKeyFlag(argv), configSetSecret(argv)];
+  const redact = (text: string) => redactSecrets(text, secrets);
   const color = !deps.env.NO_COLOR && Boolean(deps.stderr.isTTY);
   const red = (text: string) => (color ? `\u001b[31m${text}\u001b[39m` : text);
   const dim = (text: string) => (color ? `\u001b[2m${text}\u001b[22m` : text);

@@ -1,11 +1,11 @@
 /**
  * Where each setting comes from: flag > environment > config profile > default.
  */
-import { UsageError } from './errors.js';
 import { existsSync } from 'node:fs';
 import { PROVIDERS, type ProviderSpec } from '../backends/providers.js';
 import { ConfigStore, DEFAULT_PROFILE, configPath, parseProfileName, type Profile } from '../config/config.js';
 import type { Deps } from './deps.js';
+import { UsageError } from './errors.js';
 import { parseBaseUrl, parseDuration, parseProvider } from './validate.js';
 
 export interface GlobalOptions {

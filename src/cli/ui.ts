@@ -75,10 +75,7 @@ export class Ui {
   }
 
   redact(text: string): string {
-    let result = text;
-    // The longest first: the raw key may be a part of its escaped form.
-    for (const secret of [...this.secrets].sort((a, b) => b.length - a.length)) result = result.split(secret).join('[redacted]');
-    return result;
+    return replaceForms(text, this.secrets);
   }
 
   /** Data, to stdout. */
@@ -117,6 +114,20 @@ export function secretForms(secret: string): string[] {
   const bare = secret.replace(/^Bearer\s+/i, '');
   const plain = [secret, bare, secret.replace(/\s+/g, ' ').trim(), bare.replace(/\s+/g, ' ').trim()];
   return [...new Set([...plain, ...plain.map((form) => JSON.stringify(form).slice(1, -1))])].filter((form) => form.length >= 4);
+}
+
+/** Every form of every secret (see secretForms) replaced by [redacted]: the one redaction used everywhere. */
+export function redactSecrets(text: string, secrets: Iterable<string | undefined>): string {
+  const forms = new Set<string>();
+  for (const secret of secrets) if (secret) for (const form of secretForms(secret)) forms.add(form);
+  return replaceForms(text, forms);
+}
+
+function replaceForms(text: string, forms: Iterable<string>): string {
+  let result = text;
+  // The longest first: the raw key may be a part of its escaped form.
+  for (const form of [...forms].sort((a, b) => b.length - a.length)) result = result.split(form).join('[redacted]');
+  return result;
 }
 
 export function isCi(env: Deps['env']): boolean {

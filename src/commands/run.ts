@@ -5,6 +5,7 @@
  * local engine; `demo` uses it too.
  */
 import { randomUUID } from 'node:crypto';
+import type { ChalkInstance } from 'chalk';
 import { openBackend } from '../cli/backend.js';
 import type { Context } from '../cli/context.js';
 import { CliError, DeadlinePassedError, UsageError } from '../cli/errors.js';
@@ -129,7 +130,7 @@ export function pipelineSummary(
   outcome: PipelineOutcome,
   dryRun: boolean,
   backend: 'local' | 'remote',
-  chalk: Parameters<typeof colorStatus>[1],
+  chalk: ChalkInstance,
   extraJson: Record<string, unknown> = {},
 ): Rendered {
   return {
