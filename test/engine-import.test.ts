@@ -1,6 +1,7 @@
 /** The streaming importer on a real SQLite file: line splitting, CSV quoting, reinforcement, strict mode. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { openDatabaseWith } from '../src/engine/db.js';
@@ -104,11 +105,36 @@ test('the parsing worker and the in-process parser leave identical stores and su
   const parallel = db();
   const a = await run(serial, text, 'jsonl', false, 700, false, 4096);
   const b = await run(parallel, text, 'jsonl', false, 700, true, 1001);
+  // A file is read by the worker itself, which waits whenever a batch is still unwritten:
+  // 30-row batches make it wait about a hundred times.
+  const file = path.join(tempDir('nex-compound-import-file-'), 'in.jsonl');
+  writeFileSync(file, text);
+  const fromFile = db();
+  const c = await importInsights(fromFile, { kind: 'file', path: file }, { workspaceId: 1, format: 'jsonl', strict: false, now: NOW, parallel: true, batchSize: 30 });
   assert.deepEqual(b, a);
+  assert.deepEqual(c, a);
   assert.equal(a.imported, 1000);
   assert.equal(a.imported + a.reinforced + a.skipped, 3000);
   const all = (d: Sqlite.Database) => d.prepare('SELECT * FROM insights ORDER BY id').all();
   assert.deepEqual(all(parallel), all(serial));
+  assert.deepEqual(all(fromFile), all(serial));
+});
+
+test('a file import whose writing fails stops its parsing worker, keeps the written batches and closes the file', async () => {
+  const d = db();
+  const file = path.join(tempDir('nex-compound-import-file-'), 'in.jsonl');
+  writeFileSync(file, Array.from({ length: 5000 }, (_, i) => JSON.stringify({ text: `fact ${i}` })).join('\n'));
+  // The 101st insert fails, while the worker is blocked waiting for the writer.
+  d.exec(`CREATE TRIGGER fail_late BEFORE INSERT ON insights WHEN (SELECT count(*) FROM insights) >= 100 BEGIN SELECT RAISE(ABORT, 'disk says no'); END`);
+  const openFds = () => readdirSync('/proc/self/fd').length;
+  const before = openFds();
+  const options = { workspaceId: 1, format: 'jsonl' as const, now: NOW, parallel: true, batchSize: 50 };
+  await assert.rejects(importInsights(d, { kind: 'file', path: file }, { ...options, strict: false }), /disk says no/);
+  assert.equal(d.prepare('SELECT count(*) FROM insights').pluck().get(), 100, 'the two committed batches stay');
+  await assert.rejects(importInsights(d, { kind: 'file', path: file }, { ...options, strict: true }), /disk says no/);
+  assert.equal(d.prepare('SELECT count(*) FROM insights').pluck().get(), 100, 'strict: nothing more');
+  assert.equal(d.inTransaction, false);
+  assert.equal(openFds(), before, 'the file descriptor is closed');
 });
 
 test('an import into a store that already has rows counts new against reinforced exactly', async () => {

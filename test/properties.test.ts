@@ -36,6 +36,7 @@ import {
   type JobRow,
 } from '../src/engine/jobs.js';
 import { runNextJob } from '../src/engine/runner.js';
+import { normalizeText, normalizeTextSlowly } from '../src/engine/normalize.js';
 import { CONFIDENCE_EPSILON, decayedConfidence, shouldArchive, type DecayParams } from '../src/engine/jobs/decay.js';
 import { LIFECYCLE_STATES, NEX_STATES, mapState, normalized, type LifecycleState } from '../src/core/lifecycle.js';
 import { PROVIDERS, type ProviderName } from '../src/backends/providers.js';
@@ -377,6 +378,27 @@ describe('lifecycle mapping across providers (model: the README table)', () => {
 
 // ---------------------------------------------------------------------------------------------
 // 3. Decay through the real runner
+
+describe('text normalization: the fast path equals the definition', () => {
+  // Strings biased towards the cases each shortcut decides on: ASCII letters and digits at the
+  // edges, runs of spaces, tabs and newlines, punctuation, symbols and characters NFKC changes.
+  const pieces = ['a', 'Z', '7', ' ', '  ', '\t', '\n', '\r\n', '.', '!', '"', '(', ')', '$', '+', '\u00a0', '\u2003', '\u3000', 'ﬁ', 'Ⅻ', 'é', 'e\u0301', 'Å', 'ß', 'İ', '①', '🚀', '—', '«', '»', '\ufeff'];
+  const textArb = fc.oneof(
+    fc.array(fc.constantFrom(...pieces), { maxLength: 12 }).map((p) => p.join('')),
+    fc.string({ unit: 'grapheme', maxLength: 30 }),
+    fc.string({ unit: 'binary', maxLength: 30 }),
+  );
+  const stats = counter('normalize: normalizeText (with shortcuts) equals NFKC → lower → collapse → strip', runs(2000));
+  test('normalizeText equals the plain definition for ASCII, whitespace runs, edge punctuation and NFKC-changed text', () => {
+    fc.assert(
+      fc.property(textArb, (text) => {
+        stats.executed++;
+        assert.equal(normalizeText(text), normalizeTextSlowly(text), JSON.stringify(text));
+      }),
+      { numRuns: stats.numRuns },
+    );
+  });
+});
 
 describe('decay sweeps through the real runner (extends the two-sweep property in engine-jobs.test.ts)', () => {
   interface Seed {

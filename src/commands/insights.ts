@@ -10,7 +10,7 @@ import type { Context } from '../cli/context.js';
 import { ImportIncompleteError, NotFoundError, UsageError } from '../cli/errors.js';
 import { parseNonNegativeInt } from '../cli/validate.js';
 import { addInsight, exportInsights, getInsight, listInsights, mergeHistory } from '../engine/insights.js';
-import { importInsights } from '../engine/import.js';
+import { importInsights, type ImportInput } from '../engine/import.js';
 import type { CommandResult } from './result.js';
 
 const STATUSES = ['active', 'merged', 'archived'] as const;
@@ -40,7 +40,7 @@ const PARALLEL_IMPORT_BYTES = 4 * 1024 * 1024;
 
 export async function insightsImportCommand(ctx: Context, file: string, options: { format?: string; strict?: boolean }): Promise<CommandResult> {
   const format = importFormat(file, options.format);
-  let input: AsyncIterable<Buffer | string>;
+  let input: ImportInput;
   // Standard input may be large and its size is unknown, so it is parsed in parallel too.
   let parallel = true;
   if (file === '-') input = ctx.deps.stdin;
@@ -49,7 +49,7 @@ export async function insightsImportCommand(ctx: Context, file: string, options:
     const stats = statSync(file);
     if (stats.isDirectory()) throw new UsageError(`${file} is a directory, not an import file`);
     parallel = stats.size >= PARALLEL_IMPORT_BYTES;
-    input = createReadStream(file, { highWaterMark: 256 * 1024 });
+    input = { kind: 'file', path: file };
   }
   const engine = await openLocalEngine(ctx);
   try {

@@ -62,6 +62,18 @@ function parseDate(value: unknown, field: string): number | undefined {
   return ms;
 }
 
+/** Trimmed, lower-cased, without empties or repeats, in first-seen order. */
+function uniqueTags(list: string[]): string[] {
+  // A linear scan beats a Set for the few tags an insight has; long lists still get the Set.
+  if (list.length > 16) return [...new Set(list.map((t) => t.trim().toLowerCase()).filter(Boolean))];
+  const tags: string[] = [];
+  for (const raw of list) {
+    const tag = raw.trim().toLowerCase();
+    if (tag !== '' && !tags.includes(tag)) tags.push(tag);
+  }
+  return tags;
+}
+
 export function toRow(record: Record<string, unknown>, now: number): Row {
   const { text } = record;
   if (typeof text !== 'string' || text.trim() === '') throw new BadLine('missing "text"');
@@ -80,7 +92,7 @@ export function toRow(record: Record<string, unknown>, now: number): Row {
   if (rawTags !== undefined && rawTags !== null && rawTags !== '') {
     const list = typeof rawTags === 'string' ? rawTags.split(/[;,]/) : rawTags;
     if (!Array.isArray(list) || list.some((t) => typeof t !== 'string')) throw new BadLine('"tags" must be a list of strings or a comma-separated string');
-    tags = [...new Set((list as string[]).map((t) => t.trim().toLowerCase()).filter(Boolean))];
+    tags = uniqueTags(list as string[]);
   }
   const created = parseDate(record.created_at, 'created_at');
   const lastReinforced = parseDate(record.last_reinforced_at, 'last_reinforced_at');

@@ -1,18 +1,28 @@
 /**
  * The parsing half of a parallel JSONL import (see importInsights): runs in a worker thread,
- * turns raw chunks into validated, normalized rows and hands them back packed, so the main
+ * turns raw bytes into validated, normalized rows and hands them back packed, so the main
  * thread spends its time in SQLite. On a 2-core machine parsing and writing then overlap.
  *
- * In:  { type: 'chunk', data: Uint8Array } … { type: 'end' }
+ * Two ways in:
+ * - a file: the worker reads the descriptor itself, so parsing never waits for the writing
+ *   thread to find time to read; it blocks (Atomics.wait) once `maxBatchesAhead` batches are
+ *   unwritten, which bounds memory;
+ * - a stream (stdin): { type: 'chunk', data: Uint8Array } … { type: 'end' } from the main thread.
  * Out: { type: 'batch', rows: PackedRows | null, bad, lines, chunks } per full batch and per consumed chunk,
  *      then { type: 'done', rows, bad, lines, chunks }.
  */
+import { readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { JsonlParser, packRows, type Row } from './import-rows.js';
 
 export interface ImportWorkerData {
   now: number;
   batchSize: number;
+  /** Read this open file descriptor instead of waiting for chunks. */
+  fd?: number;
+  /** With `fd`: [0] counts batches sent and not yet written; the main thread sets it below 0 to stop the worker. */
+  batchesInFlight?: SharedArrayBuffer;
+  maxBatchesAhead?: number;
 }
 
 export type ImportWorkerMessage = {
@@ -26,7 +36,11 @@ export type ImportWorkerMessage = {
 };
 
 const port = parentPort!;
-const { now, batchSize } = workerData as ImportWorkerData;
+const { now, batchSize, fd, batchesInFlight, maxBatchesAhead = 2 } = workerData as ImportWorkerData;
+const inFlight = batchesInFlight ? new Int32Array(batchesInFlight) : undefined;
+/** Set when the main thread gave up on the import (it failed or was interrupted). */
+class Stopped extends Error {}
+const READ_CHUNK_BYTES = 1024 * 1024;
 let rows: Row[] = [];
 let bad: Array<{ line: number; message: string }> = [];
 let chunks = 0;
@@ -46,16 +60,47 @@ function send(type: 'batch' | 'done', withRows = true): void {
   port.postMessage(message, packed ? [packed.lengths.buffer as ArrayBuffer, packed.numbers.buffer as ArrayBuffer] : []);
   if (packed) rows = [];
   bad = [];
+  if (packed && inFlight && type === 'batch') waitForWriter(inFlight);
 }
 
-port.on('message', (message: { type: 'chunk'; data: Uint8Array } | { type: 'end' }) => {
-  if (message.type === 'chunk') {
-    parser.push(Buffer.from(message.data.buffer, message.data.byteOffset, message.data.byteLength));
-    chunks++;
-    send('batch', false);
-  } else {
+/** Blocks this thread while the writer is `maxBatchesAhead` batches behind. */
+function waitForWriter(counter: Int32Array): void {
+  Atomics.add(counter, 0, 1);
+  for (;;) {
+    const value = Atomics.load(counter, 0);
+    if (value < 0) throw new Stopped();
+    if (value <= maxBatchesAhead) return;
+    Atomics.wait(counter, 0, value, 1000);
+  }
+}
+
+if (fd !== undefined) {
+  try {
+    const buffer = Buffer.allocUnsafe(READ_CHUNK_BYTES);
+    // The parser decodes each chunk into a string at once, so the one buffer can be reused.
+    for (let read = readSync(fd, buffer); read > 0; read = readSync(fd, buffer)) {
+      parser.push(buffer.subarray(0, read));
+      chunks++;
+      send('batch', false);
+    }
     parser.end();
     send('done');
-    port.close();
+  } catch (error) {
+    if (!(error instanceof Stopped)) throw error;
   }
-});
+  port.close();
+}
+
+if (fd === undefined) {
+  port.on('message', (message: { type: 'chunk'; data: Uint8Array } | { type: 'end' }) => {
+    if (message.type === 'chunk') {
+      parser.push(Buffer.from(message.data.buffer, message.data.byteOffset, message.data.byteLength));
+      chunks++;
+      send('batch', false);
+    } else {
+      parser.end();
+      send('done');
+      port.close();
+    }
+  });
+}
