@@ -9,7 +9,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import Sqlite from 'better-sqlite3';
 import { runBin, tempDir } from './helpers/cli.js';
-import { openDatabaseWith } from '../src/engine/db.js';
+import { ACTIVE_TEXT_INDEX, openDatabaseWith } from '../src/engine/db.js';
 import { DEFAULT_DECAY, decayedConfidence, runDecaySweep, shouldArchive } from '../src/engine/jobs/decay.js';
 import { createJob, getJob } from '../src/engine/jobs.js';
 
@@ -92,6 +92,65 @@ describe('decay maths', () => {
       ),
       { numRuns: 60 },
     );
+  });
+});
+
+describe('decay_sweep when it archives most of the store', () => {
+  const indexRow = (db: Sqlite.Database) =>
+    db.prepare(`SELECT sql FROM sqlite_schema WHERE type = 'index' AND name = 'insights_active_normalized'`).get() as { sql: string };
+  const sweep = (db: Sqlite.Database, at: number) => {
+    const job = createJob(db, { workspaceId: 1, jobType: 'decay_sweep', dryRun: false, now: at });
+    const outcome = runDecaySweep({ db, job, params: {}, now: at, progress: () => undefined });
+    db.transaction(() => outcome.apply?.()).immediate();
+  };
+
+  test('the rebuilt unique index is the one migration 1 made; every row follows the formula; other workspaces keep theirs', () => {
+    const { db } = freshDb();
+    seed(db, 3000);
+    seed(db, 200, 2);
+    // Archived insights keep decaying and are never brought back.
+    db.exec(`UPDATE insights SET status = 'archived' WHERE workspace_id = 1 AND id % 50 = 0`);
+    const before = indexRow(db);
+    const schemaVersion = () => db.pragma('schema_version', { simple: true }) as number;
+    const version = schemaVersion();
+    assert.equal(before.sql, ACTIVE_TEXT_INDEX, 'the constant matches the migration');
+    const at = NOW + 300 * DAY; // most insights are then far past the archive threshold
+    const rows = db.prepare('SELECT id, workspace_id, base_confidence, confidence, last_reinforced_at, status FROM insights ORDER BY id').all() as Array<{
+      id: number; workspace_id: number; base_confidence: number; confidence: number; last_reinforced_at: number; status: string;
+    }>;
+    sweep(db, at);
+    const after = indexRow(db);
+    assert.equal(schemaVersion(), version + 2, 'this sweep dropped and recreated the index');
+    assert.equal(after.sql, before.sql);
+    assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
+    const now = new Map((db.prepare('SELECT id, confidence, status FROM insights').all() as Array<{ id: number; confidence: number; status: string }>).map((r) => [r.id, r]));
+    let archived = 0;
+    for (const r of rows) {
+      const got = now.get(r.id)!;
+      if (r.workspace_id === 2) {
+        assert.deepEqual(got, { id: r.id, confidence: r.confidence, status: r.status }, 'another workspace is untouched');
+        continue;
+      }
+      const expected = decayedConfidence(r.base_confidence, r.last_reinforced_at, at, DEFAULT_DECAY);
+      assert.ok(Math.abs(got.confidence - expected) < 1e-12);
+      const archive = shouldArchive(expected, r.last_reinforced_at, at, DEFAULT_DECAY);
+      assert.equal(got.status, archive || r.status === 'archived' ? 'archived' : 'active');
+      if (archive) archived++;
+    }
+    assert.ok(archived > 2000, `${archived} of 3000 archived`);
+    // The index still holds every active insight of both workspaces, and still enforces uniqueness.
+    const indexed = db.prepare(`SELECT count(*) FROM insights INDEXED BY insights_active_normalized WHERE workspace_id IN (1, 2) AND status = 'active'`).pluck().get();
+    assert.equal(indexed, db.prepare(`SELECT count(*) FROM insights NOT INDEXED WHERE status = 'active'`).pluck().get());
+    const active = db.prepare(`SELECT workspace_id, text, normalized_text FROM insights WHERE status = 'active' AND workspace_id = 2 LIMIT 1`).get() as { workspace_id: number; text: string; normalized_text: string };
+    assert.throws(
+      () => db.prepare(`INSERT INTO insights (workspace_id, text, normalized_text, confidence, base_confidence, created_at, last_reinforced_at) VALUES (?, ?, ?, 0.5, 0.5, 0, 0)`).run(active.workspace_id, active.text, active.normalized_text),
+      /UNIQUE constraint failed/,
+    );
+    // A later sweep that archives little keeps the index as it is.
+    const rebuilt = schemaVersion();
+    sweep(db, at + DAY);
+    assert.equal(schemaVersion(), rebuilt);
+    db.close();
   });
 });
 

@@ -11,6 +11,13 @@ export type Database = BetterSqlite3.Database;
 
 export const BUSY_TIMEOUT_MS = 10_000;
 
+/**
+ * The unique index that makes an insight's normalized text its identity among active insights.
+ * Migration 1 created it with exactly this statement; decay_sweep drops and recreates it when
+ * it archives most of a store (test/engine-jobs.test.ts checks the two stay identical).
+ */
+export const ACTIVE_TEXT_INDEX = `CREATE UNIQUE INDEX insights_active_normalized ON insights (workspace_id, normalized_text) WHERE status = 'active'`;
+
 /** Each entry moves the schema from version i to i + 1. Never edit a shipped entry; append. */
 export const MIGRATIONS: readonly string[] = [
   `
