@@ -159,9 +159,10 @@ async function benchImport(): Promise<void> {
   const r = spawnSync(process.execPath, ['--import', 'tsx', script, '--lines', String(lines)], { encoding: 'utf8', cwd: ROOT });
   const last = r.stdout.trim().split('\n').at(-1);
   if (r.status !== 0 || !last) throw new Error(`import bench failed: ${r.stderr}`);
-  const result = JSON.parse(last) as { lines: number; seconds: number; insights_per_second: number; peak_rss_mb: number };
+  const result = JSON.parse(last) as { lines: number; runs: number; insights_per_second: number; insights_per_second_min: number; insights_per_second_max: number; peak_rss_mb: number };
+  const range = `${result.insights_per_second_min.toLocaleString('en-US')}–${result.insights_per_second_max.toLocaleString('en-US')}/s`;
   rows.push({
-    figure: `import ${result.lines.toLocaleString('en-US')}-line JSONL`,
+    figure: `import ${result.lines.toLocaleString('en-US')}-line JSONL (median of ${result.runs}; ${range})`,
     value: result.insights_per_second,
     unit: 'insights/s',
     goal: '≥ 100,000/s; RSS < 300 MB',

@@ -14,6 +14,7 @@ import { after, test } from 'node:test';
 import Sqlite from 'better-sqlite3';
 import { generateLabelledCorpus } from '../bench/lib/labelled-insights.js';
 import { runBin, tempDir } from './helpers/cli.js';
+import { IMPORT_BATCH_ROWS } from '../src/engine/import.js';
 
 const SOAK = process.env.NEX_COMPOUND_SOAK === '1';
 // NEX_COMPOUND_CHAOS_KILLS overrides the count (.ci/run's second pass, on Node 24, runs fewer).
@@ -167,7 +168,7 @@ test('kill -9 of an import at random points: whole batches only, in file order, 
   writeFileSync(file, Array.from({ length: lines }, (_, i) => JSON.stringify({ text: text(i), source: 'chaos', confidence: 0.5 })).join('\n'));
   const { spawn } = await import('node:child_process');
   const { BIN } = await import('./helpers/cli.js');
-  const { existsSync } = await import('node:fs');
+  const { existsSync, statSync } = await import('node:fs');
   /** Rows committed so far, read through a second connection (WAL lets it read during the import). */
   const committed = (db: string): number => {
     if (!existsSync(db)) return 0;
@@ -190,18 +191,24 @@ test('kill -9 of an import at random points: whole batches only, in file order, 
     child.kill('SIGKILL');
     return exited;
   };
-  const killedImportAfter = async (db: string, extra: string[], ms: number) => {
-    const child = spawn(process.execPath, [BIN, 'insights', 'import', file, ...extra], { env: { ...process.env, ...env(db) }, stdio: 'ignore' });
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
-    while (!existsSync(db)) await sleep(5);
-    await sleep(ms);
+  /**
+   * Starts a strict import and kills it once its one open transaction has spilled `bytes` of
+   * uncommitted pages to the WAL: progress visible from outside while nothing is committed, so
+   * the kill lands mid-import however fast or loaded the machine is.
+   */
+  const killedStrictImportAt = async (db: string, bytes: number) => {
+    const child = spawn(process.execPath, [BIN, 'insights', 'import', file, '--strict'], { env: { ...process.env, ...env(db) }, stdio: 'ignore' });
+    let done = false;
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => ((done = true), resolve(signal))));
+    const walBytes = () => (existsSync(`${db}-wal`) ? statSync(`${db}-wal`).size : 0);
+    while (!done && walBytes() < bytes) await sleep(2);
     child.kill('SIGKILL');
     return exited;
   };
   let partial = 0;
   const seen: string[] = [];
-  // Kill points: right at the start, and after 1, 3 and 6 committed batches of 20,000 (plus jitter).
-  for (const [n, rows] of [0, 20_000, 60_000, 120_000].entries()) {
+  // Kill points: right at the start, and after 1, 3 and 6 committed batches (plus jitter).
+  for (const [n, rows] of [0, 1, 3, 6].map((batches) => batches * IMPORT_BATCH_ROWS).entries()) {
     const db = path.join(dir, `import-${n}.db`);
     const signal = await killedImport(db, [], rows);
     if (!existsSync(db)) continue;
@@ -210,7 +217,7 @@ test('kill -9 of an import at random points: whole batches only, in file order, 
       assert.equal(check.pragma('integrity_check', { simple: true }), 'ok');
       const hasTable = check.prepare("SELECT 1 FROM sqlite_master WHERE name = 'insights'").get() !== undefined;
       const rowsNow = hasTable ? (check.prepare('SELECT id, text FROM insights ORDER BY id').all() as Array<{ id: number; text: string }>) : [];
-      if (signal === 'SIGKILL') assert.equal(rowsNow.length % 20_000, 0, `killed after ${rows} rows: ${rowsNow.length} rows is not whole batches`);
+      if (signal === 'SIGKILL') assert.equal(rowsNow.length % IMPORT_BATCH_ROWS, 0, `killed after ${rows} rows: ${rowsNow.length} rows is not whole batches`);
       if (signal !== 'SIGKILL') assert.equal(rowsNow.length, lines, `the import exited by itself (${signal}) before the kill after ${rows} rows, with ${rowsNow.length} rows`);
       rowsNow.forEach((row, i) => assert.equal(row.text, text(i), `row ${i} out of file order`));
       if (signal === 'SIGKILL' && rowsNow.length > 0 && rowsNow.length < lines) partial++;
@@ -222,14 +229,13 @@ test('kill -9 of an import at random points: whole batches only, in file order, 
   assert.ok(partial >= 2, `kills landed mid-import with some batches committed: ${partial} (${seen.join('; ')})`);
 
   const strictDb = path.join(dir, 'import-strict.db');
-  // A strict import commits once, at the end: kill it a third of the way through a complete
-  // import's time, measured here on the same file, so the kill lands mid-import at any speed.
+  // A strict import commits once, at the end. The complete import of this file writes tens of
+  // MB to the WAL; the kill lands after 2–10 MB of it.
   const fullDb = path.join(dir, 'import-full.db');
-  const started = Date.now();
   const full = await runBin(['insights', 'import', file, '--strict'], { env: env(fullDb), timeoutMs: 120_000 });
   assert.equal(full.code, 0, full.stderr);
   assert.equal(committed(fullDb), lines);
-  const strictChild = await killedImportAfter(strictDb, ['--strict'], Math.round((Date.now() - started) / 3));
+  const strictChild = await killedStrictImportAt(strictDb, (2 + Math.random() * 8) * 1024 * 1024);
   assert.equal(strictChild, 'SIGKILL', 'the strict import was still running when killed');
   const check = new Sqlite(strictDb);
   try {

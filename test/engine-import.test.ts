@@ -140,7 +140,7 @@ test('a file import whose writing fails stops its parsing worker, keeps the writ
 test('an import into a store that already has rows counts new against reinforced exactly', async () => {
   const d = db();
   await run(d, Array.from({ length: 60 }, (_, i) => JSON.stringify({ text: `fact ${i * 2}` })).join('\n'), 'jsonl');
-  // Half of these exist already; the new ones interleave with them inside 25-row statements.
+  // Half of these exist already; the new ones interleave with them inside 100-row statements.
   const summary = await run(d, Array.from({ length: 120 }, (_, i) => JSON.stringify({ text: `fact ${i}` })).join('\n'), 'jsonl', false, 1000, true);
   assert.deepEqual({ imported: summary.imported, reinforced: summary.reinforced }, { imported: 60, reinforced: 60 });
   assert.equal(listInsights(d, { workspaceId: 1, limit: 1000 }).length, 120);

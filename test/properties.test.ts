@@ -41,7 +41,6 @@ import { CONFIDENCE_EPSILON, decayedConfidence, shouldArchive, type DecayParams 
 import { LIFECYCLE_STATES, NEX_STATES, mapState, normalized, type LifecycleState } from '../src/core/lifecycle.js';
 import { PROVIDERS, type ProviderName } from '../src/backends/providers.js';
 import { lifecycleOf } from '../src/core/types.js';
-import { normalizeText } from '../src/engine/normalize.js';
 import type { ExportRecord } from '../src/engine/insights.js';
 import { resolveSettings, type GlobalOptions } from '../src/cli/settings.js';
 import type { ConfigKey } from '../src/config/config.js';
