@@ -3,6 +3,7 @@
  * timeout), versioned migrations, and one-line errors for every way a file can be unusable.
  */
 import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { StorageError } from '../cli/errors.js';
@@ -220,6 +221,24 @@ function untilFree<T>(work: () => T): T {
   }
 }
 
+let addonPath: string | null | undefined;
+
+/**
+ * Where better-sqlite3's compiled addon is. Handing its path to the constructor skips the
+ * `bindings` package's search, which stats candidate paths and reads a stack trace: 3–15 ms
+ * of every local command on this VM. A build elsewhere (build/Debug) falls back to the search.
+ */
+function nativeAddon(): string | undefined {
+  if (addonPath === undefined) {
+    try {
+      addonPath = createRequire(import.meta.url).resolve('better-sqlite3/build/Release/better_sqlite3.node');
+    } catch {
+      addonPath = null;
+    }
+  }
+  return addonPath ?? undefined;
+}
+
 export function openDatabaseWith(Sqlite: typeof BetterSqlite3, file: string, options: OpenOptions): Database {
   const resolved = path.resolve(file);
   const dir = path.dirname(resolved);
@@ -240,7 +259,8 @@ export function openDatabaseWith(Sqlite: typeof BetterSqlite3, file: string, opt
   const isNew = !existsSync(resolved);
   let db: Database;
   try {
-    db = new Sqlite(resolved, { fileMustExist: !options.create, timeout: BUSY_TIMEOUT_MS, readonly: options.readonly ?? false });
+    const nativeBinding = nativeAddon();
+    db = new Sqlite(resolved, { fileMustExist: !options.create, timeout: BUSY_TIMEOUT_MS, readonly: options.readonly ?? false, ...(nativeBinding ? { nativeBinding } : {}) });
     // Insights are a company's private notes: owner-only, like the config file. The WAL and
     // shared-memory files SQLite creates next inherit this mode.
     if (isNew) chmodSync(resolved, 0o600);
