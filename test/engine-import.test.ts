@@ -134,6 +134,7 @@ test('a file import whose writing fails stops its parsing worker, keeps the writ
   await assert.rejects(importInsights(d, { kind: 'file', path: file }, { ...options, strict: true }), /disk says no/);
   assert.equal(d.prepare('SELECT count(*) FROM insights').pluck().get(), 100, 'strict: nothing more');
   assert.equal(d.inTransaction, false);
+  assert.equal(d.pragma('wal_autocheckpoint', { simple: true }), 1000, "the connection's checkpoint threshold is restored");
   assert.equal(openFds(), before, 'the file descriptor is closed');
 });
 
