@@ -5,7 +5,7 @@
  * Prints a table and writes .bench/results.json.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +26,8 @@ interface Row {
   unit: string;
   baseline?: number;
   baselineLabel?: string;
+  /** The baseline's unit when it is not a time in ms. */
+  baselineUnit?: string;
   ratio?: number;
   goal?: string;
   peakRssMb?: number;
@@ -159,12 +161,24 @@ async function benchImport(): Promise<void> {
   const r = spawnSync(process.execPath, ['--import', 'tsx', script, '--lines', String(lines)], { encoding: 'utf8', cwd: ROOT });
   const last = r.stdout.trim().split('\n').at(-1);
   if (r.status !== 0 || !last) throw new Error(`import bench failed: ${r.stderr}`);
-  const result = JSON.parse(last) as { lines: number; runs: number; insights_per_second: number; insights_per_second_min: number; insights_per_second_max: number; peak_rss_mb: number };
+  const result = JSON.parse(last) as {
+    lines: number;
+    runs: number;
+    insights_per_second: number;
+    insights_per_second_min: number;
+    insights_per_second_max: number;
+    floor_insights_per_second: number;
+    peak_rss_mb: number;
+  };
   const range = `${result.insights_per_second_min.toLocaleString('en-US')}–${result.insights_per_second_max.toLocaleString('en-US')}/s`;
   rows.push({
     figure: `import ${result.lines.toLocaleString('en-US')}-line JSONL (median of ${result.runs}; ${range})`,
     value: result.insights_per_second,
     unit: 'insights/s',
+    baseline: result.floor_insights_per_second,
+    baselineUnit: 'insights/s',
+    baselineLabel: 'storage floor: same rows, same writer, no parsing',
+    ratio: result.insights_per_second / result.floor_insights_per_second,
     goal: '≥ 100,000/s; RSS < 300 MB',
     peakRssMb: result.peak_rss_mb,
   });
@@ -260,17 +274,52 @@ async function benchServe(): Promise<void> {
     value: s.served.rps,
     unit: 'requests/s',
     baseline: s.baseline.rps,
-    baselineLabel: 'bare node:http, req/s',
+    baselineUnit: 'req/s',
+    baselineLabel: 'bare node:http',
     ratio: s.served.rps / s.baseline.rps,
     goal: '≥ 5,000/s, p99 < 50 ms',
   });
   rows.push({ figure: 'serve: 200 concurrent triggers', value: s.jobs_created, unit: `jobs created (${s.accepted} answered 202)`, goal: 'exactly 200' });
 }
 
+/**
+ * decay_sweep and metrics at 10k, 100k and 1M insights (--full; 10k and 100k by default),
+ * each job in its own process through the runner, as the worker runs it. metrics runs after
+ * the sweep, on the store the sweep left.
+ */
+async function benchJobScaling(): Promise<void> {
+  const sizes = full ? [10_000, 100_000, 1_000_000] : [10_000, 100_000];
+  const previous = new Map<string, number>();
+  for (const n of sizes) {
+    const dir = tmp();
+    const file = path.join(dir, 'engine.db');
+    seedInsights(file, n);
+    for (const jobType of ['decay_sweep', 'metrics'] as const) {
+      const db = openDatabaseWith(Sqlite, file, { create: false });
+      createJob(db, { workspaceId: 1, jobType, dryRun: false, now: Date.now() });
+      db.close();
+      const r = spawnSync(process.execPath, [path.join(ROOT, 'bench', 'job-runner.mjs'), file], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`${jobType} at ${n}: ${r.stderr}`);
+      const result = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { seconds: number; peak_rss_mb: number; affected: number };
+      const before = previous.get(jobType);
+      rows.push({
+        figure: `scaling: ${jobType} job over ${n.toLocaleString('en-US')} insights${jobType === 'decay_sweep' ? ` (${result.affected.toLocaleString('en-US')} changed)` : ''}`,
+        value: result.seconds * 1000,
+        unit: 'ms',
+        ...(before !== undefined ? { baseline: before * 1000, baselineLabel: `${(n / 10).toLocaleString('en-US')} insights`, ratio: result.seconds / before } : {}),
+        peakRssMb: result.peak_rss_mb,
+      });
+      previous.set(jobType, result.seconds);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const benches: Array<[string, () => Promise<void>]> = [
   ['startup', benchStartup],
   ['import', benchImport],
   ['decay', benchDecay],
+  ['scaling', benchJobScaling],
   ['consolidation', benchConsolidation],
   ['patterns', benchPatterns],
   ['serve', benchServe],
@@ -292,7 +341,7 @@ const table = [
   ...rows.map((r) => [
     r.figure,
     `${fmt(r.value)} ${r.unit}`,
-    r.baseline !== undefined ? `${fmt(r.baseline)} ms (${r.baselineLabel})` : '',
+    r.baseline !== undefined ? `${fmt(r.baseline)} ${r.baselineUnit ?? 'ms'} (${r.baselineLabel})` : '',
     r.ratio !== undefined ? `${r.ratio.toFixed(2)}×` : '',
     r.goal ?? '',
     r.peakRssMb !== undefined ? `${Math.round(r.peakRssMb)} MB` : '',

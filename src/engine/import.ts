@@ -145,7 +145,7 @@ async function* csvRecords(lines: AsyncGenerator<string>): AsyncGenerator<{ line
  * counts new against reinforced without RETURNING: a new row always takes max(id) + 1, so the
  * growth of max(id) across the write is the number inserted.
  */
-class RowWriter {
+export class RowWriter {
   private readonly many;
   private readonly one;
   private readonly maxId;
@@ -190,7 +190,7 @@ class RowWriter {
  * checkpoints after nearly every 10,000-row batch, two fsyncs each: about 200 for 1M lines,
  * each one a wait on a shared disk. This keeps it to about ten; the WAL stays under ~70 MB.
  */
-const IMPORT_CHECKPOINT_PAGES = 16_384;
+export const IMPORT_CHECKPOINT_PAGES = 16_384;
 
 export async function importInsights(db: Database, source: ImportInput, options: ImportOptions): Promise<ImportSummary> {
   const previous = db.pragma('wal_autocheckpoint', { simple: true }) as number;
