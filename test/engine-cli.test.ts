@@ -4,11 +4,12 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { startFakeNexServer, type FakeNexServer } from './helpers/fake-nex-server.js';
-import { runBin, tempDir } from './helpers/cli.js';
+import { BIN, runBin, tempDir } from './helpers/cli.js';
 import { openDatabaseWith } from '../src/engine/db.js';
 
 function engineEnv() {
@@ -69,6 +70,29 @@ describe('insights', () => {
     const unwritable = await runBin(['insights', 'export', '--output', path.join(dir, 'missing', 'out.jsonl')], { env });
     assert.equal(unwritable.code, 2);
     assert.match(unwritable.stderr, /cannot write/);
+  });
+
+  test('an unreadable import file, small or large enough for the parsing worker: exit 2, one line, no database touched', async () => {
+    const dir = tempDir('nex-compound-cli-unreadable-');
+    chmodSync(dir, 0o777);
+    const line = `${JSON.stringify({ text: 'a note long enough to make the file large', source: 'x' })}\n`;
+    const files = { small: line, large: line.repeat(Math.ceil((5 * 1024 * 1024) / line.length)) };
+    // root reads any file whatever its mode, so as root the bin runs as nobody.
+    const asRoot = process.getuid?.() === 0;
+    for (const [size, text] of Object.entries(files)) {
+      const file = path.join(dir, `${size}.jsonl`);
+      writeFileSync(file, text);
+      chmodSync(file, 0o000);
+      const db = path.join(dir, `${size}.db`);
+      const env = { HOME: dir, NEX_COMPOUND_DB: db, NEX_COMPOUND_CONFIG_DIR: dir };
+      const r = asRoot
+        ? spawnSync('runuser', ['-u', 'nobody', '--', 'env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), process.execPath, BIN, 'insights', 'import', file], { encoding: 'utf8' })
+        : await runBin(['insights', 'import', file], { env });
+      const code = 'status' in r ? r.status : r.code;
+      assert.equal(code, 2, `${size}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`^error: cannot read ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(EACCES\\)\nhint: check the file's permissions and owner\n$`), size);
+      assert.equal(existsSync(db), false, `${size}: the database was not created`);
+    }
   });
 
   test('bad import lines: reported with line numbers; good lines imported, exit 9; --strict writes nothing', async () => {

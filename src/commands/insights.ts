@@ -1,7 +1,7 @@
 /**
  * `insights add|import|list|show|export`: the local engine's insight store.
  */
-import { createReadStream, createWriteStream, existsSync, statSync } from 'node:fs';
+import { closeSync, createWriteStream, existsSync, openSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
@@ -48,6 +48,12 @@ export async function insightsImportCommand(ctx: Context, file: string, options:
     if (!existsSync(file)) throw new UsageError(`no such file: ${file}`);
     const stats = statSync(file);
     if (stats.isDirectory()) throw new UsageError(`${file} is a directory, not an import file`);
+    try {
+      closeSync(openSync(file, 'r'));
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'an error';
+      throw new UsageError(`cannot read ${file} (${code})`, code === 'EACCES' ? "check the file's permissions and owner" : undefined);
+    }
     parallel = stats.size >= PARALLEL_IMPORT_BYTES;
     input = { kind: 'file', path: file };
   }
