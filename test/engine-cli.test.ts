@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { startFakeNexServer, type FakeNexServer } from './helpers/fake-nex-server.js';
@@ -75,23 +76,42 @@ describe('insights', () => {
   test('an unreadable import file, small or large enough for the parsing worker: exit 2, one line, no database touched', async () => {
     const dir = tempDir('nex-compound-cli-unreadable-');
     chmodSync(dir, 0o777);
+    const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const check = (r: { code: number | null; stderr: string }, file: string, code: string, hint: string, db: string) => {
+      assert.equal(r.code, 2, `${file}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`^error: cannot read ${escape(file)} \\(${code}\\)\n${hint}$`), file);
+      assert.equal(existsSync(db), false, `${file}: the database was not created`);
+    };
+
+    // A socket cannot be opened for reading by anyone, root included.
+    const socket = path.join(dir, 'in.jsonl');
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(socket, resolve));
+    try {
+      const db = path.join(dir, 'socket.db');
+      check(await runBin(['insights', 'import', socket], { env: { NEX_COMPOUND_DB: db, NEX_COMPOUND_CONFIG_DIR: dir } }), socket, 'ENXIO', 'hint: pass a regular file, or - to read standard input\n', db);
+    } finally {
+      server.close();
+    }
+
+    // A file without read permission. root reads any file whatever its mode, so as root the
+    // bin runs as nobody — where nobody can run this Node and read this checkout at all
+    // (not when Node or the tree sits in another user's private directory, as in CI's second pass).
     const line = `${JSON.stringify({ text: 'a note long enough to make the file large', source: 'x' })}\n`;
-    const files = { small: line, large: line.repeat(Math.ceil((5 * 1024 * 1024) / line.length)) };
-    // root reads any file whatever its mode, so as root the bin runs as nobody.
     const asRoot = process.getuid?.() === 0;
-    for (const [size, text] of Object.entries(files)) {
+    const nobody = (args: string[], env: Record<string, string> = {}) => {
+      const r = spawnSync('runuser', ['-u', 'nobody', '--', 'env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...args], { encoding: 'utf8' });
+      return { code: r.status, stderr: r.stderr ?? '' };
+    };
+    if (asRoot && nobody([process.execPath, '-e', `require('fs').accessSync(${JSON.stringify(BIN)}, require('fs').constants.R_OK)`]).code !== 0) return;
+    for (const [size, text] of Object.entries({ small: line, large: line.repeat(Math.ceil((5 * 1024 * 1024) / line.length)) })) {
       const file = path.join(dir, `${size}.jsonl`);
       writeFileSync(file, text);
       chmodSync(file, 0o000);
       const db = path.join(dir, `${size}.db`);
       const env = { HOME: dir, NEX_COMPOUND_DB: db, NEX_COMPOUND_CONFIG_DIR: dir };
-      const r = asRoot
-        ? spawnSync('runuser', ['-u', 'nobody', '--', 'env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), process.execPath, BIN, 'insights', 'import', file], { encoding: 'utf8' })
-        : await runBin(['insights', 'import', file], { env });
-      const code = 'status' in r ? r.status : r.code;
-      assert.equal(code, 2, `${size}: ${r.stderr}`);
-      assert.match(r.stderr, new RegExp(`^error: cannot read ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(EACCES\\)\nhint: check the file's permissions and owner\n$`), size);
-      assert.equal(existsSync(db), false, `${size}: the database was not created`);
+      const r = asRoot ? nobody([process.execPath, BIN, 'insights', 'import', file], env) : await runBin(['insights', 'import', file], { env });
+      check(r, file, 'EACCES', "hint: check the file's permissions and owner\n", db);
     }
   });
 

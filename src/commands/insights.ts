@@ -52,7 +52,7 @@ export async function insightsImportCommand(ctx: Context, file: string, options:
       closeSync(openSync(file, 'r'));
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? 'an error';
-      throw new UsageError(`cannot read ${file} (${code})`, code === 'EACCES' ? "check the file's permissions and owner" : undefined);
+      throw new UsageError(`cannot read ${file} (${code})`, code === 'EACCES' ? "check the file's permissions and owner" : 'pass a regular file, or - to read standard input');
     }
     parallel = stats.size >= PARALLEL_IMPORT_BYTES;
     input = { kind: 'file', path: file };
