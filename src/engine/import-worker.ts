@@ -18,11 +18,13 @@ import { JsonlParser, packRows, type Row } from './import-rows.js';
 export interface ImportWorkerData {
   now: number;
   batchSize: number;
-  /** Read this open file descriptor instead of waiting for chunks. */
-  fd?: number;
-  /** With `fd`: [0] counts batches sent and not yet written; the main thread sets it below 0 to stop the worker. */
-  batchesInFlight?: SharedArrayBuffer;
-  maxBatchesAhead?: number;
+  /** Read this file instead of waiting for chunks. */
+  file?: {
+    fd: number;
+    /** [0] counts batches sent and not yet written; the main thread sets it below 0 to stop the worker. */
+    batchesInFlight: SharedArrayBuffer;
+    maxBatchesAhead: number;
+  };
 }
 
 export type ImportWorkerMessage = {
@@ -36,8 +38,8 @@ export type ImportWorkerMessage = {
 };
 
 const port = parentPort!;
-const { now, batchSize, fd, batchesInFlight, maxBatchesAhead = 2 } = workerData as ImportWorkerData;
-const inFlight = batchesInFlight ? new Int32Array(batchesInFlight) : undefined;
+const { now, batchSize, file } = workerData as ImportWorkerData;
+const inFlight = file ? new Int32Array(file.batchesInFlight) : undefined;
 /** Set when the main thread gave up on the import (it failed or was interrupted). */
 class Stopped extends Error {}
 const READ_CHUNK_BYTES = 1024 * 1024;
@@ -60,11 +62,11 @@ function send(type: 'batch' | 'done', withRows = true): void {
   port.postMessage(message, packed ? [packed.lengths.buffer as ArrayBuffer, packed.numbers.buffer as ArrayBuffer] : []);
   if (packed) rows = [];
   bad = [];
-  if (packed && inFlight && type === 'batch') waitForWriter(inFlight);
+  if (packed && inFlight && type === 'batch') waitForWriter(inFlight, file!.maxBatchesAhead);
 }
 
 /** Blocks this thread while the writer is `maxBatchesAhead` batches behind. */
-function waitForWriter(counter: Int32Array): void {
+function waitForWriter(counter: Int32Array, maxBatchesAhead: number): void {
   Atomics.add(counter, 0, 1);
   for (;;) {
     const value = Atomics.load(counter, 0);
@@ -74,11 +76,11 @@ function waitForWriter(counter: Int32Array): void {
   }
 }
 
-if (fd !== undefined) {
+if (file) {
   try {
     const buffer = Buffer.allocUnsafe(READ_CHUNK_BYTES);
     // The parser decodes each chunk into a string at once, so the one buffer can be reused.
-    for (let read = readSync(fd, buffer); read > 0; read = readSync(fd, buffer)) {
+    for (let read = readSync(file.fd, buffer); read > 0; read = readSync(file.fd, buffer)) {
       parser.push(buffer.subarray(0, read));
       chunks++;
       send('batch', false);
@@ -89,9 +91,7 @@ if (fd !== undefined) {
     if (!(error instanceof Stopped)) throw error;
   }
   port.close();
-}
-
-if (fd === undefined) {
+} else {
   port.on('message', (message: { type: 'chunk'; data: Uint8Array } | { type: 'end' }) => {
     if (message.type === 'chunk') {
       parser.push(Buffer.from(message.data.buffer, message.data.byteOffset, message.data.byteLength));

@@ -324,7 +324,7 @@ async function importJsonlInWorker(
   const data: ImportWorkerData = {
     now: options.now,
     batchSize,
-    ...(fd !== undefined && inFlight ? { fd, batchesInFlight: inFlight.buffer as SharedArrayBuffer, maxBatchesAhead: MAX_BATCHES_AHEAD } : {}),
+    ...(fd !== undefined && inFlight ? { file: { fd, batchesInFlight: inFlight.buffer as SharedArrayBuffer, maxBatchesAhead: MAX_BATCHES_AHEAD } } : {}),
   };
   // A .ts worker entry is resolved before tsx's hooks are ready, so source mode enters through an import().
   const resourceLimits = { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB };

@@ -14,7 +14,7 @@ const isPlainEdge = (code: number) => (code >= 97 && code <= 122) || (code >= 48
 
 /**
  * Each shortcut skips a step that would return its input unchanged (ASCII is NFKC-stable;
- * single spaces collapse to themselves), which halves an import's parsing time.
+ * single spaces collapse to themselves): a 1M-line import's parsing went from 6.0 to 4.6–5.4 µs a line.
  */
 export function normalizeText(text: string): string {
   let normalized = (NON_ASCII.test(text) ? text.normalize('NFKC') : text).toLowerCase();
