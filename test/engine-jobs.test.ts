@@ -4,14 +4,14 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import Sqlite from 'better-sqlite3';
 import { runBin, tempDir } from './helpers/cli.js';
 import { ACTIVE_TEXT_INDEX, openDatabaseWith } from '../src/engine/db.js';
 import { DEFAULT_DECAY, decayedConfidence, runDecaySweep, shouldArchive } from '../src/engine/jobs/decay.js';
-import { createJob, getJob } from '../src/engine/jobs.js';
+import { HUNG_AFTER_LEASES, claimNextJob, createJob, getJob, hasRunnableJobs, processIsRunning } from '../src/engine/jobs.js';
 
 const DAY = 86_400_000;
 const NOW = Date.parse('2026-11-01T00:00:00Z');
@@ -240,6 +240,67 @@ describe('local jobs through the real bin', () => {
     const events = after.prepare('SELECT kind FROM job_events WHERE job_run_id = ? ORDER BY id').all(id).map((e) => (e as { kind: string }).kind);
     assert.deepEqual(events, ['accepted', 'claimed', 'lease_expired', 'claimed', 'completed']);
     after.close();
+  });
+
+  test('a worker that is alive but late with its heartbeat keeps its job: no second worker, attempts = 1', async () => {
+    const { file, db } = freshDb();
+    seed(db, 2000);
+    db.close();
+    // Each progress report blocks 1.1 s, more than twice the 0.5 s lease, while the --wait poll
+    // looks for abandoned jobs every 100 ms; the worker's process is running all along.
+    const env = localEnv(file, { NEX_COMPOUND_LEASE_MS: '500', NEX_COMPOUND_JOB_SLOWDOWN_MS: '1100' });
+    const run = await runBin(['trigger', 'decay_sweep', '--local', '--wait', '--json', '--timeout', '60s'], { env });
+    assert.equal(run.code, 0, run.stderr);
+    const final = JSON.parse(run.stdout);
+    assert.equal(final.status, 'completed');
+    assert.equal(final.attempts, 1);
+    const after = openDatabaseWith(Sqlite, file, { create: false });
+    const events = after.prepare('SELECT kind FROM job_events WHERE job_run_id = ? ORDER BY id').all(final.job_run_id).map((e) => (e as { kind: string }).kind);
+    after.close();
+    assert.deepEqual(events, ['accepted', 'claimed', 'completed']);
+  });
+
+  test('an expired lease is taken at once from a dead or zombie owner, and from a running one only once it is presumed hung', async () => {
+    const { spawn, spawnSync } = await import('node:child_process');
+    // A zombie: the backgrounded child exits at once, and its parent (exec'd into sleep) never reaps it.
+    const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30 >/dev/null'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const zombie = await new Promise<number>((resolve) => parent.stdout.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim()))));
+    try {
+      for (let i = 0; i < 100 && !readFileSync(`/proc/${zombie}/stat`, 'latin1').includes(') Z'); i++) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(processIsRunning(zombie), false, 'a zombie is not running');
+    } finally {
+      parent.kill('SIGKILL');
+    }
+    const exited = spawnSync(process.execPath, ['-e', '0']).pid!;
+    assert.equal(processIsRunning(process.pid), true);
+    assert.equal(processIsRunning(exited), false);
+
+    const lease = 1000;
+    const cases = [
+      { owner: process.pid, takenAfter: HUNG_AFTER_LEASES * lease + 1, reason: 'owner hung' },
+      { owner: exited, takenAfter: 1, reason: 'owner gone' },
+      { owner: undefined, takenAfter: 1, reason: 'owner gone' },
+    ];
+    for (const { owner, takenAfter, reason } of cases) {
+      const { db } = freshDb();
+      const job = createJob(db, { workspaceId: 1, jobType: 'metrics', dryRun: false, now: NOW });
+      assert.equal(claimNextJob(db, 'first', NOW, lease)?.job_run_id, job.job_run_id);
+      if (owner !== undefined) db.prepare('INSERT INTO workers (worker_id, pid, heartbeat_at) VALUES (?, ?, ?)').run('first', owner, NOW);
+      const expires = NOW + lease;
+      for (const at of [expires, expires + 1, expires + takenAfter - 1]) {
+        if (at >= expires + takenAfter) continue;
+        assert.equal(hasRunnableJobs(db, at, lease), false, `owner ${owner}: runnable ${at - expires} ms after expiry`);
+        assert.equal(claimNextJob(db, 'second', at, lease), undefined, `owner ${owner}: taken ${at - expires} ms after expiry`);
+      }
+      const at = expires + takenAfter;
+      assert.equal(hasRunnableJobs(db, at, lease), true, `owner ${owner}`);
+      const taken = claimNextJob(db, 'second', at, lease);
+      assert.equal(taken?.lease_owner, 'second', `owner ${owner}`);
+      assert.equal(taken?.attempts, 2);
+      const event = db.prepare(`SELECT detail FROM job_events WHERE job_run_id = ? AND kind = 'lease_expired'`).get(job.job_run_id) as { detail: string };
+      assert.equal(JSON.parse(event.detail).reason, reason, `owner ${owner}`);
+      db.close();
+    }
   });
 
   test('a job whose worker died three times is failed with error_details', async () => {

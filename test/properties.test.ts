@@ -265,7 +265,7 @@ describe('job state machine (model-based, real SQLite file, controlled clock)', 
               if (running[0]) assert.equal(running[0].seq, open[0]!.seq, `workspace ${ws} runs a job before an older one ${where()}`);
             }
             const runnable = model.some((j) => j.status === 'accepted' || (j.status === 'running' && j.expires! < now));
-            assert.equal(hasRunnableJobs(db, now), runnable, `hasRunnableJobs ${where()}`);
+            assert.equal(hasRunnableJobs(db, now, LEASE), runnable, `hasRunnableJobs ${where()}`);
             before = after;
           }
           // Each job's event log tells the same story: claims = attempts, re-claims only after an expired lease.

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { NotFoundError } from '../cli/errors.js';
 import type { AcceptedJob, JobBackend, JobStatus, TriggerRequest } from '../core/types.js';
 import type { Database } from '../engine/db.js';
-import { createJob, getJob, getJobResult, hasRunnableJobs, leaseMs, toJobStatus } from '../engine/jobs.js';
+import { HUNG_AFTER_LEASES, createJob, getJob, getJobResult, hasAbandonedJob, hasRunnableJobs, leaseMs, processIsRunning, toJobStatus } from '../engine/jobs.js';
 
 /** How often a local watch polls: completion is seen well within 250 ms. */
 export const LOCAL_POLL_MS = 100;
@@ -69,33 +69,21 @@ export class LocalBackend implements JobBackend {
     const now = this.options.now();
     if (now - this.lastSpawn < RESPAWN_GUARD_MS) return;
     const { db } = this.options;
-    if (!hasRunnableJobs(db, now)) return;
     const lease = leaseMs(this.options.env);
+    if (!hasRunnableJobs(db, now, lease)) return;
     const workers = db.prepare('SELECT worker_id, pid, heartbeat_at FROM workers').all() as Array<{ worker_id: string; pid: number; heartbeat_at: number }>;
-    let idle = 0;
+    let live = 0;
     for (const worker of workers) {
-      if (!isAlive(worker.pid) || now - worker.heartbeat_at > lease) {
+      // A worker busy with a long step may be late with its heartbeat; only a gone or hung one is forgotten.
+      if (!processIsRunning(worker.pid) || now - worker.heartbeat_at > HUNG_AFTER_LEASES * lease) {
         db.prepare('DELETE FROM workers WHERE worker_id = ?').run(worker.worker_id);
-      } else idle++;
+      } else live++;
     }
     // A live worker picks up new jobs by itself; accepted jobs waiting behind a busy one need no second worker.
-    if (idle > 0 && afterTrigger) return;
-    if (idle > 0 && !hasExpiredLease(db, now)) return;
+    if (live > 0 && afterTrigger) return;
+    if (live > 0 && !hasAbandonedJob(db, now, lease)) return;
     this.lastSpawn = now;
     spawnWorker(this.options.dbPath, this.options.env);
-  }
-}
-
-function hasExpiredLease(db: Database, now: number): boolean {
-  return db.prepare(`SELECT 1 FROM jobs WHERE status = 'running' AND lease_expires_at < ? LIMIT 1`).get(now) !== undefined;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -1,15 +1,67 @@
 /**
  * The local job queue in SQLite. A job is claimed in an IMMEDIATE transaction with a
  * lease the worker renews; a job whose worker died is re-claimed once the lease expires,
- * up to MAX_ATTEMPTS, and its changes commit atomically with its completion.
+ * up to MAX_ATTEMPTS, and its changes commit atomically with its completion. A worker whose
+ * process is still running keeps its job for a while past the lease (HUNG_AFTER_LEASES).
  * A workspace's jobs run one at a time, in trigger order.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { JobStatus, JobType } from '../core/types.js';
 import type { Database } from './db.js';
 
 export const DEFAULT_LEASE_MS = 30_000;
 export const MAX_ATTEMPTS = 3;
+/**
+ * How many lease periods past its expiry a job stays with an owner whose process is still
+ * running. A worker starved of CPU (a loaded CI machine) misses heartbeats without being dead;
+ * taking its job at once starts a second copy that competes for the same CPU, and the pair can
+ * use up every attempt. A worker silent this long is presumed hung and loses the job anyway.
+ */
+export const HUNG_AFTER_LEASES = 4;
+
+/** Whether the process with this pid is running; tests pass their own. */
+export type ProcessProbe = (pid: number) => boolean;
+
+/** Whether a process with this pid runs on this machine. A zombie (killed, not yet reaped) does not. */
+export function processIsRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  if (process.platform !== 'linux') return true;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    // "pid (comm) S …": comm may hold spaces or parentheses, the state follows the last ')'.
+    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ENOENT';
+  }
+}
+
+/** Why a running job's lease lets another worker take it, or undefined while it does not. */
+function abandonment(
+  db: Database,
+  job: Pick<JobRow, 'lease_owner' | 'lease_expires_at'>,
+  now: number,
+  lease: number,
+  isRunning: ProcessProbe,
+): 'owner gone' | 'owner hung' | undefined {
+  const expires = job.lease_expires_at ?? 0;
+  if (expires >= now) return undefined;
+  if (expires < now - HUNG_AFTER_LEASES * lease) return 'owner hung';
+  const owner = job.lease_owner === null ? undefined : (db.prepare('SELECT pid FROM workers WHERE worker_id = ?').get(job.lease_owner) as { pid: number } | undefined);
+  return owner !== undefined && isRunning(owner.pid) ? undefined : 'owner gone';
+}
+
+/** Whether a running job's owner is gone (or hung) and its lease expired: a worker should take it. */
+export function hasAbandonedJob(db: Database, now: number, lease: number, isRunning: ProcessProbe = processIsRunning): boolean {
+  const expired = db
+    .prepare(`SELECT lease_owner, lease_expires_at FROM jobs WHERE status = 'running' AND lease_expires_at < ?`)
+    .all(now) as Array<Pick<JobRow, 'lease_owner' | 'lease_expires_at'>>;
+  return expired.some((job) => abandonment(db, job, now, lease, isRunning) !== undefined);
+}
 
 export interface JobRow {
   seq: number;
@@ -101,31 +153,32 @@ export function addEvent(db: Database, jobRunId: string, at: number, kind: strin
   );
 }
 
-/** Jobs that a worker could run now: accepted ones, and running ones whose lease has expired. */
-export function hasRunnableJobs(db: Database, now: number): boolean {
-  const row = db
-    .prepare(`SELECT 1 FROM jobs WHERE status = 'accepted' OR (status = 'running' AND lease_expires_at < ?) LIMIT 1`)
-    .get(now);
-  return row !== undefined;
+/** Jobs that a worker could run now: accepted ones, and running ones whose owner is gone (or hung) and lease expired. */
+export function hasRunnableJobs(db: Database, now: number, lease: number, isRunning: ProcessProbe = processIsRunning): boolean {
+  return db.prepare(`SELECT 1 FROM jobs WHERE status = 'accepted' LIMIT 1`).get() !== undefined || hasAbandonedJob(db, now, lease, isRunning);
 }
 
 /**
  * Claims the next job: per workspace, the oldest non-terminal job, unless it is held
- * by a live lease. A job that already used its attempts is failed instead.
+ * by a live lease or by an owner that is still running (see HUNG_AFTER_LEASES).
+ * A job that already used its attempts is failed instead.
  */
-export function claimNextJob(db: Database, workerId: string, now: number, lease: number): JobRow | undefined {
+export function claimNextJob(db: Database, workerId: string, now: number, lease: number, isRunning: ProcessProbe = processIsRunning): JobRow | undefined {
   return db
     .transaction((): JobRow | undefined => {
-      const open = db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE status IN ('accepted', 'running') ORDER BY seq`).iterate() as IterableIterator<JobRow>;
+      const open = db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE status IN ('accepted', 'running') ORDER BY seq`).all() as JobRow[];
       const blocked = new Set<number>();
-      const candidates: JobRow[] = [];
+      const candidates: Array<{ job: JobRow; reason?: string }> = [];
       for (const job of open) {
         if (blocked.has(job.workspace_id)) continue;
         blocked.add(job.workspace_id);
-        if (job.status === 'running' && (job.lease_expires_at ?? 0) >= now) continue;
-        candidates.push(job);
+        if (job.status !== 'running') candidates.push({ job });
+        else {
+          const reason = abandonment(db, job, now, lease, isRunning);
+          if (reason) candidates.push({ job, reason });
+        }
       }
-      for (const job of candidates) {
+      for (const { job, reason } of candidates) {
         if (job.attempts >= MAX_ATTEMPTS) {
           finish(db, job, now, 'failed', undefined, {
             message: `the worker running this job stopped ${job.attempts} times (killed or crashed); giving up`,
@@ -133,7 +186,7 @@ export function claimNextJob(db: Database, workerId: string, now: number, lease:
           });
           continue;
         }
-        if (job.status === 'running') addEvent(db, job.job_run_id, now, 'lease_expired', { owner: job.lease_owner, attempts: job.attempts });
+        if (job.status === 'running') addEvent(db, job.job_run_id, now, 'lease_expired', { owner: job.lease_owner, attempts: job.attempts, reason });
         db.prepare(
           `UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_owner = ?, lease_expires_at = ?, progress = 0, stage = 'starting'
            WHERE job_run_id = ?`,

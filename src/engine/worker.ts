@@ -38,7 +38,7 @@ async function main(): Promise<void> {
         // the last claim either sees this worker gone (and starts one) or is seen here.
         const leave = db.transaction(() => {
           db.prepare('DELETE FROM workers WHERE worker_id = ?').run(workerId);
-          return !hasRunnableJobs(db, Date.now());
+          return !hasRunnableJobs(db, Date.now(), lease);
         });
         if (leave.immediate()) break;
         beat();
