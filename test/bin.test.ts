@@ -227,4 +227,31 @@ describe('start-up', () => {
     assert.equal(seen.index, false, 'undici/index.js was loaded: the narrow loader fell back (did undici move its files?)');
     assert.equal(seen.fetch, false);
   });
+
+  test('a plain local trigger loads neither the watch loop nor its renderers; --wait does', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const dir = tempDir('nex-compound-modules-');
+    const bin = new URL('../bin/nex-compound.js', import.meta.url).pathname;
+    // A module hook (it runs on the loader's own thread) appends every file the CLI loads to a list.
+    const hook = `export async function load(url, context, next) {
+      if (url.startsWith('file:')) (await import('node:fs')).appendFileSync(process.env.MODULE_LIST, url + '\\n');
+      return next(url, context);
+    }`;
+    const register = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hook)}`)});`;
+    const loaded = (args: string[]) => {
+      const list = path.join(dir, `modules-${args.length}.txt`);
+      writeFileSync(list, '');
+      const r = spawnSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(register)}`, bin, ...args], {
+        encoding: 'utf8',
+        env: { ...process.env, MODULE_LIST: list, NEX_COMPOUND_DB: path.join(dir, 'engine.db'), NEX_COMPOUND_CONFIG_DIR: dir, CI: '' },
+      });
+      assert.equal(r.status, 0, r.stderr);
+      return readFileSync(list, 'utf8');
+    };
+    const plain = loaded(['trigger', 'metrics', '--local', '--json', '-q']);
+    assert.match(plain, /\/commands\/trigger\.js/, 'the hook saw the trigger command load');
+    for (const lazy of ['/commands/watch.js', '/core/watch.js', '/render/progress.js', '/node_modules/ora/']) assert.ok(!plain.includes(lazy), `a plain trigger loaded ${lazy}`);
+    const waiting = loaded(['trigger', 'metrics', '--local', '--json', '-q', '--wait', '--timeout', '60s']);
+    assert.match(waiting, /\/commands\/watch\.js/);
+  });
 });

@@ -8,7 +8,7 @@ import { parseJobType, parseNonNegativeInt } from '../cli/validate.js';
 import { isGithubActions } from '../ci/detect.js';
 import type { AcceptedJob, JobBackend, TriggerRequest } from '../core/types.js';
 import type { CommandResult } from './result.js';
-import { followJobs, type FollowOptions } from './watch.js';
+import type { FollowOptions } from './watch.js';
 
 export interface TriggerCommandOptions extends FollowOptions {
   dryRun?: boolean;
@@ -43,6 +43,8 @@ export async function triggerCommand(ctx: Context, jobTypeArg: string, options: 
     return { data: { kind: 'accepted', job } };
   }
   ui.info(`accepted ${job.job_type} job ${job.job_run_id}${job.dry_run ? ' (dry run)' : ''}`);
+  // Following a job loads the watch loop and its renderers; a plain trigger, the common CI step, does not.
+  const { followJobs } = await import('./watch.js');
   return followJobs(ctx, backend, [job.job_run_id], settings, 1000);
 }
 
