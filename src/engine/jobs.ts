@@ -40,6 +40,8 @@ export function processIsRunning(pid: number): boolean {
   }
 }
 
+type Abandonment = 'owner gone' | 'owner hung';
+
 /** Why a running job's lease lets another worker take it, or undefined while it does not. */
 function abandonment(
   db: Database,
@@ -47,7 +49,7 @@ function abandonment(
   now: number,
   lease: number,
   isRunning: ProcessProbe,
-): 'owner gone' | 'owner hung' | undefined {
+): Abandonment | undefined {
   const expires = job.lease_expires_at ?? 0;
   if (expires >= now) return undefined;
   if (expires < now - HUNG_AFTER_LEASES * lease) return 'owner hung';
@@ -168,7 +170,7 @@ export function claimNextJob(db: Database, workerId: string, now: number, lease:
     .transaction((): JobRow | undefined => {
       const open = db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE status IN ('accepted', 'running') ORDER BY seq`).all() as JobRow[];
       const blocked = new Set<number>();
-      const candidates: Array<{ job: JobRow; reason?: string }> = [];
+      const candidates: Array<{ job: JobRow; reason?: Abandonment }> = [];
       for (const job of open) {
         if (blocked.has(job.workspace_id)) continue;
         blocked.add(job.workspace_id);
@@ -181,7 +183,7 @@ export function claimNextJob(db: Database, workerId: string, now: number, lease:
       for (const { job, reason } of candidates) {
         if (job.attempts >= MAX_ATTEMPTS) {
           finish(db, job, now, 'failed', undefined, {
-            message: `the worker running this job stopped ${job.attempts} times (killed or crashed); giving up`,
+            message: `the worker running this job stopped ${job.attempts} times (killed, crashed or hung); giving up`,
             attempts: job.attempts,
           });
           continue;
