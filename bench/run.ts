@@ -41,7 +41,7 @@ function tmp(): string {
   return dir;
 }
 
-/** Mean wall time of a command over n runs, after warm-up, in ms. Interleaved with its baseline to share noise. */
+/** Median wall time of a command over n runs, after warm-up, in ms. Interleaved with its baseline to share noise. */
 function timeCommands(commands: Array<{ args: string[]; env?: Record<string, string> }>, runs: number): number[] {
   const totals = commands.map(() => [] as number[]);
   for (let warm = 0; warm < 3; warm++) for (const c of commands) spawnSync(process.execPath, c.args, { env: { ...process.env, ...c.env }, stdio: 'ignore' });
