@@ -262,11 +262,17 @@ describe('local jobs through the real bin', () => {
 
   test('an expired lease is taken at once from a dead or zombie owner, and from a running one only once it is presumed hung', async () => {
     const { spawn, spawnSync } = await import('node:child_process');
-    // A zombie: the backgrounded child exits at once, and its parent (exec'd into sleep) never reaps it.
-    const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30 >/dev/null'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    // A zombie: the backgrounded child exits a second later, when its parent has exec'd into a
+    // sleep that never reaps it. (A child that exits before the exec may be reaped by the shell.)
+    const parent = spawn('sh', ['-c', 'sleep 1 & echo $!; exec sleep 30 >/dev/null'], { stdio: ['ignore', 'pipe', 'ignore'] });
     const zombie = await new Promise<number>((resolve) => parent.stdout.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim()))));
     try {
-      for (let i = 0; i < 100 && !readFileSync(`/proc/${zombie}/stat`, 'latin1').includes(') Z'); i++) await new Promise((r) => setTimeout(r, 10));
+      const state = () => {
+        const stat = readFileSync(`/proc/${zombie}/stat`, 'latin1');
+        return stat[stat.lastIndexOf(')') + 2];
+      };
+      for (let i = 0; i < 1_000 && state() !== 'Z'; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(state(), 'Z', 'the child became a zombie');
       assert.equal(processIsRunning(zombie), false, 'a zombie is not running');
     } finally {
       parent.kill('SIGKILL');
