@@ -16,8 +16,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { generateLabelledCorpus, scoreClusters } from './lib/labelled-insights.js';
 import { ROOT, queueJob, runMeasured } from './lib/engine.js';
-import { planConsolidation } from '../src/engine/consolidate/plan.js';
-import { normalizeText } from '../src/engine/normalize.js';
+import { planConsolidation } from '../src/engine/jobs/consolidation/plan.js';
+import { normalizeText } from '../src/engine/text/normalize.js';
 
 const [mode = 'quality'] = process.argv.slice(2);
 const arg = (name: string, fallback: number) => {

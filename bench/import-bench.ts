@@ -19,9 +19,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Sqlite from 'better-sqlite3';
-import { openDatabaseWith } from '../src/engine/db.js';
-import { IMPORT_BATCH_ROWS, IMPORT_CHECKPOINT_PAGES, RowWriter } from '../src/engine/import.js';
-import { JsonlParser, type Row } from '../src/engine/import-rows.js';
+import { openDatabaseWith } from '../src/engine/store/db.js';
+import { IMPORT_BATCH_ROWS, IMPORT_CHECKPOINT_PAGES, RowWriter } from '../src/engine/store/import/import.js';
+import { JsonlParser, type Row } from '../src/engine/store/import/rows.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const linesArg = process.argv.indexOf('--lines');

@@ -10,9 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Sqlite from 'better-sqlite3';
-import { JOB_CACHE_MIB, openDatabaseWith } from '../src/engine/db.js';
-import { createJob } from '../src/engine/jobs.js';
-import { runDecaySweep } from '../src/engine/jobs/decay.js';
+import { JOB_CACHE_MIB, openDatabaseWith } from '../src/engine/store/db.js';
+import { createJob } from '../src/engine/queue/queue.js';
+import { runDecaySweep } from '../src/engine/jobs/decay/job.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(ROOT, 'bin', 'nex-compound.js');

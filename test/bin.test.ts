@@ -214,7 +214,7 @@ describe('start-up', () => {
   test('a remote command loads undici\'s dispatcher and request API only, not its index (fetch, WebSocket, mocks…)', async () => {
     const { spawnSync } = await import('node:child_process');
     const script = `
-      const { createDispatcher } = await import(${JSON.stringify(new URL('../dist/backends/http.js', import.meta.url).href)});
+      const { createDispatcher } = await import(${JSON.stringify(new URL('../dist/remote/http.js', import.meta.url).href)});
       const dispatcher = createDispatcher({});
       const { createRequire } = await import('node:module');
       const loaded = Object.keys(createRequire(import.meta.url).cache).filter((f) => f.includes('/undici/'));

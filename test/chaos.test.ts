@@ -14,7 +14,7 @@ import { after, test } from 'node:test';
 import Sqlite from 'better-sqlite3';
 import { generateLabelledCorpus } from '../bench/lib/labelled-insights.js';
 import { runBin, tempDir } from './helpers/cli.js';
-import { IMPORT_BATCH_ROWS } from '../src/engine/import.js';
+import { IMPORT_BATCH_ROWS } from '../src/engine/store/import/import.js';
 
 const SOAK = process.env.NEX_COMPOUND_SOAK === '1';
 // NEX_COMPOUND_CHAOS_KILLS overrides the count (.ci/run's second pass, on Node 24, runs fewer).

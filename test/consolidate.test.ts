@@ -6,11 +6,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { compare } from '../src/engine/consolidate/similarity.js';
-import { textFeatures } from '../src/engine/consolidate/text.js';
-import { DEFAULT_THRESHOLD, planConsolidation, type PlanInsight } from '../src/engine/consolidate/plan.js';
-import { combinedConfidence } from '../src/engine/jobs/consolidation.js';
-import { normalizeText } from '../src/engine/normalize.js';
+import { compare } from '../src/engine/jobs/consolidation/similarity.js';
+import { textFeatures } from '../src/engine/text/features.js';
+import { DEFAULT_THRESHOLD, planConsolidation, type PlanInsight } from '../src/engine/jobs/consolidation/plan.js';
+import { combinedConfidence } from '../src/engine/jobs/consolidation/job.js';
+import { normalizeText } from '../src/engine/text/normalize.js';
 import { generateLabelledCorpus, scoreClusters } from '../bench/lib/labelled-insights.js';
 
 const verdict = (a: string, b: string) => compare(textFeatures(a), textFeatures(b), DEFAULT_THRESHOLD);

@@ -11,7 +11,7 @@ import path from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { startFakeNexServer, type FakeNexServer } from './helpers/fake-nex-server.js';
 import { BIN, runBin, tempDir } from './helpers/cli.js';
-import { openDatabaseWith } from '../src/engine/db.js';
+import { openDatabaseWith } from '../src/engine/store/db.js';
 
 function engineEnv() {
   const dir = tempDir('nex-compound-cli-');

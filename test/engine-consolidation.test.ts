@@ -10,8 +10,8 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { runBin, tempDir } from './helpers/cli.js';
-import { openDatabaseWith } from '../src/engine/db.js';
-import { getJob } from '../src/engine/jobs.js';
+import { openDatabaseWith } from '../src/engine/store/db.js';
+import { getJob } from '../src/engine/queue/queue.js';
 import { generateLabelledCorpus } from '../bench/lib/labelled-insights.js';
 
 async function corpusEngine(facts: number, extraEnv: Record<string, string> = {}) {

@@ -4,11 +4,11 @@ import assert from 'node:assert/strict';
 import { readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Sqlite from 'better-sqlite3';
-import { openDatabaseWith } from '../src/engine/db.js';
-import { importInsights } from '../src/engine/import.js';
-import { listInsights } from '../src/engine/insights.js';
-import { normalizeText } from '../src/engine/normalize.js';
-import { UsageError } from '../src/cli/errors.js';
+import { openDatabaseWith } from '../src/engine/store/db.js';
+import { importInsights } from '../src/engine/store/import/import.js';
+import { listInsights } from '../src/engine/store/insights.js';
+import { normalizeText } from '../src/engine/text/normalize.js';
+import { UsageError } from '../src/contract/errors.js';
 import { tempDir } from './helpers/cli.js';
 
 const NOW = Date.parse('2026-11-01T00:00:00Z');

@@ -9,9 +9,9 @@ import path from 'node:path';
 import fc from 'fast-check';
 import Sqlite from 'better-sqlite3';
 import { runBin, tempDir } from './helpers/cli.js';
-import { ACTIVE_TEXT_INDEX, openDatabaseWith } from '../src/engine/db.js';
-import { DEFAULT_DECAY, decayedConfidence, runDecaySweep, shouldArchive } from '../src/engine/jobs/decay.js';
-import { HUNG_AFTER_LEASES, claimNextJob, createJob, getJob, hasRunnableJobs, processIsRunning } from '../src/engine/jobs.js';
+import { ACTIVE_TEXT_INDEX, openDatabaseWith } from '../src/engine/store/db.js';
+import { DEFAULT_DECAY, decayedConfidence, runDecaySweep, shouldArchive } from '../src/engine/jobs/decay/job.js';
+import { HUNG_AFTER_LEASES, claimNextJob, createJob, getJob, hasRunnableJobs, processIsRunning } from '../src/engine/queue/queue.js';
 
 const DAY = 86_400_000;
 const NOW = Date.parse('2026-11-01T00:00:00Z');

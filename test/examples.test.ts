@@ -12,7 +12,7 @@ import * as commander from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { buildProgram } from '../src/cli/main.js';
 import { createUi } from '../src/cli/ui.js';
-import { describeProgram } from '../src/commands/completion.js';
+import { describeProgram } from '../src/cli/commands/completion.js';
 import type { Deps } from '../src/cli/deps.js';
 import { ROOT } from './helpers/cli.js';
 

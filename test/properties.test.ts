@@ -23,7 +23,7 @@ import fc from 'fast-check';
 import Sqlite from 'better-sqlite3';
 import { runBin, runInProcess, tempDir } from './helpers/cli.js';
 import { startFakeNexServer, type FakeNexServer } from './helpers/fake-nex-server.js';
-import { openDatabaseWith, type Database } from '../src/engine/db.js';
+import { openDatabaseWith, type Database } from '../src/engine/store/db.js';
 import {
   LeaseLostError,
   MAX_ATTEMPTS,
@@ -34,16 +34,16 @@ import {
   hasRunnableJobs,
   heartbeat,
   type JobRow,
-} from '../src/engine/jobs.js';
-import { runNextJob } from '../src/engine/runner.js';
-import { normalizeText, normalizeTextSlowly } from '../src/engine/normalize.js';
-import { CONFIDENCE_EPSILON, decayedConfidence, shouldArchive, type DecayParams } from '../src/engine/jobs/decay.js';
-import { LIFECYCLE_STATES, NEX_STATES, mapState, normalized, type LifecycleState } from '../src/core/lifecycle.js';
-import { PROVIDERS, type ProviderName } from '../src/backends/providers.js';
-import { lifecycleOf } from '../src/core/types.js';
-import type { ExportRecord } from '../src/engine/insights.js';
-import { resolveSettings, type GlobalOptions } from '../src/cli/settings.js';
-import type { ConfigKey } from '../src/config/config.js';
+} from '../src/engine/queue/queue.js';
+import { runNextJob } from '../src/engine/queue/runner.js';
+import { normalizeText, normalizeTextSlowly } from '../src/engine/text/normalize.js';
+import { CONFIDENCE_EPSILON, decayedConfidence, shouldArchive, type DecayParams } from '../src/engine/jobs/decay/job.js';
+import { LIFECYCLE_STATES, NEX_STATES, mapState, normalized, type LifecycleState } from '../src/contract/lifecycle.js';
+import { PROVIDERS, type ProviderName } from '../src/remote/providers.js';
+import { lifecycleOf } from '../src/contract/jobs.js';
+import type { ExportRecord } from '../src/engine/store/insights.js';
+import { resolveSettings, type GlobalOptions } from '../src/cli/settings/settings.js';
+import type { ConfigKey } from '../src/cli/settings/config-store.js';
 
 const SOAK_FACTOR = 20;
 const SOAK = process.env.NEX_COMPOUND_SOAK === '1';

@@ -25,7 +25,7 @@ import {
   type FakeProviderServer,
   type Step,
 } from './fakes/providers.js';
-import { progressBar } from '../src/render/progress.js';
+import { progressBar } from '../src/cli/render/progress.js';
 
 const JULEP_KEY = 'jl_sk_4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c';
 const JOBS_TOKEN = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyLWEifQ.c2lnbmF0dXJlLWE';

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { parseRunInput } from '../src/commands/run.js';
-import { UsageError } from '../src/cli/errors.js';
+import { parseRunInput } from '../src/cli/commands/run.js';
+import { UsageError } from '../src/contract/errors.js';
 import { startFakeNexServer, type FakeNexServer, type JobStatusBody } from './helpers/fake-nex-server.js';
 import { ROOT, runBin, runInProcess, tempDir } from './helpers/cli.js';
 

@@ -17,7 +17,7 @@ import Sqlite from 'better-sqlite3';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { BIN, ROOT, runBin, tempDir, type SpawnResult } from './helpers/cli.js';
-import { openDatabaseWith, type Database } from '../src/engine/db.js';
+import { openDatabaseWith, type Database } from '../src/engine/store/db.js';
 
 // ---------------------------------------------------------------------------------------------
 // The contract

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseBaseUrl, parseDuration, parseJobRunId, parseJobType, formatDuration } from '../src/cli/validate.js';
-import { UsageError } from '../src/cli/errors.js';
-import { parseRetryAfter } from '../src/backends/http.js';
-import { fullJitterBackoff, pollDelay } from '../src/core/backoff.js';
+import { parseBaseUrl, parseDuration, parseJobRunId, parseJobType, formatDuration } from '../src/contract/parse.js';
+import { UsageError } from '../src/contract/errors.js';
+import { parseRetryAfter } from '../src/remote/http.js';
+import { fullJitterBackoff, pollDelay } from '../src/contract/backoff.js';
 import { colorLevel, createUi } from '../src/cli/ui.js';
 import type { Deps } from '../src/cli/deps.js';
-import { changed } from '../src/core/watch.js';
+import { changed } from '../src/cli/follow/watch-loop.js';
 
 test('job types: exact, dashed and upper-case forms are accepted', () => {
   assert.equal(parseJobType('pattern_detection'), 'pattern_detection');
@@ -106,7 +106,7 @@ test('a watch reports a change when the status or a count moves, not otherwise',
 });
 
 test('an empty --api-key is a usage error (an unset shell variable), never a silent fallback; an empty NEX_COMPOUND_PROFILE is unset', async () => {
-  const { resolveSettings, profileName } = await import('../src/cli/settings.js');
+  const { resolveSettings, profileName } = await import('../src/cli/settings/settings.js');
   const deps = { env: { NEX_API_KEY: 'from-env-key' }, homedir: '/nonexistent-home' };
   await assert.rejects(resolveSettings({ apiKey: '' }, {}, deps), (e: unknown) => e instanceof UsageError && e.message === '--api-key is empty');
   await assert.rejects(resolveSettings({ apiKey: '  ' }, {}, deps), UsageError);

@@ -6,7 +6,7 @@
  * added negation, another company, or the same template with different key words.
  * Deterministic for a seed.
  */
-import { normalizeText } from '../../src/engine/normalize.js';
+import { normalizeText } from '../../src/engine/text/normalize.js';
 
 export type Perturbation = 'typo' | 'case' | 'reorder' | 'added' | 'dropped' | 'abbreviation';
 export type HardNegative = 'number' | 'date' | 'negation' | 'entity' | 'keyword';

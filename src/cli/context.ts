@@ -1,5 +1,5 @@
 import type { Deps } from './deps.js';
-import type { GlobalOptions } from './settings.js';
+import type { GlobalOptions } from './settings/settings.js';
 import type { Ui } from './ui.js';
 
 /** What every command receives: the outside world, the terminal, and the global flags. */

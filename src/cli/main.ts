@@ -6,11 +6,11 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Deps } from './deps.js';
-import { EXIT_CODE_TABLE, UsageError } from './errors.js';
-import type { GlobalOptions } from './settings.js';
+import { EXIT_CODE_TABLE, UsageError } from '../contract/errors.js';
+import type { GlobalOptions } from './settings/settings.js';
 import type { Context } from './context.js';
-import type { CommandResult } from '../commands/result.js';
-import { JOB_TYPES } from '../core/types.js';
+import type { CommandResult } from './command.js';
+import { JOB_TYPES } from '../contract/jobs.js';
 
 const HELP_TOPICS: Record<string, () => string> = {
   'exit-codes': () =>
@@ -131,7 +131,7 @@ export function buildProgram(
     try {
       const result = await load(ctx);
       if (result.data) {
-        const { render } = await import('../render/render.js');
+        const { render } = await import('./render/render.js');
         ui.out(await render(result.data, ui.mode, ui.outChalk, ui.stdoutColumns));
       }
       if (result.error) throw result.error;
@@ -162,7 +162,7 @@ export function buildProgram(
       .option('--idempotency-key <key>', 'reuse the key printed by an earlier attempt whose outcome was unknown')
       .option('--retries <n>', 'retries when the request provably never reached the server, or on 429/503 (default 4)'),
   ).action((jobType: string, options: Record<string, unknown>, command: Command) =>
-    run(async (ctx) => (await import('../commands/trigger.js')).triggerCommand(ctx, jobType, options))(command),
+    run(async (ctx) => (await import('./commands/trigger.js')).triggerCommand(ctx, jobType, options))(command),
   );
 
   followOptions(
@@ -178,7 +178,7 @@ export function buildProgram(
         '\nEach job is triggered when the one before it has completed; the first failure stops the\npipeline with that failure\'s exit code, and a summary table ends the run. --timeout covers\nthe whole pipeline. In a dry run each job previews the data as it is now: later jobs do not\nsee earlier jobs\' previewed changes.\n\nExamples:\n  $ nex-compound run --local --dry-run\n  $ nex-compound run --jobs consolidation,metrics --timeout 20m',
       ),
   ).action((options: Record<string, unknown>, command: Command) =>
-    run(async (ctx) => (await import('../commands/run.js')).runCommand(ctx, options))(command),
+    run(async (ctx) => (await import('./commands/run.js')).runCommand(ctx, options))(command),
   );
 
   program
@@ -191,7 +191,7 @@ export function buildProgram(
     .option('--strict', 'a success with warnings (Nexio degraded) exits 1')
     .option('--details', 'what the run found: consolidation clusters and conflicts (local engine; dry runs too)')
     .action((id: string, options: Record<string, unknown>, command: Command) =>
-      run(async (ctx) => (await import('../commands/status.js')).statusCommand(ctx, id, options))(command),
+      run(async (ctx) => (await import('./commands/status.js')).statusCommand(ctx, id, options))(command),
     );
 
   program
@@ -199,7 +199,7 @@ export function buildProgram(
     .description('undo a local consolidation run exactly; refuses if a later change touched the same insights')
     .argument('<job_run_id>', 'the consolidation run to undo')
     .action((id: string, _options: unknown, command: Command) =>
-      run(async (ctx) => (await import('../commands/revert.js')).revertCommand(ctx, id))(command),
+      run(async (ctx) => (await import('./commands/revert.js')).revertCommand(ctx, id))(command),
     );
 
   followOptions(
@@ -210,7 +210,7 @@ export function buildProgram(
       .option('--provider <name>', 'the job API: nex (default), julep, nexio or jobs')
       .option('--strict', 'a success with warnings (Nexio degraded) exits 1'),
   ).action((ids: string[], options: Record<string, unknown>, command: Command) =>
-    run(async (ctx) => (await import('../commands/watch.js')).watchCommand(ctx, ids, options))(command),
+    run(async (ctx) => (await import('./commands/watch.js')).watchCommand(ctx, ids, options))(command),
   );
 
   const insights = program.command('insights').description('the local engine\'s insight store: add, import, list, show, export');
@@ -222,7 +222,7 @@ export function buildProgram(
     .option('--confidence <c>', 'confidence from 0 to 1 (default 0.5)')
     .option('--tags <a,b>', 'comma-separated tags')
     .action((text: string, options: Record<string, string>, command: Command) =>
-      run(async (ctx) => (await import('../commands/insights.js')).insightsAddCommand(ctx, text, options))(command),
+      run(async (ctx) => (await import('./commands/insights.js')).insightsAddCommand(ctx, text, options))(command),
     );
   insights
     .command('import')
@@ -231,7 +231,7 @@ export function buildProgram(
     .option('--format <format>', 'jsonl or csv')
     .option('--strict', 'write nothing if any line is bad')
     .action((file: string, options: { format?: string; strict?: boolean }, command: Command) =>
-      run(async (ctx) => (await import('../commands/insights.js')).insightsImportCommand(ctx, file, options))(command),
+      run(async (ctx) => (await import('./commands/insights.js')).insightsImportCommand(ctx, file, options))(command),
     );
   insights
     .command('list')
@@ -241,14 +241,14 @@ export function buildProgram(
     .option('--search <text>', 'text contains (case-insensitive)')
     .option('--limit <n>', 'at most n (default 50)')
     .action((options: Record<string, string>, command: Command) =>
-      run(async (ctx) => (await import('../commands/insights.js')).insightsListCommand(ctx, options))(command),
+      run(async (ctx) => (await import('./commands/insights.js')).insightsListCommand(ctx, options))(command),
     );
   insights
     .command('show')
     .description('one insight with its merge history')
     .argument('<id>')
     .action((id: string, _options: unknown, command: Command) =>
-      run(async (ctx) => (await import('../commands/insights.js')).insightsShowCommand(ctx, id))(command),
+      run(async (ctx) => (await import('./commands/insights.js')).insightsShowCommand(ctx, id))(command),
     );
   insights
     .command('export')
@@ -256,14 +256,14 @@ export function buildProgram(
     .option('--format <format>', 'jsonl (default)')
     .option('--output <file>', 'write to a file instead of stdout')
     .action((options: { format?: string; output?: string }, command: Command) =>
-      run(async (ctx) => (await import('../commands/insights.js')).insightsExportCommand(ctx, options))(command),
+      run(async (ctx) => (await import('./commands/insights.js')).insightsExportCommand(ctx, options))(command),
     );
 
   program
     .command('demo')
     .description('load the bundled sample dataset into a fresh local workspace and run every available job')
     .action((_options: unknown, command: Command) =>
-      run(async (ctx) => (await import('../commands/demo.js')).demoCommand(ctx))(command),
+      run(async (ctx) => (await import('./commands/demo.js')).demoCommand(ctx))(command),
     );
 
   program
@@ -271,7 +271,7 @@ export function buildProgram(
     .description('job history: the local engine\'s, or the remote jobs this machine triggered')
     .option('--limit <n>', 'how many, newest first (default 20)')
     .action((options: { limit?: string }, command: Command) =>
-      run(async (ctx) => (await import('../commands/jobs.js')).jobsCommand(ctx, options))(command),
+      run(async (ctx) => (await import('./commands/jobs.js')).jobsCommand(ctx, options))(command),
     );
 
   program
@@ -279,7 +279,7 @@ export function buildProgram(
     .description('the latest local metrics snapshot and the trend over recent ones')
     .option('--limit <n>', 'how many snapshots the trend covers (default 20)')
     .action((options: { limit?: string }, command: Command) =>
-      run(async (ctx) => (await import('../commands/metrics.js')).metricsCommand(ctx, options))(command),
+      run(async (ctx) => (await import('./commands/metrics.js')).metricsCommand(ctx, options))(command),
     );
 
   program
@@ -289,7 +289,7 @@ export function buildProgram(
     .option('--limit <n>', 'how many (default 50)')
     .option('--members', 'with --json: each pattern\'s member insight ids')
     .action((options: { all?: boolean; limit?: string; members?: boolean }, command: Command) =>
-      run(async (ctx) => (await import('../commands/patterns.js')).patternsCommand(ctx, options))(command),
+      run(async (ctx) => (await import('./commands/patterns.js')).patternsCommand(ctx, options))(command),
     );
 
   program
@@ -298,7 +298,7 @@ export function buildProgram(
     .option('--format <format>', 'table (default) or markdown, to paste into a document')
     .option('--all', 'include deprecated rules')
     .action((options: { all?: boolean; format?: string }, command: Command) =>
-      run(async (ctx) => (await import('../commands/patterns.js')).playbookCommand(ctx, options))(command),
+      run(async (ctx) => (await import('./commands/patterns.js')).playbookCommand(ctx, options))(command),
     );
 
   program
@@ -308,7 +308,7 @@ export function buildProgram(
     .option('--port <port>', 'port (default 8787; 0 picks a free one)')
     .option('--allow-remote', 'allow a non-loopback --host: other machines can then reach the engine')
     .action((options: { host?: string; port?: string; allowRemote?: boolean }, command: Command) =>
-      run(async (ctx) => (await import('../commands/serve.js')).serveCommand(ctx, options))(command),
+      run(async (ctx) => (await import('./commands/serve.js')).serveCommand(ctx, options))(command),
     );
 
   const keys = program.command('keys').description('API keys for `serve` (stored hashed; a key is shown once)');
@@ -317,18 +317,18 @@ export function buildProgram(
     .description('create a key for the workspace (--workspace, default 1) and print it once')
     .option('--scope <scope...>', 'record.write to trigger jobs (every key can read job status)')
     .action((options: { scope?: string[] }, command: Command) =>
-      run(async (ctx) => (await import('../commands/keys.js')).keysCreateCommand(ctx, options))(command),
+      run(async (ctx) => (await import('./commands/keys.js')).keysCreateCommand(ctx, options))(command),
     );
   keys
     .command('list')
     .description('keys by id, workspace and scopes (never the keys themselves)')
-    .action((_options: unknown, command: Command) => run(async (ctx) => (await import('../commands/keys.js')).keysListCommand(ctx))(command));
+    .action((_options: unknown, command: Command) => run(async (ctx) => (await import('./commands/keys.js')).keysListCommand(ctx))(command));
   keys
     .command('revoke')
     .description('revoke a key: requests with it get 401 from then on')
     .argument('<key_id>')
     .action((keyId: string, _options: unknown, command: Command) =>
-      run(async (ctx) => (await import('../commands/keys.js')).keysRevokeCommand(ctx, keyId))(command),
+      run(async (ctx) => (await import('./commands/keys.js')).keysRevokeCommand(ctx, keyId))(command),
     );
 
   program
@@ -337,7 +337,7 @@ export function buildProgram(
     .argument('<shell>', 'bash | zsh | fish')
     .addHelpText('after', '\nLoad it with:\n  $ source <(nex-compound completion bash)\n  $ source <(nex-compound completion zsh)\n  $ nex-compound completion fish | source')
     .action((shell: string, _options: unknown, command: Command) =>
-      run(async (ctx) => (await import('../commands/completion.js')).completionCommand(ctx, shell, program))(command),
+      run(async (ctx) => (await import('./commands/completion.js')).completionCommand(ctx, shell, program))(command),
     );
 
   const config = program.command('config').description('manage settings per profile (file created with mode 0600)');
@@ -347,34 +347,34 @@ export function buildProgram(
     .argument('<key>')
     .argument('[value]')
     .action((key: string, value: string | undefined, _options: unknown, command: Command) =>
-      run(async (ctx) => (await import('../commands/config.js')).configSetCommand(ctx, key, value))(command),
+      run(async (ctx) => (await import('./commands/config.js')).configSetCommand(ctx, key, value))(command),
     );
   config
     .command('get')
     .description('print a value (the API key redacted)')
     .argument('<key>')
     .action((key: string, _options: unknown, command: Command) =>
-      run(async (ctx) => (await import('../commands/config.js')).configGetCommand(ctx, key))(command),
+      run(async (ctx) => (await import('./commands/config.js')).configGetCommand(ctx, key))(command),
     );
   config
     .command('unset')
     .description('remove a value')
     .argument('<key>')
     .action((key: string, _options: unknown, command: Command) =>
-      run(async (ctx) => (await import('../commands/config.js')).configUnsetCommand(ctx, key))(command),
+      run(async (ctx) => (await import('./commands/config.js')).configUnsetCommand(ctx, key))(command),
     );
   config
     .command('list')
     .description('list the profile\'s values (the API key redacted)')
     .option('--all-profiles', 'every profile, not only the current one')
     .action((options: { allProfiles?: boolean }, command: Command) =>
-      run(async (ctx) => (await import('../commands/config.js')).configListCommand(ctx, options))(command),
+      run(async (ctx) => (await import('./commands/config.js')).configListCommand(ctx, options))(command),
     );
   config
     .command('path')
     .description('print the config file path')
     .action((_options: unknown, command: Command) =>
-      run(async (ctx) => (await import('../commands/config.js')).configPathCommand(ctx))(command),
+      run(async (ctx) => (await import('./commands/config.js')).configPathCommand(ctx))(command),
     );
 
   for (const command of allCommands(program)) {

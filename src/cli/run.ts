@@ -3,7 +3,7 @@
  * bin/ calls this and is the only place that sets process.exitCode; tests call it in-process.
  */
 import type { Deps } from './deps.js';
-import { CliError, ExitCode, exitCodeOf } from './errors.js';
+import { CliError, ExitCode, exitCodeOf } from '../contract/errors.js';
 import { main } from './main.js';
 import { redactSecrets } from './ui.js';
 

@@ -7,10 +7,10 @@
  */
 import { createHash } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { JOB_TYPES, type JobType } from '../core/types.js';
-import type { Database } from '../engine/db.js';
-import { createJob, getJob, toJobStatus, type JobRow } from '../engine/jobs.js';
-import { verifyApiKey, type ApiKeyRow } from '../engine/keys.js';
+import { JOB_TYPES, type JobType } from '../contract/jobs.js';
+import type { Database } from '../engine/store/db.js';
+import { createJob, getJob, toJobStatus, type JobRow } from '../engine/queue/queue.js';
+import { verifyApiKey, type ApiKeyRow } from '../engine/store/keys.js';
 
 export interface ServerOptions {
   db: Database;

@@ -1,0 +1,126 @@
+import type { Context } from '../context.js';
+import { InterruptedError, UsageError } from '../../contract/errors.js';
+import { profileName } from '../settings/settings.js';
+import {
+  CONFIG_KEYS,
+  ConfigStore,
+  configPath,
+  isSecretKey,
+  parseConfigKey,
+  redactSecret,
+  validateConfigValue,
+  type ConfigKey,
+} from '../settings/config-store.js';
+import { PROVIDERS } from '../../remote/providers.js';
+import type { CommandResult } from '../command.js';
+
+/** The environment variable that holds the same credential, for the hint. */
+function credentialEnv(key: ConfigKey): string {
+  return Object.values(PROVIDERS).find((p) => p.keyConfig === key)?.keyEnv ?? 'NEX_API_KEY';
+}
+
+function shown(key: string, value: string): string {
+  return isSecretKey(key as ConfigKey) ? redactSecret(value) : value;
+}
+
+export async function configSetCommand(ctx: Context, keyArg: string, valueArg: string | undefined): Promise<CommandResult> {
+  const key = parseConfigKey(keyArg);
+  const profile = profileName(ctx.globals, ctx.deps.env);
+  let raw = valueArg;
+  if (raw === undefined) raw = await readValue(ctx, key);
+  else if (isSecretKey(key)) ctx.ui.warn(`a key given as an argument stays in your shell history; next time pipe it: \`printenv ${credentialEnv(key)} | nex-compound config set ${key}\``);
+  const value = validateConfigValue(key, raw);
+  if (isSecretKey(key)) ctx.ui.addSecret(value);
+  const store = await ConfigStore.open(ctx.deps);
+  store.set(profile, key, value);
+  ctx.ui.info(`set ${key} for profile "${profile}" in ${store.path}`);
+  return {};
+}
+
+export async function configGetCommand(ctx: Context, keyArg: string): Promise<CommandResult> {
+  const key = parseConfigKey(keyArg);
+  const profile = profileName(ctx.globals, ctx.deps.env);
+  const store = await ConfigStore.open(ctx.deps);
+  const value = store.profile(profile)[key];
+  if (value === undefined) {
+    ctx.ui.hint(`${key} is not set in profile "${profile}"`);
+    return ctx.ui.mode === 'json' ? { data: { kind: 'record', record: { key, value: null, profile } } } : {};
+  }
+  return { data: { kind: 'text', text: shown(key, value), json: { key, value: shown(key, value), profile } } };
+}
+
+export async function configUnsetCommand(ctx: Context, keyArg: string): Promise<CommandResult> {
+  const key = parseConfigKey(keyArg);
+  const profile = profileName(ctx.globals, ctx.deps.env);
+  const store = await ConfigStore.open(ctx.deps);
+  const removed = store.unset(profile, key);
+  ctx.ui.info(removed ? `unset ${key} in profile "${profile}"` : `${key} was not set in profile "${profile}"`);
+  return {};
+}
+
+export async function configListCommand(ctx: Context, options: { allProfiles?: boolean }): Promise<CommandResult> {
+  const store = await ConfigStore.open(ctx.deps);
+  const current = profileName(ctx.globals, ctx.deps.env);
+  const profiles = options.allProfiles ? store.profiles() : { [current]: store.profile(current) };
+  const rows = Object.entries(profiles).flatMap(([profile, values]) =>
+    CONFIG_KEYS.filter((key) => values[key] !== undefined).map((key) => ({ profile, key, value: shown(key, values[key]!) })),
+  );
+  if (rows.length === 0) ctx.ui.hint(`nothing set in profile "${current}" (${store.path})`);
+  const json = Object.fromEntries(
+    Object.entries(profiles).map(([profile, values]) => [profile, Object.fromEntries(Object.entries(values).map(([k, v]) => [k, shown(k, v!)]))]),
+  );
+  return { data: { kind: 'rows', columns: ['profile', 'key', 'value'], rows, json } };
+}
+
+export async function configPathCommand(ctx: Context): Promise<CommandResult> {
+  const file = configPath(ctx.deps);
+  return { data: { kind: 'text', text: file, json: { path: file } } };
+}
+
+/** The value from stdin: piped (`printenv NEX_API_KEY | …`) or typed at a hidden prompt. */
+async function readValue(ctx: Context, key: ConfigKey): Promise<string> {
+  const { stdin, stderr } = ctx.deps;
+  if (stdin.isTTY) {
+    stderr.write(`${key}: `);
+    const value = await readHiddenLine(stdin as NodeJS.ReadStream, !isSecretKey(key));
+    stderr.write('\n');
+    return value;
+  }
+  let text = '';
+  for await (const chunk of stdin) {
+    text += typeof chunk === 'string' ? chunk : chunk.toString('utf8');
+    if (text.length > 64 * 1024) throw new UsageError('the value on stdin is larger than 64 KiB');
+  }
+  const value = text.split(/\r?\n/).find((line) => line.trim() !== '');
+  if (value === undefined) throw new UsageError(`no value for ${key} on stdin`, `pass it as an argument, or pipe it: printenv NEX_API_KEY | nex-compound config set ${key}`);
+  return value;
+}
+
+function readHiddenLine(stdin: NodeJS.ReadStream, echo: boolean): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let value = '';
+    const wasRaw = stdin.isRaw;
+    stdin.setRawMode?.(true);
+    stdin.resume();
+    stdin.setEncoding('utf8');
+    const done = (error?: Error) => {
+      stdin.setRawMode?.(wasRaw ?? false);
+      stdin.pause();
+      stdin.removeListener('data', onData);
+      if (error) reject(error);
+      else resolve(value);
+    };
+    const onData = (chunk: string) => {
+      for (const char of chunk) {
+        if (char === '\r' || char === '\n') return done();
+        if (char === '\u0003') return done(new InterruptedError('cancelled; nothing was saved'));
+        if (char === '\u007f' || char === '\b') value = value.slice(0, -1);
+        else {
+          value += char;
+          if (echo) process.stderr.write(char);
+        }
+      }
+    };
+    stdin.on('data', onData);
+  });
+}

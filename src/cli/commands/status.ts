@@ -1,0 +1,74 @@
+import { openBackend } from '../settings/backend.js';
+import type { Context } from '../context.js';
+import { JobFailedError, UsageError } from '../../contract/errors.js';
+import { resolveSettings } from '../settings/settings.js';
+import { parseJobRunId, parseNonNegativeInt, parseProvider, parseProviderJobId } from '../../contract/parse.js';
+import { isFailureOutcome } from '../../contract/lifecycle.js';
+import { lifecycleOf, type JobStatus } from '../../contract/jobs.js';
+import type { CommandResult } from '../command.js';
+import { strictFailure, warningMessage } from '../follow/outcome.js';
+
+export interface StatusCommandOptions {
+  retries?: string;
+  exitStatus?: boolean;
+  details?: boolean;
+  provider?: string;
+  strict?: boolean;
+}
+
+export async function statusCommand(ctx: Context, idArg: string, options: StatusCommandOptions): Promise<CommandResult> {
+  const provider = parseProvider(options.provider ?? 'nex');
+  const id = provider === 'nex' ? parseJobRunId(idArg) : parseProviderJobId(idArg);
+  const retries = options.retries !== undefined ? parseNonNegativeInt(options.retries, '--retries') : undefined;
+  const settings = await resolveSettings(ctx.globals, { provider }, ctx.deps);
+  const backend = await openBackend(ctx, settings, retries !== undefined ? { retries } : {});
+  const status = await backend.status(id, ctx.deps.signal ? { signal: ctx.deps.signal } : {});
+  const { outcome } = lifecycleOf(status);
+  const warning = options.strict ? undefined : warningMessage(status);
+  if (warning) ctx.ui.warn(warning);
+  let failure = options.strict ? strictFailure(status) : undefined;
+  if (options.exitStatus && isFailureOutcome(outcome)) failure = new JobFailedError(`job ${id} ${outcome === 'cancelled' ? 'was cancelled' : 'failed'} (${status.status})`);
+  if (options.details) {
+    if (!backend.details) throw new UsageError('--details needs the local engine: the Nex API reports counts only', 'add --local (and --db if the job ran elsewhere)');
+    const details = await backend.details(id);
+    return {
+      data: { kind: 'text', text: describeDetails(status, details), json: { ...status, details } },
+      ...(failure ? { error: failure } : {}),
+    };
+  }
+  return {
+    data: { kind: 'status', status },
+    ...(failure ? { error: failure } : {}),
+  };
+}
+
+interface ClusterDetails {
+  survivor: number;
+  text_from: number;
+  text: string;
+  members: Array<{ id: number; similarity: number; text: string }>;
+}
+
+/** Plain lines: a run's clusters (members, similarity to the canonical insight, resulting text) and conflicts. */
+export function describeDetails(status: JobStatus, details: Record<string, unknown> | null): string {
+  const head = `${status.job_type ?? 'job'} ${status.job_run_id} ${status.status}${status.dry_run ? ' (dry run: nothing was written)' : ''}`;
+  if (!details) return `${head}\nno details recorded${status.status === 'completed' ? '' : ' yet'}`;
+  const clusters = (details.clusters as ClusterDetails[] | undefined) ?? [];
+  if (!Array.isArray(details.clusters)) return `${head}\n${JSON.stringify(details, null, 2)}`;
+  const conflicts = (details.conflicts as Array<{ a: number; b: number; reason: string; similarity: number }> | undefined) ?? [];
+  const lines = [
+    head,
+    `${status.insights_scanned ?? 0} insights scanned · ${String(details.merged)} merged into ${clusters.length} cluster${clusters.length === 1 ? '' : 's'} · ${String(details.conflicts_total ?? conflicts.length)} conflicts · threshold ${String(details.threshold)}`,
+  ];
+  clusters.forEach((cluster, i) => {
+    lines.push('', `cluster ${i + 1}: insight ${cluster.survivor} survives${cluster.text_from !== cluster.survivor ? `, with the text of ${cluster.text_from}` : ''}`, `  → ${cluster.text}`);
+    for (const m of cluster.members) lines.push(`  ${String(m.id).padStart(7)}  ${m.similarity.toFixed(3)}  ${m.text}`);
+  });
+  if (conflicts.length > 0) {
+    lines.push('', 'conflicts (similar, but a number, date, negation or name differs: never merged):');
+    for (const c of conflicts) lines.push(`  ${c.a} ↔ ${c.b}  ${c.reason.padEnd(8)}  ${c.similarity.toFixed(3)}`);
+    const total = Number(details.conflicts_total ?? conflicts.length);
+    if (total > conflicts.length) lines.push(`  … and ${total - conflicts.length} more`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,136 @@
+/**
+ * Live progress of a watch, on stderr. On an interactive terminal: an ora spinner
+ * with status, elapsed time and live counts. Elsewhere (CI logs, pipes): one
+ * timestamped plain line per observed change, no spinner frames, no ANSI codes.
+ * With --ndjson each change is also streamed to stdout as one JSON object.
+ */
+import type { Ui } from '../ui.js';
+import { statusJson, type JobStatus } from '../../contract/jobs.js';
+import { formatDuration } from '../../contract/parse.js';
+import { colorStatus } from './render.js';
+
+export interface WatchReporter {
+  change(status: JobStatus): void;
+  poll(status: JobStatus): void;
+  warn(message: string): void;
+  stop(): void;
+}
+
+interface SpinnerLike {
+  text: string;
+  start(): unknown;
+  stop(): unknown;
+  clear(): unknown;
+  render(): unknown;
+}
+
+export async function createWatchReporter(ui: Ui, jobRunIds: readonly string[], now: () => number): Promise<WatchReporter> {
+  const started = now();
+  const latest = new Map<string, JobStatus>();
+  const ndjson = ui.options.ndjson;
+  const emitNdjson = (status: JobStatus) => {
+    if (ndjson) ui.out(JSON.stringify({ timestamp: new Date(now()).toISOString(), ...statusJson(status) }));
+  };
+
+  if (ui.options.quiet || !ui.interactive) {
+    return {
+      change(status) {
+        latest.set(status.job_run_id, status);
+        emitNdjson(status);
+        ui.info(`${new Date(now()).toISOString()} ${status.job_run_id} ${describe(status)}`);
+      },
+      poll() {},
+      warn(message) {
+        ui.warn(message);
+      },
+      stop() {},
+    };
+  }
+
+  const { default: ora } = await import('ora');
+  const chalk = ui.errChalk;
+  const text = () =>
+    jobRunIds
+      .map((id) => {
+        const status = latest.get(id);
+        const elapsed = formatDuration(now() - started);
+        if (!status) return `${id.slice(0, 8)} waiting for the first status · ${elapsed}`;
+        const bar = status.progress !== undefined ? ` ${progressBar(status.progress)} ${Math.round(status.progress)}%` : '';
+        const extra = [
+          status.stage ? `stage ${status.stage}` : '',
+          status.attempts !== undefined && status.max_attempts !== undefined ? `attempt ${status.attempts} of ${status.max_attempts}` : '',
+          status.reason ? status.reason : '',
+        ].filter(Boolean).map((part) => ` · ${part}`).join('');
+        return `${status.job_type ?? 'job'} ${id.slice(0, 8)} ${colorStatus(status, chalk)}${bar} · ${elapsed}${extra}${counts(status, ' · ')}`;
+      })
+      .join('\n');
+  const spinner: SpinnerLike = ora({
+    text: ui.redact(text()),
+    stream: ui.stderrStream as NodeJS.WritableStream,
+    isEnabled: true,
+    discardStdin: false,
+    color: chalk.level > 0 ? 'cyan' : false,
+  } as Parameters<typeof ora>[0]);
+  spinner.start();
+  const ticker = setInterval(() => {
+    spinner.text = ui.redact(text());
+  }, 1000);
+  ticker.unref();
+
+  return {
+    change(status) {
+      latest.set(status.job_run_id, status);
+      emitNdjson(status);
+      spinner.text = ui.redact(text());
+    },
+    poll(status) {
+      latest.set(status.job_run_id, status);
+      spinner.text = ui.redact(text());
+    },
+    warn(message) {
+      spinner.clear();
+      ui.warn(message);
+      spinner.render();
+    },
+    stop() {
+      clearInterval(ticker);
+      spinner.stop();
+    },
+  };
+}
+
+function describe(status: JobStatus): string {
+  const parts = [status.job_type ?? 'job', String(status.status)];
+  if (status.normalized) parts.push(`(${status.normalized.state})`);
+  if (status.stage) parts.push(`stage=${status.stage}`);
+  if (status.progress !== undefined) parts.push(`progress=${Math.round(status.progress)}%`);
+  if (status.attempts !== undefined && status.attempts > 0) parts.push(`attempt=${status.attempts}${status.max_attempts !== undefined ? `/${status.max_attempts}` : ''}`);
+  if (status.reason) parts.push(`reason=${JSON.stringify(status.reason)}`);
+  return parts.join(' ') + counts(status, ' ', '=');
+}
+
+const BAR_CELLS = 20;
+
+/** A 20-cell bar; eighth blocks give the last cell sub-cell resolution. */
+export function progressBar(percent: number): string {
+  const clamped = Math.max(0, Math.min(100, percent));
+  const eighths = Math.round((clamped / 100) * BAR_CELLS * 8);
+  const full = Math.floor(eighths / 8);
+  const partial = eighths % 8;
+  const partials = ['', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
+  const filled = '█'.repeat(full) + (partial ? partials[partial]! : '');
+  return `[${filled}${' '.repeat(BAR_CELLS - full - (partial ? 1 : 0))}]`;
+}
+
+function counts(status: JobStatus, separator: string, joiner = ' '): string {
+  const fields: Array<[string, number | undefined]> = [
+    ['scanned', status.insights_scanned],
+    ['affected', status.insights_affected],
+    ['candidates', status.candidates_created],
+    ['errors', status.errors],
+  ];
+  return fields
+    .filter(([, value]) => value !== undefined)
+    .map(([name, value]) => `${separator}${name}${joiner}${value}`)
+    .join('');
+}

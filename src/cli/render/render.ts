@@ -1,0 +1,173 @@
+/**
+ * The one renderer: commands return data, and this picks a table (stdout is a
+ * terminal), plain aligned lines (pipes, CI logs) or JSON (--json).
+ */
+import type { ChalkInstance } from 'chalk';
+import type { OutputMode } from '../ui.js';
+import { lifecycleOf, statusJson, type AcceptedJob, type JobStatus } from '../../contract/jobs.js';
+import { formatDuration } from '../../contract/parse.js';
+
+export type Rendered =
+  | { kind: 'accepted'; job: AcceptedJob }
+  | { kind: 'status'; status: JobStatus }
+  | { kind: 'statuses'; statuses: JobStatus[] }
+  | { kind: 'record'; record: Record<string, unknown>; json?: unknown }
+  | { kind: 'rows'; columns: string[]; rows: Array<Record<string, unknown>>; json?: unknown }
+  | { kind: 'text'; text: string; json?: unknown };
+
+const STATUS_FIELDS = [
+  'job_run_id',
+  'job_type',
+  'status',
+  'dry_run',
+  'workspace_id',
+  'insights_scanned',
+  'insights_affected',
+  'candidates_created',
+  'errors',
+  'progress',
+  'stage',
+  'attempts',
+  'reason',
+  'environment',
+  'engine_version',
+  'created_at',
+  'started_at',
+  'completed_at',
+  'duration_ms',
+  'warning',
+  'error',
+] as const;
+
+export async function render(data: Rendered, mode: OutputMode, chalk: ChalkInstance, columns?: number): Promise<string> {
+  if (mode === 'json') return JSON.stringify(toJson(data), null, 2);
+  switch (data.kind) {
+    case 'accepted':
+      return renderRecord(acceptedRecord(data.job), mode, chalk);
+    case 'status':
+      return renderRecord(statusRecord(data.status, chalk), mode, chalk);
+    case 'statuses':
+      if (data.statuses.length === 1) return renderRecord(statusRecord(data.statuses[0]!, chalk), mode, chalk);
+      return renderRows(
+        ['job_run_id', 'job_type', 'status', 'scanned', 'affected', 'candidates', 'errors', 'duration'],
+        data.statuses.map((s) => ({
+          job_run_id: s.job_run_id,
+          job_type: s.job_type ?? '',
+          status: colorStatus(s, chalk),
+          scanned: s.insights_scanned ?? '',
+          affected: s.insights_affected ?? '',
+          candidates: s.candidates_created ?? '',
+          errors: s.errors ?? '',
+          duration: s.duration_ms !== undefined ? formatDuration(s.duration_ms) : '',
+        })),
+        mode,
+        columns,
+      );
+    case 'record':
+      return renderRecord(data.record, mode, chalk);
+    case 'rows':
+      return renderRows(data.columns, data.rows, mode, columns);
+    case 'text':
+      return data.text;
+  }
+}
+
+export function toJson(data: Rendered): unknown {
+  switch (data.kind) {
+    case 'accepted':
+      return data.job;
+    case 'status':
+      return statusJson(data.status);
+    case 'statuses':
+      return data.statuses.length === 1 ? statusJson(data.statuses[0]!) : data.statuses.map(statusJson);
+    case 'record':
+      return data.json ?? data.record;
+    case 'rows':
+      return data.json ?? data.rows;
+    case 'text':
+      return data.json ?? data.text;
+  }
+}
+
+function acceptedRecord(job: AcceptedJob): Record<string, unknown> {
+  return {
+    job_run_id: job.job_run_id,
+    job_type: job.job_type,
+    workspace_id: job.workspace_id,
+    dry_run: job.dry_run,
+    status: job.status,
+  };
+}
+
+function statusRecord(status: JobStatus, chalk: ChalkInstance): Record<string, unknown> {
+  const record: Record<string, unknown> = {};
+  for (const field of STATUS_FIELDS) {
+    const value = status[field];
+    if (value === undefined) continue;
+    if (field === 'status') {
+      record[field] = colorStatus(status, chalk);
+      // Another API's own word next to where it sits in the common lifecycle.
+      if (status.normalized) record.state = status.normalized.state;
+    } else if (field === 'attempts' && status.max_attempts !== undefined) record[field] = `${value} of ${status.max_attempts}`;
+    else if (field === 'warning') record[field] = chalk.yellow(String(value));
+    else if (field === 'duration_ms' && typeof value === 'number') record[field] = `${value} (${formatDuration(value)})`;
+    else if (field === 'progress' && typeof value === 'number') record[field] = `${value}%`;
+    else record[field] = value;
+  }
+  if (status.result !== undefined) record.result = JSON.stringify(status.result);
+  if (status.error_details !== undefined) record.error_details = JSON.stringify(status.error_details);
+  return record;
+}
+
+/** A status word colored by where it sits in the lifecycle, whichever API said it. */
+export function colorStatus(status: JobStatus, chalk: ChalkInstance): string {
+  const word = String(status.status);
+  switch (lifecycleOf(status).state) {
+    case 'succeeded':
+      return chalk.green(word);
+    case 'failed':
+    case 'cancelled':
+      return chalk.red(word);
+    case 'running':
+      return chalk.cyan(word);
+    default:
+      return chalk.yellow(word);
+  }
+}
+
+async function renderRecord(record: Record<string, unknown>, mode: OutputMode, chalk: ChalkInstance): Promise<string> {
+  const entries = Object.entries(record).filter(([, value]) => value !== undefined);
+  if (mode === 'plain') {
+    const width = Math.max(...entries.map(([key]) => key.length));
+    const indent = ' '.repeat(width + 2);
+    return entries.map(([key, value]) => `${key.padEnd(width)}  ${cell(value).split('\n').join(`\n${indent}`)}`).join('\n');
+  }
+  const { default: Table } = await import('cli-table3');
+  const table = new Table({ style: { head: [], border: [] }, wordWrap: true });
+  for (const [key, value] of entries) table.push({ [chalk.bold(key)]: cell(value) });
+  return table.toString();
+}
+
+async function renderRows(columns: string[], rows: Array<Record<string, unknown>>, mode: OutputMode, _columns?: number): Promise<string> {
+  if (mode === 'plain') {
+    const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => visibleLength(cell(r[c])))));
+    const line = (values: string[]) =>
+      values.map((v, i) => (i === values.length - 1 ? v : v + ' '.repeat(Math.max(0, widths[i]! - visibleLength(v))))).join('  ').trimEnd();
+    return [line(columns.map((c) => c.toUpperCase())), ...rows.map((r) => line(columns.map((c) => cell(r[c]))))].join('\n');
+  }
+  const { default: Table } = await import('cli-table3');
+  const table = new Table({ head: columns, style: { head: [], border: [] }, wordWrap: true });
+  for (const row of rows) table.push(columns.map((c) => cell(row[c])));
+  return table.toString();
+}
+
+function cell(value: unknown): string {
+  if (value === undefined || value === null) return '';
+  if (typeof value === 'object') return JSON.stringify(value);
+  return String(value);
+}
+
+function visibleLength(text: string): number {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/\u001b\[[0-9;]*m/g, '').length;
+}

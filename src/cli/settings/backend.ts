@@ -1,0 +1,169 @@
+/**
+ * Picks and builds the JobBackend for a run, and says on stderr which one it targets.
+ * Heavy modules (undici, better-sqlite3) are loaded here, only by the commands that use them.
+ */
+import type { JobBackend, JobType } from '../../contract/jobs.js';
+import { DEFAULT_REQUEST_RETRIES } from '../../remote/defaults.js';
+import { nexioEnvironment } from '../../remote/providers.js';
+import { AuthError, UsageError } from '../../contract/errors.js';
+import type { Context } from '../context.js';
+import type { Settings } from './settings.js';
+import { isCi } from '../ui.js';
+import { parseDuration } from '../../contract/parse.js';
+import { parseFraction, parseItemMode, parseItemsetSize, parseNonNegative, parseSupport } from './config-store.js';
+import { defaultDatabasePath, openDatabase, type Database } from '../../engine/store/db.js';
+
+export type BackendKind = 'local' | 'remote';
+
+/**
+ * --local / --remote decide. With neither: remote when an API key is configured, else
+ * local — except in CI, where a missing key is an error, so a pipeline never reports
+ * success against the wrong backend.
+ */
+export function chooseBackend(ctx: Context, settings: Settings): BackendKind {
+  const { globals } = ctx;
+  if (globals.local && globals.remote) throw new UsageError('--local and --remote exclude each other');
+  if (settings.provider.name !== 'nex') {
+    if (globals.local) throw new UsageError(`--local runs Nex jobs only; --provider ${settings.provider.name} follows the ${settings.provider.title}`, 'drop --local, or drop --provider to follow a local job');
+    return 'remote';
+  }
+  if (globals.local) return 'local';
+  if (globals.remote) return 'remote';
+  if (settings.apiKey) return 'remote';
+  if (isCi(ctx.deps.env)) {
+    throw new AuthError(
+      'no API key, and CI is set: refusing to guess the backend',
+      'set NEX_API_KEY (e.g. from a secret) for the Nex API, or pass --local to use the bundled engine',
+    );
+  }
+  return 'local';
+}
+
+export async function openBackend(ctx: Context, settings: Settings, options: { retries?: number } = {}): Promise<JobBackend> {
+  const kind = chooseBackend(ctx, settings);
+  return kind === 'local' ? openLocalBackend(ctx, settings) : openRemoteBackend(ctx, settings, options);
+}
+
+export interface LocalEngine {
+  db: Database;
+  path: string;
+  workspaceId: number;
+}
+
+export function databasePath(ctx: Context): { path: string; isDefault: boolean } {
+  const explicit = ctx.globals.db ?? ctx.deps.env.NEX_COMPOUND_DB;
+  if (explicit) return { path: explicit, isDefault: false };
+  return { path: defaultDatabasePath(ctx.deps.env, ctx.deps.homedir), isDefault: true };
+}
+
+export function workspaceId(ctx: Context): number {
+  const raw = ctx.globals.workspace ?? ctx.deps.env.NEX_COMPOUND_WORKSPACE ?? '1';
+  if (!/^\d{1,15}$/.test(raw) || Number(raw) < 1) throw new UsageError(`workspace "${raw}" must be a positive whole number`);
+  return Number(raw);
+}
+
+/** Opens the local engine's database and announces it on stderr. */
+export async function openLocalEngine(ctx: Context): Promise<LocalEngine> {
+  const { path: file, isDefault } = databasePath(ctx);
+  const workspace = workspaceId(ctx);
+  const db = await openDatabase(file, { create: true, isDefaultPath: isDefault });
+  ctx.ui.info(ctx.ui.errChalk.dim(`→ local engine at ${db.name} (workspace ${workspace})`));
+  return { db, path: db.name, workspaceId: workspace };
+}
+
+async function openLocalBackend(ctx: Context, settings: Settings): Promise<JobBackend> {
+  const engine = await openLocalEngine(ctx);
+  const { LocalBackend } = await import('../../engine/queue/local-backend.js');
+  return new LocalBackend({
+    db: engine.db,
+    dbPath: engine.path,
+    workspaceId: engine.workspaceId,
+    env: ctx.deps.env,
+    now: ctx.deps.now,
+    paramsFor: (jobType) => engineParams(jobType, settings),
+  });
+}
+
+/** Engine settings from the profile, recorded with each job so the worker needs no config. */
+export function engineParams(jobType: JobType, settings: Settings): Record<string, unknown> | undefined {
+  const stored = settings.stored;
+  const params: Record<string, unknown> = {};
+  if (jobType === 'consolidation') {
+    if (stored['consolidation.threshold']) params.threshold = parseFraction(stored['consolidation.threshold'], 'consolidation.threshold');
+    return params;
+  }
+  if (jobType === 'pattern_detection') {
+    if (stored['patterns.items']) params.items = parseItemMode(stored['patterns.items']);
+    if (stored['patterns.min-support']) params.minSupport = parseSupport(stored['patterns.min-support'], 'patterns.min-support');
+    if (stored['patterns.min-size']) params.minSize = parseItemsetSize(stored['patterns.min-size'], 'patterns.min-size');
+    if (stored['patterns.max-size']) params.maxSize = parseItemsetSize(stored['patterns.max-size'], 'patterns.max-size');
+    if (stored['patterns.max-item-share']) params.maxItemShare = parseFraction(stored['patterns.max-item-share'], 'patterns.max-item-share');
+    if (Number(params.minSize ?? 2) > Number(params.maxSize ?? 4)) throw new UsageError(`patterns.min-size (${String(params.minSize ?? 2)}) is larger than patterns.max-size (${String(params.maxSize ?? 4)})`, 'change one with `nex-compound config set`');
+    return params;
+  }
+  if (jobType === 'playbook_synthesis') {
+    if (stored['playbook.min-confidence']) params.minConfidence = parseFraction(stored['playbook.min-confidence'], 'playbook.min-confidence');
+    if (stored['playbook.min-lift']) params.minLift = parseNonNegative(stored['playbook.min-lift'], 'playbook.min-lift');
+    return params;
+  }
+  if (jobType !== 'decay_sweep' && jobType !== 'metrics') return undefined;
+  if (stored['decay-half-life']) params.halfLifeMs = parseDuration(stored['decay-half-life'], 'decay-half-life', { allowZero: false });
+  if (stored['decay-grace']) params.graceMs = parseDuration(stored['decay-grace'], 'decay-grace');
+  if (stored['decay-floor']) params.floor = parseFraction(stored['decay-floor'], 'decay-floor');
+  if (stored['decay-archive-below']) params.archiveBelow = parseFraction(stored['decay-archive-below'], 'decay-archive-below');
+  return params;
+}
+
+async function openRemoteBackend(ctx: Context, settings: Settings, options: { retries?: number }): Promise<JobBackend> {
+  const { deps, ui } = ctx;
+  const { provider } = settings;
+  if (!settings.apiKey) {
+    throw new AuthError(
+      `no ${provider.credential} for the ${provider.title} (profile "${settings.profile}")`,
+      `set ${provider.keyEnv}, or run \`nex-compound config set ${provider.keyConfig}\` (it reads the key from stdin)`,
+    );
+  }
+  const baseUrl = settings.baseUrl;
+  if (!baseUrl) {
+    throw new UsageError(
+      `no base URL for the ${provider.title}: it has no public default`,
+      `pass --base-url, set ${provider.baseUrlEnv}, or run \`nex-compound config set ${provider.baseUrlConfig} <url>\``,
+    );
+  }
+  ui.addSecret(settings.apiKey);
+  if (settings.apiKeySource === 'flag') {
+    ui.warn(`--api-key leaks into shell history and \`ps\`; prefer ${provider.keyEnv} or \`nex-compound config set ${provider.keyConfig}\``);
+  }
+  // undici parses HTTP with llhttp compiled to WebAssembly, and V8's optimizing tier-up of it
+  // runs in the background: a process that made a request then waits ~100 ms at exit for that
+  // compile. Baseline (Liftoff) code parses a CLI's few responses just as well.
+  (await import('node:v8')).setFlagsFromString('--liftoff-only');
+  const [{ RemoteBackend }, { createDispatcher }] = await Promise.all([
+    import('../../remote/client.js'),
+    import('../../remote/http.js'),
+  ]);
+  let dispatcher = deps.dispatcher;
+  if (!dispatcher) {
+    const own = createDispatcher(deps.env);
+    // Ours to close: idle keep-alive sockets kept the process alive ~150 ms after its output.
+    ctx.onDispose?.(() => own.destroy());
+    dispatcher = own;
+  }
+  const backend = new RemoteBackend({
+    provider,
+    baseUrl,
+    apiKey: settings.apiKey,
+    allowInsecureHttp: Boolean(ctx.globals.allowInsecureHttp),
+    userAgent: `nex-compound/${deps.version} node/${process.versions.node}`,
+    dispatcher,
+    retries: options.retries ?? DEFAULT_REQUEST_RETRIES,
+    now: deps.now,
+    sleep: deps.sleep,
+    random: deps.random,
+    debug: (line) => ui.debug(line),
+    warn: (line) => ui.warn(line),
+  });
+  const environment = provider.name === 'nexio' ? nexioEnvironment(settings.apiKey) : undefined;
+  ui.info(ui.errChalk.dim(`→ ${backend.description} (profile ${settings.profile}${environment ? `, ${environment} environment from the nx_${environment}_ key` : ''})`));
+  return backend;
+}

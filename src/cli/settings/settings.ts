@@ -1,0 +1,111 @@
+/**
+ * Where each setting comes from: flag > environment > config profile > default.
+ */
+import { existsSync } from 'node:fs';
+import { PROVIDERS, type ProviderSpec } from '../../remote/providers.js';
+import { ConfigStore, DEFAULT_PROFILE, configPath, parseProfileName, type Profile } from './config-store.js';
+import type { Deps } from '../deps.js';
+import { UsageError } from '../../contract/errors.js';
+import { parseBaseUrl, parseDuration, parseProvider } from '../../contract/parse.js';
+
+export interface GlobalOptions {
+  baseUrl?: string;
+  profile?: string;
+  apiKey?: string;
+  json?: boolean;
+  ndjson?: boolean;
+  quiet?: boolean;
+  color?: boolean;
+  debug?: boolean;
+  allowInsecureHttp?: boolean;
+  local?: boolean;
+  remote?: boolean;
+  db?: string;
+  workspace?: string;
+}
+
+export type Source = 'flag' | 'env' | 'config' | 'default';
+
+export interface Settings {
+  profile: string;
+  /** Which job API status and watch follow (--provider); trigger and the local engine are Nex only. */
+  provider: ProviderSpec;
+  /** Undefined only for a provider without a public default (the jobs API) and none configured. */
+  baseUrl: URL | undefined;
+  baseUrlSource: Source;
+  apiKey: string | undefined;
+  apiKeySource: Source | undefined;
+  /** 0 = no deadline. */
+  timeoutMs: number;
+  /** Undefined = adaptive polling. */
+  intervalMs: number | undefined;
+  /** The profile as stored, for engine parameters (decay settings). */
+  stored: Profile;
+}
+
+export const DEFAULT_TIMEOUT = '30m';
+
+export function profileName(globals: GlobalOptions, env: Deps['env']): string {
+  // An empty variable counts as unset, as for every other setting.
+  return parseProfileName(globals.profile ?? (env.NEX_COMPOUND_PROFILE || DEFAULT_PROFILE));
+}
+
+/** Reads the profile without creating anything: a missing config file is an empty profile. */
+export async function readProfile(deps: Pick<Deps, 'env' | 'homedir'>, name: string): Promise<Profile> {
+  if (!existsSync(configPath(deps))) return {};
+  const store = await ConfigStore.open(deps);
+  return store.profile(name);
+}
+
+export async function resolveSettings(
+  globals: GlobalOptions,
+  commandOptions: { timeout?: string; interval?: string; provider?: string },
+  deps: Pick<Deps, 'env' | 'homedir'>,
+): Promise<Settings> {
+  const { env } = deps;
+  const provider = PROVIDERS[parseProvider(commandOptions.provider ?? 'nex')];
+  const profile = profileName(globals, env);
+  const stored = await readProfile(deps, profile);
+
+  const pick = (flag: string | undefined, envValue: string | undefined, configValue: string | undefined): [string | undefined, Source | undefined] => {
+    if (flag !== undefined) return [flag, 'flag'];
+    if (envValue !== undefined && envValue !== '') return [envValue, 'env'];
+    if (configValue !== undefined) return [configValue, 'config'];
+    return [undefined, undefined];
+  };
+
+  const [baseUrlText, baseUrlSource] = pick(globals.baseUrl, env[provider.baseUrlEnv], stored[provider.baseUrlConfig]);
+  if (globals.apiKey !== undefined && globals.apiKey.trim() === '') {
+    // Usually an unset shell variable (--api-key "$KEY"): never silently fall back to another key or backend.
+    throw new UsageError('--api-key is empty', `pass a key, or drop --api-key to use ${provider.keyEnv} or the config`);
+  }
+  const [apiKey, apiKeySource] = pick(globals.apiKey, env[provider.keyEnv], stored[provider.keyConfig]);
+  const baseUrl = baseUrlText ?? provider.defaultBaseUrl;
+  const [timeoutText] = pick(commandOptions.timeout, undefined, stored.timeout);
+  const [intervalText] = pick(commandOptions.interval, undefined, stored.interval);
+
+  return {
+    profile,
+    provider,
+    baseUrl: baseUrl === undefined ? undefined : parseBaseUrl(baseUrl, describeSource(provider, baseUrlSource)),
+    baseUrlSource: baseUrlSource ?? 'default',
+    apiKey: apiKey?.trim() || undefined,
+    apiKeySource,
+    timeoutMs: parseDuration(timeoutText ?? DEFAULT_TIMEOUT, 'timeout'),
+    intervalMs: intervalText !== undefined ? parseDuration(intervalText, 'interval', { allowZero: false }) : undefined,
+    stored,
+  };
+}
+
+function describeSource(provider: ProviderSpec, source: Source | undefined): string {
+  switch (source) {
+    case 'flag':
+      return '--base-url';
+    case 'env':
+      return provider.baseUrlEnv;
+    case 'config':
+      return `config ${provider.baseUrlConfig}`;
+    default:
+      return 'base URL';
+  }
+}

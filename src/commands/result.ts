@@ -1,8 +1,0 @@
-import type { CliError } from '../cli/errors.js';
-import type { Rendered } from '../render/render.js';
-
-/** Commands return data to render and, optionally, the error that decides the exit code after it. */
-export interface CommandResult {
-  data?: Rendered;
-  error?: CliError;
-}

@@ -1,0 +1,233 @@
+/**
+ * pattern_detection: the closed frequent item sets of the workspace's active insights
+ * (items: see patterns/items.ts), mined by FP-Growth. Patterns are upserted by a canonical
+ * key — a re-run updates support, members and last_seen and never duplicates — and a
+ * pattern a re-run no longer finds is marked stale, never deleted.
+ */
+import { closedItemsets, type TransactionPool } from './fpgrowth.js';
+import { insightItems, itemLabel, itemsetKey, type ItemMode, type SurfaceCounts } from './items.js';
+import { decodeIds, encodeIds } from './idlist.js';
+import type { Database } from '../../store/db.js';
+import type { JobContext, JobOutcome } from '../job.js';
+
+export interface PatternParams {
+  items: ItemMode;
+  /** A count of insights, or a fraction of the active ones; default max(3, 1 %). */
+  minSupport?: { count: number } | { fraction: number };
+  minSize: number;
+  maxSize: number;
+  /** Items in more than this share of the insights say nothing and are left out. */
+  maxItemShare: number;
+}
+
+export const DEFAULT_PATTERNS: PatternParams = { items: 'both', minSize: 2, maxSize: 4, maxItemShare: 0.5 };
+
+export function patternParams(params: Record<string, unknown>): PatternParams {
+  return {
+    items: (params.items as ItemMode | undefined) ?? DEFAULT_PATTERNS.items,
+    minSupport: params.minSupport as PatternParams['minSupport'],
+    minSize: typeof params.minSize === 'number' ? params.minSize : DEFAULT_PATTERNS.minSize,
+    maxSize: typeof params.maxSize === 'number' ? params.maxSize : DEFAULT_PATTERNS.maxSize,
+    maxItemShare: typeof params.maxItemShare === 'number' ? params.maxItemShare : DEFAULT_PATTERNS.maxItemShare,
+  };
+}
+
+export function minimumSupport(p: PatternParams, insights: number): number {
+  if (p.minSupport && 'count' in p.minSupport) return p.minSupport.count;
+  if (p.minSupport && 'fraction' in p.minSupport) return Math.max(1, Math.ceil(p.minSupport.fraction * insights));
+  return Math.max(3, Math.ceil(0.01 * insights));
+}
+
+/** Active insights as item transactions: ids, item names, and per insight its item ids. */
+export interface ItemTransactions {
+  insightIds: number[];
+  itemNames: string[];
+  /** Each insight's item ids, ascending, in one pool (see TransactionPool). */
+  transactions: TransactionPool;
+  /** Per item, the ascending indexes (into insightIds) of the insights that have it. */
+  postings: Int32Array[];
+  /** How each item reads (see itemLabel). */
+  label: (item: string) => string;
+}
+
+export function loadTransactions(db: Database, workspaceId: number, mode: ItemMode, maxItemShare = 1): ItemTransactions {
+  const insightIds: number[] = [];
+  const itemNames: string[] = [];
+  const itemIds = new Map<string, number>();
+  // One pool for all transactions: a million insights as a million arrays cost ~400 MB more.
+  let pool = new Int32Array(1 << 16);
+  let used = 0;
+  const offsets: number[] = [0];
+  const surfaces: SurfaceCounts = new Map();
+  const statement = db.prepare(`SELECT id, text, tags, source FROM insights WHERE workspace_id = ? AND status = 'active' ORDER BY id`);
+  for (const row of statement.iterate(workspaceId) as Iterable<{ id: number; text: string; tags: string; source: string | null }>) {
+    insightIds.push(row.id);
+    const items = insightItems(row, mode, surfaces);
+    if (used + items.length > pool.length) {
+      const grown = new Int32Array(Math.max(pool.length * 2, used + items.length));
+      grown.set(pool.subarray(0, used));
+      pool = grown;
+    }
+    for (const name of items) {
+      let id = itemIds.get(name);
+      if (id === undefined) {
+        id = itemNames.length;
+        itemIds.set(name, id);
+        itemNames.push(name);
+      }
+      pool[used++] = id;
+    }
+    offsets.push(used);
+  }
+  const n = insightIds.length;
+  const frequency = new Int32Array(itemNames.length);
+  for (let i = 0; i < used; i++) frequency[pool[i]!]!++;
+  const keep = (item: number) => frequency[item]! <= maxItemShare * n;
+  // Drop the too-common items and sort each transaction, compacting the pool in place.
+  const compactOffsets = new Int32Array(n + 1);
+  let write = 0;
+  for (let t = 0; t < n; t++) {
+    const start = write;
+    for (let i = offsets[t]!; i < offsets[t + 1]!; i++) if (keep(pool[i]!)) pool[write++] = pool[i]!;
+    pool.subarray(start, write).sort();
+    compactOffsets[t + 1] = write;
+  }
+  const transactions: TransactionPool = { items: pool.slice(0, write), offsets: compactOffsets };
+  const postings = Array.from(frequency, (f, item) => new Int32Array(keep(item) ? f : 0));
+  const filled = new Int32Array(itemNames.length);
+  for (let t = 0; t < n; t++) {
+    for (let i = compactOffsets[t]!; i < compactOffsets[t + 1]!; i++) {
+      const item = transactions.items[i]!;
+      postings[item]![filled[item]!++] = t;
+    }
+  }
+  return { insightIds, itemNames, transactions, postings, label: (item) => itemLabel(item, surfaces) };
+}
+
+/** The ascending indexes of the insights having every one of the items. */
+export function intersectPostings(postings: Int32Array[], items: readonly number[]): Int32Array {
+  const lists = items.map((i) => postings[i]!).sort((a, b) => a.length - b.length);
+  let current = lists[0] ?? new Int32Array(0);
+  for (const list of lists.slice(1)) {
+    const out = new Int32Array(current.length);
+    let n = 0;
+    let j = 0;
+    for (let i = 0; i < current.length; i++) {
+      const v = current[i]!;
+      // Gallop-free merge is enough: the shorter list drives.
+      while (j < list.length && list[j]! < v) j++;
+      if (j < list.length && list[j] === v) out[n++] = v;
+    }
+    current = out.subarray(0, n);
+  }
+  return current;
+}
+
+export interface DetectedPattern {
+  items: string[];
+  /** The items as they read (stems as their commonest word). */
+  labels: string[];
+  support: number;
+  change: 'new' | 'updated' | 'unchanged';
+  newly_linked: number;
+}
+
+export interface PatternResult {
+  min_support: number;
+  items_mode: ItemMode;
+  sizes: [number, number];
+  max_item_share: number;
+  found: number;
+  added: number;
+  updated: number;
+  unchanged: number;
+  staled: number;
+  /** Found patterns, largest support first (at most 1,000 listed). */
+  patterns: DetectedPattern[];
+  stale: Array<{ id: number; items: string[] }>;
+}
+
+const LISTED = 1_000;
+
+export function runPatternDetection(ctx: JobContext): JobOutcome {
+  const { db, job } = ctx;
+  const p = patternParams(ctx.params);
+  ctx.progress(1, 'reading insights');
+  const data = loadTransactions(db, job.workspace_id, p.items, p.maxItemShare);
+  const n = data.insightIds.length;
+  const minSupport = minimumSupport(p, n);
+  ctx.progress(30, 'mining');
+  const sets = closedItemsets(data.transactions, { minSupport, minSize: p.minSize, maxSize: p.maxSize });
+  ctx.progress(70, 'linking members');
+
+  const existing = new Map(
+    (db.prepare(`SELECT id, pattern_key, support, status FROM patterns WHERE workspace_id = ?`).all(job.workspace_id) as Array<{ id: number; pattern_key: string; support: number; status: string }>).map((row) => [
+      row.pattern_key,
+      row,
+    ]),
+  );
+  const storedMembers = db.prepare(`SELECT members FROM patterns WHERE id = ?`).pluck();
+  const newlyLinked = new Uint8Array(n);
+  let newlyLinkedCount = 0;
+  // Members are kept encoded (one or two bytes each): 4,000 patterns over a million insights
+  // have tens of millions of memberships, which as arrays of numbers would take gigabytes.
+  const found: Array<DetectedPattern & { key: string; members: Buffer }> = [];
+  for (const set of sets) {
+    const items = set.items.map((i) => data.itemNames[i]!).sort();
+    const key = itemsetKey(items);
+    const indexes = intersectPostings(data.postings, set.items);
+    const ids = Int32Array.from(indexes, (index) => data.insightIds[index]!);
+    const before = existing.get(key);
+    const old = before ? decodeIds(storedMembers.get(before.id) as Buffer) : [];
+    // Both ascending: a merge finds the members not linked before.
+    let linked = 0;
+    let j = 0;
+    for (let i = 0; i < ids.length; i++) {
+      while (j < old.length && old[j]! < ids[i]!) j++;
+      if (j < old.length && old[j] === ids[i]) continue;
+      linked++;
+      if (!newlyLinked[indexes[i]!]) {
+        newlyLinked[indexes[i]!] = 1;
+        newlyLinkedCount++;
+      }
+    }
+    // Members decide: the stored support is their count.
+    const change = !before ? 'new' : linked > 0 || old.length !== ids.length || before.status !== 'active' ? 'updated' : 'unchanged';
+    found.push({ key, items, labels: items.map(data.label), support: set.support, change, newly_linked: linked, members: encodeIds(ids) });
+  }
+  const foundKeys = new Set(found.map((f) => f.key));
+  const stale = [...existing.values()].filter((row) => row.status === 'active' && !foundKeys.has(row.pattern_key));
+  found.sort((a, b) => b.support - a.support || a.key.localeCompare(b.key));
+
+  const result: PatternResult = {
+    min_support: minSupport,
+    items_mode: p.items,
+    sizes: [p.minSize, p.maxSize],
+    max_item_share: p.maxItemShare,
+    found: found.length,
+    added: found.filter((f) => f.change === 'new').length,
+    updated: found.filter((f) => f.change === 'updated').length,
+    unchanged: found.filter((f) => f.change === 'unchanged').length,
+    staled: stale.length,
+    patterns: found.slice(0, LISTED).map(({ items, labels, support, change, newly_linked }) => ({ items, labels, support, change, newly_linked })),
+    stale: stale.slice(0, LISTED).map((row) => ({ id: row.id, items: row.pattern_key.split('\u001f') })),
+  };
+  ctx.progress(90, 'writing');
+  return {
+    counts: { insights_scanned: n, insights_affected: newlyLinkedCount, candidates_created: result.added, errors: 0 },
+    result,
+    apply: () => {
+      const upsert = db.prepare(
+        `INSERT INTO patterns (workspace_id, pattern_key, items, labels, size, support, members, status, first_seen, last_seen, created_by, updated_by)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?)
+         ON CONFLICT (workspace_id, pattern_key) DO UPDATE SET support = excluded.support, members = excluded.members, labels = excluded.labels,
+           status = 'active', last_seen = excluded.last_seen, updated_by = excluded.updated_by`,
+      );
+      for (const f of found) {
+        upsert.run(job.workspace_id, f.key, JSON.stringify(f.items), JSON.stringify(f.labels), f.items.length, f.support, f.members, ctx.now, ctx.now, job.job_run_id, job.job_run_id);
+      }
+      const markStale = db.prepare(`UPDATE patterns SET status = 'stale', updated_by = ? WHERE id = ?`);
+      for (const row of stale) markStale.run(job.job_run_id, row.id);
+    },
+  };
+}

@@ -1,0 +1,238 @@
+/**
+ * One HTTP exchange with a JSON API over undici, and the classification of what
+ * went wrong: which failures may be retried, and whether a request provably
+ * never reached the server (the only case where a non-idempotent POST may be resent).
+ */
+import type { Dispatcher } from 'undici';
+import { undiciCore } from './undici-core.js';
+import { ServiceError } from '../contract/errors.js';
+
+export const CONNECT_TIMEOUT_MS = 10_000;
+export const HEADERS_TIMEOUT_MS = 30_000;
+export const BODY_TIMEOUT_MS = 30_000;
+/** Status bodies are small; anything larger is a misrouted request, not a job. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+export const MAX_REDIRECTS = 5;
+export const RETRY_AFTER_CAP_MS = 60_000;
+
+export { TransientError } from './transient.js';
+
+export interface HttpResponse {
+  status: number;
+  statusText: string;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  url: URL;
+}
+
+export interface HttpRequest {
+  method: 'GET' | 'POST';
+  url: URL;
+  headers: Record<string, string>;
+  body?: string;
+  signal?: AbortSignal;
+}
+
+export interface HttpClientOptions {
+  dispatcher: Dispatcher;
+  debug: (line: string) => void;
+  now: () => number;
+}
+
+/** Errors thrown before a single byte of the request could have been processed. */
+const NEVER_REACHED_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EAI_NONAME',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+const REACHED_TRANSIENT_CODES = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
+  'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH',
+]);
+
+const DESCRIPTIONS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ENOTFOUND: 'host not found (DNS)',
+  EAI_AGAIN: 'DNS lookup failed',
+  EAI_NONAME: 'host not found (DNS)',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  UND_ERR_CONNECT_TIMEOUT: `connect timeout (${CONNECT_TIMEOUT_MS / 1000}s)`,
+  ECONNRESET: 'connection reset',
+  EPIPE: 'connection closed while sending',
+  UND_ERR_SOCKET: 'connection closed by the server',
+  UND_ERR_CLOSED: 'connection closed',
+  UND_ERR_HEADERS_TIMEOUT: `no response within ${HEADERS_TIMEOUT_MS / 1000}s`,
+  UND_ERR_BODY_TIMEOUT: `response body stalled for ${BODY_TIMEOUT_MS / 1000}s`,
+  UND_ERR_RES_CONTENT_LENGTH_MISMATCH: 'response body cut short',
+};
+
+export function errorCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current && typeof current === 'object'; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && (NEVER_REACHED_CODES.has(code) || REACHED_TRANSIENT_CODES.has(code))) return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  const top = (error as { code?: unknown } | undefined)?.code;
+  return typeof top === 'string' ? top : undefined;
+}
+
+export function describeNetworkError(error: unknown): string {
+  const code = errorCode(error);
+  if (code && DESCRIPTIONS[code]) return `${DESCRIPTIONS[code]} (${code})`;
+  return error instanceof Error ? error.message : String(error);
+}
+
+export function isNeverReached(error: unknown): boolean {
+  const code = errorCode(error);
+  return code !== undefined && NEVER_REACHED_CODES.has(code);
+}
+
+export function isReachedTransient(error: unknown): boolean {
+  const code = errorCode(error);
+  return code !== undefined && REACHED_TRANSIENT_CODES.has(code);
+}
+
+/**
+ * The dispatcher for real runs: per-request timeouts, and HTTPS_PROXY / HTTP_PROXY /
+ * NO_PROXY honoured when set. The environment is passed explicitly so tests in-process
+ * can set it without touching process.env.
+ */
+export function createDispatcher(env: Readonly<Record<string, string | undefined>>): Dispatcher {
+  const timeouts = {
+    connect: { timeout: CONNECT_TIMEOUT_MS },
+    headersTimeout: HEADERS_TIMEOUT_MS,
+    bodyTimeout: BODY_TIMEOUT_MS,
+  };
+  const httpProxy = env.HTTP_PROXY ?? env.http_proxy;
+  const httpsProxy = env.HTTPS_PROXY ?? env.https_proxy;
+  const { Agent, EnvHttpProxyAgent } = undiciCore();
+  if (!httpProxy && !httpsProxy) return new Agent(timeouts);
+  const noProxy = env.NO_PROXY ?? env.no_proxy;
+  return new EnvHttpProxyAgent({
+    ...timeouts,
+    ...(httpProxy ? { httpProxy } : {}),
+    ...(httpsProxy ? { httpsProxy } : {}),
+    ...(noProxy !== undefined ? { noProxy } : {}),
+  });
+}
+
+/**
+ * Sends one request, following same-origin redirects only: the Authorization header
+ * must never travel to another origin.
+ */
+export async function sendRequest(req: HttpRequest, options: HttpClientOptions): Promise<HttpResponse> {
+  let url = req.url;
+  let method = req.method;
+  let body = req.body;
+  for (let hop = 0; ; hop++) {
+    const started = options.now();
+    options.debug(`→ ${method} ${url.href}${describeHeaders(req.headers)}`);
+    const response = await options.dispatcher.request({
+      origin: url.origin,
+      path: `${url.pathname}${url.search}`,
+      method,
+      headers: req.headers,
+      body,
+      signal: req.signal,
+    });
+    const status = response.statusCode;
+    if (status >= 300 && status < 400 && status !== 304) {
+      await response.body.dump().catch(() => undefined);
+      const location = headerValue(response.headers, 'location');
+      options.debug(`← ${status} ${location ? `Location: ${location}` : ''} (${options.now() - started} ms)`);
+      if (!location) throw new ServiceError(`${url.origin} answered ${status} ${statusText(status)} without a Location`);
+      const next = new URL(location, url);
+      if (next.origin !== url.origin) {
+        throw new ServiceError(
+          `${url.origin} redirected to another origin (${next.origin}); not following, so the API key is never sent there`,
+          `if ${next.origin} is the right server, pass it with --base-url`,
+        );
+      }
+      if (hop >= MAX_REDIRECTS) throw new ServiceError(`too many redirects from ${req.url.href}`);
+      if (status === 303 || ((status === 301 || status === 302) && method === 'POST')) {
+        // A POST turned into a GET would drop the trigger; refuse instead of guessing.
+        if (method === 'POST') throw new ServiceError(`${url.href} answered ${status} to a POST; check --base-url`);
+      }
+      url = next;
+      continue;
+    }
+    const text = await readBody(response.body, url, status);
+    options.debug(`← ${status} ${statusText(status)} ${Buffer.byteLength(text)}B (${options.now() - started} ms)`);
+    return { status, statusText: statusText(status), headers: response.headers, text, url };
+  }
+}
+
+/** An answer over the size cap; its status tells a trigger whether the job may exist. */
+export class OversizedBodyError extends ServiceError {
+  constructor(url: URL, readonly status: number) {
+    super(`the answer from ${url.origin} (${status}) is larger than ${MAX_BODY_BYTES / 1024 / 1024} MiB; this is not a Nex API response`, 'check --base-url');
+  }
+}
+
+async function readBody(body: Dispatcher.ResponseData['body'], url: URL, status: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const buffer = chunk as Buffer;
+    size += buffer.length;
+    if (size > MAX_BODY_BYTES) {
+      body.destroy();
+      throw new OversizedBodyError(url, status);
+    }
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function describeHeaders(headers: Record<string, string>): string {
+  const shown = Object.entries(headers)
+    .filter(([name]) => name.toLowerCase() !== 'user-agent')
+    .map(([name, value]) => `${name}: ${name.toLowerCase() === 'authorization' ? (/^Bearer\s/i.test(value) ? 'Bearer [redacted]' : '[redacted]') : value}`);
+  return shown.length ? ` {${shown.join(', ')}}` : '';
+}
+
+export function headerValue(headers: HttpResponse['headers'], name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Retry-After in seconds or as an HTTP-date; capped, never negative. */
+export function parseRetryAfter(value: string | undefined, now: number): number | undefined {
+  if (value === undefined) return undefined;
+  const trimmed = value.trim();
+  let ms: number;
+  if (/^\d+(\.\d+)?$/.test(trimmed)) ms = Number(trimmed) * 1000;
+  else {
+    const date = Date.parse(trimmed);
+    if (Number.isNaN(date)) return undefined;
+    ms = date - now;
+  }
+  return Math.min(RETRY_AFTER_CAP_MS, Math.max(0, Math.round(ms)));
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  200: 'OK', 201: 'Created', 202: 'Accepted', 204: 'No Content',
+  301: 'Moved Permanently', 302: 'Found', 303: 'See Other', 307: 'Temporary Redirect', 308: 'Permanent Redirect',
+  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
+  408: 'Request Timeout', 409: 'Conflict', 413: 'Payload Too Large', 422: 'Unprocessable Entity', 429: 'Too Many Requests',
+  500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout',
+};
+
+export function statusText(status: number): string {
+  return STATUS_TEXT[status] ?? '';
+}
