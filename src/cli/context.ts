@@ -1,5 +1,6 @@
+import type { Command } from 'commander';
 import type { Deps } from './deps.js';
-import type { GlobalOptions } from './settings/settings.js';
+import type { GlobalOptions } from './globals.js';
 import type { Ui } from './ui.js';
 
 /** What every command receives: the outside world, the terminal, and the global flags. */
@@ -7,6 +8,8 @@ export interface Context {
   deps: Deps;
   ui: Ui;
   globals: GlobalOptions;
+  /** The command tree as parsed (completion describes it). */
+  program: Command;
   /**
    * Registers a cleanup run when the command ends, however it ends: an HTTP pool's keep-alive
    * sockets would otherwise hold the process open after the output is written.

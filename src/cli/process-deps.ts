@@ -1,7 +1,8 @@
 /** The real-world Deps for a process; tests build their own. */
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import { sleep, type Deps } from './deps.js';
+import { sleep } from '../contract/abort.js';
+import type { Deps } from './deps.js';
 
 let cachedVersion: string | undefined;
 export function packageVersion(): string {

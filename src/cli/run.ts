@@ -3,9 +3,10 @@
  * bin/ calls this and is the only place that sets process.exitCode; tests call it in-process.
  */
 import type { Deps } from './deps.js';
-import { CliError, ExitCode, exitCodeOf } from '../contract/errors.js';
+import { KnownError, RefusedError, StorageError } from '../contract/errors.js';
+import { ExitCode, exitCodeOf } from './exit-codes.js';
 import { main } from './main.js';
-import { redactSecrets } from './ui.js';
+import { redactSecrets } from '../contract/redact.js';
 
 export async function run(argv: readonly string[], deps: Deps): Promise<number> {
   try {
@@ -24,9 +25,10 @@ export function reportError(error: unknown, deps: Deps, argv: readonly string[])
   const color = !deps.env.NO_COLOR && Boolean(deps.stderr.isTTY);
   const red = (text: string) => (color ? `\u001b[31m${text}\u001b[39m` : text);
   const dim = (text: string) => (color ? `\u001b[2m${text}\u001b[22m` : text);
-  if (error instanceof CliError) {
+  if (error instanceof KnownError) {
     deps.stderr.write(redact(`${red('error:')} ${error.message}\n`));
-    if (error.hint) deps.stderr.write(redact(`${dim(`hint: ${error.hint}`)}\n`));
+    const hint = hintOf(error);
+    if (hint) deps.stderr.write(redact(`${dim(`hint: ${hint}`)}\n`));
   } else {
     const message = error instanceof Error ? error.message : String(error);
     deps.stderr.write(redact(`${red('error:')} internal error: ${message}\n`));
@@ -40,6 +42,18 @@ export function reportError(error: unknown, deps: Deps, argv: readonly string[])
       if (current instanceof Error) deps.stderr.write('caused by: ');
     }
   }
+}
+
+/**
+ * What to do next, in this CLI's terms: the floors below say what is wrong and what would help
+ * (another database file, reverting a later run first); the flags and commands are named here.
+ */
+export function hintOf(error: KnownError): string | undefined {
+  if (error instanceof StorageError && error.otherPathHelps) {
+    return [error.hint, 'pass another path with --db or NEX_COMPOUND_DB'].filter(Boolean).join(', or ');
+  }
+  if (error instanceof RefusedError && error.revertFirst) return `revert ${error.revertFirst} first (\`nex-compound revert ${error.revertFirst}\`)`;
+  return error.hint;
 }
 
 /**

@@ -1,126 +1,116 @@
 /**
- * The error classes and the one table that maps them to exit codes.
- * Commands throw these; only bin/ turns them into a process exit code.
+ * The kinds of failure nex-compound anticipates. Every floor throws these; none of them knows
+ * exit codes — the CLI maps each kind to one in a single table (src/cli/exit-codes.ts).
+ * Anything else thrown is a bug in nex-compound.
  */
 
-export const ExitCode = {
-  Completed: 0,
-  JobFailed: 1,
-  Usage: 2,
-  Auth: 3,
-  NotFound: 4,
-  DeadlinePassed: 5,
-  Unreachable: 6,
-  TriggerOutcomeUnknown: 7,
-  Storage: 8,
-  ImportIncomplete: 9,
-  Refused: 10,
-  Internal: 70,
-  Interrupted: 130,
-} as const;
-export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+export const ERROR_KINDS = [
+  'usage',
+  'auth',
+  'not_found',
+  'unavailable',
+  'outcome_unknown',
+  'store_unusable',
+  'import_incomplete',
+  'conflict',
+  'job_failed',
+  'deadline',
+  'interrupted',
+] as const;
+export type ErrorKind = (typeof ERROR_KINDS)[number];
 
-/** Rendered by `nex-compound help exit-codes` and copied into the README. */
-export const EXIT_CODE_TABLE: ReadonlyArray<readonly [number, string]> = [
-  [0, 'the job (every job watched) completed (also a success with warnings, e.g. Nexio degraded, unless --strict)'],
-  [1, 'a job failed or was cancelled (error_details are printed); with --strict also a success with warnings'],
-  [2, 'usage error: unknown command or job type, malformed job_run_id, bad option or config value'],
-  [3, 'authentication or permission: missing API key, 401, 403'],
-  [4, 'job not found (404)'],
-  [5, 'the --timeout deadline passed while a job was still running (it may still be running)'],
-  [6, 'service unreachable, or a server error, after retries'],
-  [7, 'trigger outcome unknown: the request may or may not have created a job'],
-  [8, 'local database unusable: missing directory, corrupt, unreadable or unwritable file, or a newer schema'],
-  [9, 'import: some lines were bad (skipped, or with --strict nothing was written); each is reported with its line number'],
-  [10, 'refused: a revert would overwrite later changes to the same insights (the message names what changed them)'],
-  [70, 'internal error: a bug in nex-compound; rerun with --debug and report the stack trace'],
-  [130, 'interrupted (Ctrl-C); the job keeps running on the server'],
-];
-
-export class CliError extends Error {
-  readonly exitCode: ExitCodeValue;
+/** A failure nex-compound anticipates: a kind, one line of message and what to do next. */
+export class KnownError extends Error {
+  readonly kind: ErrorKind;
   /** One line telling the user what to do next; printed under the message. */
   readonly hint: string | undefined;
-  constructor(message: string, exitCode: ExitCodeValue, hint?: string, options?: { cause?: unknown }) {
+  constructor(kind: ErrorKind, message: string, hint?: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
-    this.exitCode = exitCode;
+    this.kind = kind;
     this.hint = hint;
   }
 }
 
-export class UsageError extends CliError {
+/** Bad input: an unknown command, job type or option, a malformed id or value. */
+export class UsageError extends KnownError {
   constructor(message: string, hint?: string) {
-    super(message, ExitCode.Usage, hint);
+    super('usage', message, hint);
   }
 }
 
-export class AuthError extends CliError {
+/** A missing key, 401 or 403. */
+export class AuthError extends KnownError {
   constructor(message: string, hint?: string) {
-    super(message, ExitCode.Auth, hint);
+    super('auth', message, hint);
   }
 }
 
-export class NotFoundError extends CliError {
+export class NotFoundError extends KnownError {
   constructor(message: string, hint?: string) {
-    super(message, ExitCode.NotFound, hint);
+    super('not_found', message, hint);
   }
 }
 
 /** The service could not be reached or kept answering with errors. */
-export class ServiceError extends CliError {
+export class ServiceError extends KnownError {
   constructor(message: string, hint?: string, options?: { cause?: unknown }) {
-    super(message, ExitCode.Unreachable, hint, options);
+    super('unavailable', message, hint, options);
   }
 }
 
-/** The local engine's database cannot be used. */
-export class StorageError extends CliError {
-  constructor(message: string, hint?: string) {
-    super(message, ExitCode.Storage, hint);
+/**
+ * The local engine's database cannot be used. `otherPathHelps`: pointing the tool at another
+ * database file is a way out (the CLI names its own flag for that).
+ */
+export class StorageError extends KnownError {
+  readonly otherPathHelps: boolean;
+  constructor(message: string, hint?: string, options: { otherPathHelps?: boolean } = {}) {
+    super('store_unusable', message, hint);
+    this.otherPathHelps = options.otherPathHelps ?? false;
   }
 }
 
 /** An import met bad lines: the good ones were imported (or, with --strict, nothing was). */
-export class ImportIncompleteError extends CliError {
+export class ImportIncompleteError extends KnownError {
   constructor(message: string, hint?: string) {
-    super(message, ExitCode.ImportIncomplete, hint);
+    super('import_incomplete', message, hint);
   }
 }
 
-export class RefusedError extends CliError {
-  constructor(message: string, hint?: string) {
-    super(message, ExitCode.Refused, hint);
+/** A change refused because it would overwrite later changes (a revert). */
+export class RefusedError extends KnownError {
+  /** A later run that must be reverted first, when that is the way out. */
+  readonly revertFirst: string | undefined;
+  constructor(message: string, hint?: string, options: { revertFirst?: string } = {}) {
+    super('conflict', message, hint);
+    this.revertFirst = options.revertFirst;
   }
 }
 
-export class TriggerOutcomeUnknownError extends CliError {
+export class TriggerOutcomeUnknownError extends KnownError {
   readonly idempotencyKey: string;
   constructor(message: string, idempotencyKey: string, hint?: string, options?: { cause?: unknown }) {
-    super(message, ExitCode.TriggerOutcomeUnknown, hint, options);
+    super('outcome_unknown', message, hint, options);
     this.idempotencyKey = idempotencyKey;
   }
 }
 
-/** A job reached "failed". The job's final state has already been rendered to stdout. */
-export class JobFailedError extends CliError {
+/** A job reached "failed" (or was cancelled). */
+export class JobFailedError extends KnownError {
   constructor(message: string, hint?: string) {
-    super(message, ExitCode.JobFailed, hint);
+    super('job_failed', message, hint);
   }
 }
 
-export class DeadlinePassedError extends CliError {
+export class DeadlinePassedError extends KnownError {
   constructor(message: string, hint?: string) {
-    super(message, ExitCode.DeadlinePassed, hint);
+    super('deadline', message, hint);
   }
 }
 
-export class InterruptedError extends CliError {
+export class InterruptedError extends KnownError {
   constructor(message: string, hint?: string) {
-    super(message, ExitCode.Interrupted, hint);
+    super('interrupted', message, hint);
   }
-}
-
-export function exitCodeOf(error: unknown): ExitCodeValue {
-  return error instanceof CliError ? error.exitCode : ExitCode.Internal;
 }

@@ -55,3 +55,7 @@ export const NEX_STATES: Readonly<Record<string, LifecycleState>> = {
 export function isFailureOutcome(outcome: Outcome | null): boolean {
   return outcome === 'failed' || outcome === 'cancelled';
 }
+
+/** The job APIs whose states nex-compound maps onto this lifecycle (`--provider`). */
+export const PROVIDER_NAMES = ['nex', 'julep', 'nexio', 'jobs'] as const;
+export type ProviderName = (typeof PROVIDER_NAMES)[number];

@@ -1,7 +1,7 @@
 /** Parsing and validation of user input, separate from running anything. */
 import { UsageError } from './errors.js';
 import { JOB_TYPES, type JobType } from './jobs.js';
-import { PROVIDER_NAMES, type ProviderName } from '../remote/providers.js';
+import { PROVIDER_NAMES, type ProviderName } from './lifecycle.js';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -128,4 +128,10 @@ function editDistance(a: string, b: string): number {
     }
   }
   return row[b.length]!;
+}
+
+/** Loopback names and addresses: plain http and binding are safe there. */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }

@@ -1,19 +1,20 @@
 /**
  * The remote backend: the Nex Developer API's POST /v1/compounding/trigger and
- * GET /v1/compounding/jobs/{job_run_id} (../shared/contracts/nex-compounding.openapi.yaml),
+ * GET /v1/compounding/jobs/{job_run_id} (src/contract/openapi/nex-compounding.openapi.yaml),
  * and the status endpoint of each other job API it follows (src/backends/providers.ts).
  */
 import { randomUUID } from 'node:crypto';
+import { isLoopbackHost } from '../contract/parse.js';
 import type { Dispatcher } from 'undici';
 import {
   AuthError,
-  CliError,
+  KnownError,
   NotFoundError,
   ServiceError,
   TriggerOutcomeUnknownError,
   UsageError,
 } from '../contract/errors.js';
-import { redactSecrets } from '../cli/ui.js';
+import { redactSecrets } from '../contract/redact.js';
 import { isUuid } from '../contract/parse.js';
 import { JOB_TYPES, type AcceptedJob, type CallOptions, type JobBackend, type JobStatus, type JobType, type TriggerOptions, type TriggerRequest } from '../contract/jobs.js';
 import { fullJitterBackoff } from '../contract/backoff.js';
@@ -28,7 +29,7 @@ import {
   sendRequest,
   type HttpResponse,
 } from './http.js';
-import { isAbortError } from '../cli/deps.js';
+import { isAbortError } from '../contract/abort.js';
 import { PROVIDERS, type ProviderSpec } from './providers.js';
 
 
@@ -46,11 +47,6 @@ export interface RemoteBackendOptions {
   random: () => number;
   debug: (line: string) => void;
   warn: (line: string) => void;
-}
-
-export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  return host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 export class RemoteBackend implements JobBackend {
@@ -107,7 +103,7 @@ export class RemoteBackend implements JobBackend {
         if (error instanceof OversizedBodyError && (isSuccess(error.status) || mayHaveActed(error.status))) {
           throw unknownOutcome(error.message, error);
         }
-        if (error instanceof CliError) throw error;
+        if (error instanceof KnownError) throw error;
         if (isAbortError(error)) {
           if (attempt === 0) throw error;
           throw unknownOutcome('interrupted while a retry of the trigger was in flight', error);
@@ -182,7 +178,7 @@ export class RemoteBackend implements JobBackend {
     try {
       response = await sendRequest({ method: 'GET', url, headers: this.headers(), ...(signal ? { signal } : {}) }, this.options);
     } catch (error) {
-      if (error instanceof CliError || isAbortError(error)) throw error;
+      if (error instanceof KnownError || isAbortError(error)) throw error;
       if (isNeverReached(error) || isReachedTransient(error)) {
         throw new TransientError(`could not read the job status from ${url.origin}: ${describeNetworkError(error)}`, isNeverReached(error), undefined, { cause: error });
       }
@@ -228,7 +224,7 @@ export class RemoteBackend implements JobBackend {
   }
 
   /** The server's {code, message}, the HTTP status, and what to do next. */
-  private errorFor(response: HttpResponse, operation: 'trigger' | 'status', jobRunId?: string): CliError {
+  private errorFor(response: HttpResponse, operation: 'trigger' | 'status', jobRunId?: string): KnownError {
     const { status } = response;
     // A server may echo the Authorization header back; its words never carry our key out.
     const described = describeServerError(response);

@@ -1,5 +1,5 @@
 /**
- * The job-status APIs nex-compound follows (../shared/seeds). A provider is a path template,
+ * The job-status APIs nex-compound follows (src/contract/seeds). A provider is a path template,
  * an auth header and a mapping of its states onto the common lifecycle; everything else —
  * retries, deadlines, rendering, exit codes — is shared. Kept free of heavy imports: settings
  * read the env and config names from here on every run.
@@ -7,8 +7,7 @@
 import { mapState, normalized, type LifecycleState } from '../contract/lifecycle.js';
 import type { JobStatus } from '../contract/jobs.js';
 
-export const PROVIDER_NAMES = ['nex', 'julep', 'nexio', 'jobs'] as const;
-export type ProviderName = (typeof PROVIDER_NAMES)[number];
+import type { ProviderName } from '../contract/lifecycle.js';
 
 export interface ProviderSpec {
   name: ProviderName;

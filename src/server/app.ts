@@ -1,23 +1,18 @@
 /**
- * `serve`: the Nex compounding API (../shared/contracts/nex-compounding.openapi.yaml) answered by
+ * `serve`: the Nex compounding API (src/contract/openapi/nex-compounding.openapi.yaml) answered by
  * the local engine. Fastify does the HTTP — routing, body limits, JSON parsing, timeouts — and
  * this file the contract: `{code, message}` errors, 202 on trigger, optional fields omitted,
  * Bearer keys scoped to a workspace, Idempotency-Key replay, and a Host allow-list against DNS
  * rebinding. Loaded only by `serve`, so no other command pays for fastify.
  */
-import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { JOB_TYPES, type JobType } from '../contract/jobs.js';
-import type { Database } from '../engine/store/db.js';
-import { createJob, getJob, toJobStatus, type JobRow } from '../engine/queue/queue.js';
-import { verifyApiKey, type ApiKeyRow } from '../engine/store/keys.js';
+import type { ApiKeyRow, Engine } from '../engine/index.js';
 
 export interface ServerOptions {
-  db: Database;
-  /** Called after a job is recorded, to make sure a worker will run it (and re-claim killed ones on polls). */
-  ensureWorker: (afterTrigger: boolean) => void;
+  engine: Engine;
   paramsFor?: (jobType: JobType) => Record<string, unknown> | undefined;
-  now: () => number;
   /** Host header values this server answers to (host:port forms); anything else is refused. */
   allowedHosts: ReadonlySet<string>;
   version: string;
@@ -26,7 +21,6 @@ export interface ServerOptions {
 }
 
 export const BODY_LIMIT = 1024 * 1024;
-const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 const WORKER_CHECK_MS = 500;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -38,8 +32,12 @@ declare module 'fastify' {
 
 const problem = (reply: Pick<FastifyReply, 'code'>, code: number, message: string) => reply.code(code).type('application/json').send({ code, message });
 
+/** The project's copy of the contract this server answers, as JSON (GET /openapi.json). */
+let openapi: string | undefined;
+const openapiDocument = () => (openapi ??= readFileSync(new URL('../contract/openapi/nex-compounding.openapi.json', import.meta.url), 'utf8'));
+
 export function buildServer(options: ServerOptions): FastifyInstance {
-  const { db } = options;
+  const { engine } = options;
   /** The active key an Authorization header carries, if any. */
   const keyOf = (header: string | undefined): ApiKeyRow | undefined => {
     const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
@@ -106,24 +104,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     if (!options.allowedHosts.has(host)) return problem(reply, 400, `this server does not answer for host "${host.slice(0, 100)}"`);
   });
 
-  // A polling client sends the same key many times a second, so verified keys are remembered
-  // until any other connection commits (PRAGMA data_version moves): a `keys revoke` from
-  // another process is seen by the very next request. Unknown keys are never remembered.
-  const verified = new Map<string, ApiKeyRow>();
-  const dataVersion = db.prepare('PRAGMA data_version').pluck();
-  let seenVersion: unknown;
-  const verify = (presented: string): ApiKeyRow | undefined => {
-    const version = dataVersion.get();
-    if (version !== seenVersion || verified.size > 1_000) {
-      verified.clear();
-      seenVersion = version;
-    }
-    const hit = verified.get(presented);
-    if (hit) return hit;
-    const key = verifyApiKey(db, presented);
-    if (key) verified.set(presented, key);
-    return key;
-  };
+  const verify = (presented: string): ApiKeyRow | undefined => engine.keys.verify(presented);
   // Polls re-claim a killed worker's job; checking the worker table on every poll would cost
   // each request two queries, so it is done at most once per WORKER_CHECK_MS.
   let lastWorkerCheck = 0;
@@ -131,7 +112,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     const now = Date.now();
     if (now - lastWorkerCheck < WORKER_CHECK_MS) return;
     lastWorkerCheck = now;
-    options.ensureWorker(false);
+    engine.ensureWorker(false);
   };
 
   const authenticate = async (request: FastifyRequest, reply: FastifyReply) => {
@@ -144,6 +125,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   };
 
   app.get('/healthz', async () => ({ status: 'ok', version: options.version }));
+  app.get('/openapi.json', async (_request, reply) => reply.type('application/json').send(openapiDocument()));
 
   app.post('/v1/compounding/trigger', { onRequest: authenticate }, async (request, reply) => {
     const key = request.apiKey!;
@@ -163,47 +145,26 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     if (Array.isArray(idempotencyKey) || (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > 255))) {
       return problem(reply, 400, 'Idempotency-Key must be one value of 1–255 characters');
     }
-    const now = options.now();
-    const requestHash = createHash('sha256').update(JSON.stringify({ job_type: jobType, dry_run: dryRun })).digest('hex');
     const params = options.paramsFor?.(jobType as JobType);
-    // One IMMEDIATE transaction: two requests with one key cannot both create a job.
-    const outcome = db
-      .transaction((): { job: JobRow; replay: boolean } | { conflict: true } => {
-        if (idempotencyKey !== undefined) {
-          const seen = db
-            .prepare('SELECT request_hash, job_run_id, created_at FROM idempotency_keys WHERE workspace_id = ? AND idempotency_key = ?')
-            .get(key.workspace_id, idempotencyKey) as { request_hash: string; job_run_id: string; created_at: number } | undefined;
-          if (seen && now - seen.created_at < IDEMPOTENCY_WINDOW_MS) {
-            if (seen.request_hash !== requestHash) return { conflict: true };
-            const job = getJob(db, seen.job_run_id);
-            if (job) return { job, replay: true };
-          }
-        }
-        const job = createJob(db, { workspaceId: key.workspace_id, jobType: jobType as JobType, dryRun, ...(params ? { params } : {}), now });
-        if (idempotencyKey !== undefined) {
-          db.prepare(
-            `INSERT INTO idempotency_keys (workspace_id, idempotency_key, request_hash, job_run_id, created_at) VALUES (?, ?, ?, ?, ?)
-             ON CONFLICT (workspace_id, idempotency_key) DO UPDATE SET request_hash = excluded.request_hash, job_run_id = excluded.job_run_id, created_at = excluded.created_at`,
-          ).run(key.workspace_id, idempotencyKey, requestHash, job.job_run_id, now);
-        }
-        return { job, replay: false };
-      })
-      .immediate();
+    const outcome = engine.workspace(key.workspace_id).jobs.trigger({
+      jobType: jobType as JobType,
+      dryRun,
+      ...(params ? { params } : {}),
+      ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
+    });
     if ('conflict' in outcome) return problem(reply, 422, 'this Idempotency-Key was used with a different body in the last 24 hours');
-    if (!outcome.replay) options.ensureWorker(true);
-    const { job } = outcome;
     if (outcome.replay) reply.header('idempotent-replayed', 'true');
-    return reply.code(202).send({ job_run_id: job.job_run_id, job_type: job.job_type, workspace_id: job.workspace_id, dry_run: job.dry_run === 1, status: 'accepted', success: true });
+    return reply.code(202).send(outcome.job);
   });
 
   app.get('/v1/compounding/jobs/:job_run_id', { onRequest: authenticate }, async (request, reply) => {
     const { job_run_id: id } = request.params as { job_run_id: string };
-    const job = UUID.test(id) ? getJob(db, id.toLowerCase()) : undefined;
     // Another workspace's job is answered exactly like a missing one.
-    if (!job || job.workspace_id !== request.apiKey!.workspace_id) return problem(reply, 404, `job ${id.slice(0, 64)} not found`);
+    const status = UUID.test(id) ? engine.workspace(request.apiKey!.workspace_id).jobs.find(id.toLowerCase()) : undefined;
+    if (!status) return problem(reply, 404, `job ${id.slice(0, 64)} not found`);
     ensureWorkerThrottled();
     // The contract's fields, plus progress, stage and attempts (extensions nex-compound's watch shows).
-    return toJobStatus(job);
+    return status;
   });
 
   return app;

@@ -7,8 +7,8 @@ import { UsageError } from '../../contract/errors.js';
 import type { Context } from '../context.js';
 import { CONFIG_KEYS } from '../settings/config-store.js';
 import { JOB_TYPES } from '../../contract/jobs.js';
-import { PROVIDER_NAMES } from '../../remote/providers.js';
-import type { CommandResult } from '../command.js';
+import { PROVIDER_NAMES } from '../../contract/lifecycle.js';
+import { defineCommand, type CommandResult } from '../command.js';
 
 export const SHELLS = ['bash', 'zsh', 'fish'] as const;
 export type Shell = (typeof SHELLS)[number];
@@ -218,10 +218,17 @@ function valueOptions(root: CommandSpec): string[] {
   return [...new Set(walk(root).flatMap((s) => s.options.filter((o) => o.takesValue).flatMap((o) => o.flags)))];
 }
 
-export async function completionCommand(ctx: Context, shellArg: string, program: Command): Promise<CommandResult> {
+function completionCommand(ctx: Context, shellArg: string): CommandResult {
   const shell = parseShell(shellArg);
-  const root = describeProgram(program);
+  const root = describeProgram(ctx.program);
   const script = shell === 'bash' ? bashScript(root) : shell === 'zsh' ? zshScript(root) : fishScript(root);
-  void ctx;
   return { data: { kind: 'text', text: script, json: { shell, script } } };
 }
+
+export default defineCommand({
+  name: 'completion',
+  description: 'print a shell completion script: bash, zsh or fish',
+  arguments: [{ syntax: '<shell>', description: 'bash | zsh | fish' }],
+  helpAfter: '\nLoad it with:\n  $ source <(nex-compound completion bash)\n  $ source <(nex-compound completion zsh)\n  $ nex-compound completion fish | source',
+  run: async (ctx, [shell]) => completionCommand(ctx, shell),
+});

@@ -1,5 +1,8 @@
-import type { Context } from '../context.js';
+/** `nex-compound config set|get|unset|list|path`: settings per profile (file created with mode 0600). */
 import { InterruptedError, UsageError } from '../../contract/errors.js';
+import { PROVIDERS } from '../../remote/providers.js';
+import { defineCommand, defineGroup, switchOption, type CommandResult } from '../command.js';
+import type { Context } from '../context.js';
 import { profileName } from '../settings/settings.js';
 import {
   CONFIG_KEYS,
@@ -11,8 +14,6 @@ import {
   validateConfigValue,
   type ConfigKey,
 } from '../settings/config-store.js';
-import { PROVIDERS } from '../../remote/providers.js';
-import type { CommandResult } from '../command.js';
 
 /** The environment variable that holds the same credential, for the hint. */
 function credentialEnv(key: ConfigKey): string {
@@ -23,7 +24,7 @@ function shown(key: string, value: string): string {
   return isSecretKey(key as ConfigKey) ? redactSecret(value) : value;
 }
 
-export async function configSetCommand(ctx: Context, keyArg: string, valueArg: string | undefined): Promise<CommandResult> {
+async function configSetCommand(ctx: Context, keyArg: string, valueArg: string | undefined): Promise<CommandResult> {
   const key = parseConfigKey(keyArg);
   const profile = profileName(ctx.globals, ctx.deps.env);
   let raw = valueArg;
@@ -37,7 +38,7 @@ export async function configSetCommand(ctx: Context, keyArg: string, valueArg: s
   return {};
 }
 
-export async function configGetCommand(ctx: Context, keyArg: string): Promise<CommandResult> {
+async function configGetCommand(ctx: Context, keyArg: string): Promise<CommandResult> {
   const key = parseConfigKey(keyArg);
   const profile = profileName(ctx.globals, ctx.deps.env);
   const store = await ConfigStore.open(ctx.deps);
@@ -49,7 +50,7 @@ export async function configGetCommand(ctx: Context, keyArg: string): Promise<Co
   return { data: { kind: 'text', text: shown(key, value), json: { key, value: shown(key, value), profile } } };
 }
 
-export async function configUnsetCommand(ctx: Context, keyArg: string): Promise<CommandResult> {
+async function configUnsetCommand(ctx: Context, keyArg: string): Promise<CommandResult> {
   const key = parseConfigKey(keyArg);
   const profile = profileName(ctx.globals, ctx.deps.env);
   const store = await ConfigStore.open(ctx.deps);
@@ -58,7 +59,7 @@ export async function configUnsetCommand(ctx: Context, keyArg: string): Promise<
   return {};
 }
 
-export async function configListCommand(ctx: Context, options: { allProfiles?: boolean }): Promise<CommandResult> {
+async function configListCommand(ctx: Context, options: { allProfiles?: boolean }): Promise<CommandResult> {
   const store = await ConfigStore.open(ctx.deps);
   const current = profileName(ctx.globals, ctx.deps.env);
   const profiles = options.allProfiles ? store.profiles() : { [current]: store.profile(current) };
@@ -72,7 +73,7 @@ export async function configListCommand(ctx: Context, options: { allProfiles?: b
   return { data: { kind: 'rows', columns: ['profile', 'key', 'value'], rows, json } };
 }
 
-export async function configPathCommand(ctx: Context): Promise<CommandResult> {
+async function configPathCommand(ctx: Context): Promise<CommandResult> {
   const file = configPath(ctx.deps);
   return { data: { kind: 'text', text: file, json: { path: file } } };
 }
@@ -124,3 +125,39 @@ function readHiddenLine(stdin: NodeJS.ReadStream, echo: boolean): Promise<string
     stdin.on('data', onData);
   });
 }
+
+export default defineGroup({
+  name: 'config',
+  description: 'manage settings per profile (file created with mode 0600)',
+  subcommands: [
+    defineCommand({
+      name: 'set',
+      description: `set a value (${['api-key', 'base-url', 'timeout', 'interval'].join(', ')}); without a value it is read from stdin`,
+      arguments: [{ syntax: '<key>' }, { syntax: '[value]' }],
+      run: (ctx, [key, value]) => configSetCommand(ctx, key, value),
+    }),
+    defineCommand({
+      name: 'get',
+      description: 'print a value (the API key redacted)',
+      arguments: [{ syntax: '<key>' }],
+      run: (ctx, [key]) => configGetCommand(ctx, key),
+    }),
+    defineCommand({
+      name: 'unset',
+      description: 'remove a value',
+      arguments: [{ syntax: '<key>' }],
+      run: (ctx, [key]) => configUnsetCommand(ctx, key),
+    }),
+    defineCommand({
+      name: 'list',
+      description: "list the profile's values (the API key redacted)",
+      options: { allProfiles: switchOption('--all-profiles', 'every profile, not only the current one') },
+      run: (ctx, _args, options) => configListCommand(ctx, options),
+    }),
+    defineCommand({
+      name: 'path',
+      description: 'print the config file path',
+      run: (ctx) => configPathCommand(ctx),
+    }),
+  ],
+});

@@ -5,40 +5,48 @@ import { closeSync, createWriteStream, existsSync, openSync, statSync } from 'no
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
-import { openLocalEngine } from '../settings/backend.js';
-import type { Context } from '../context.js';
 import { ImportIncompleteError, NotFoundError, UsageError } from '../../contract/errors.js';
 import { parseNonNegativeInt } from '../../contract/parse.js';
-import { addInsight, exportInsights, getInsight, listInsights, mergeHistory } from '../../engine/store/insights.js';
-import { importInsights, type ImportInput } from '../../engine/store/import/import.js';
-import type { CommandResult } from '../command.js';
+import type { ImportInput } from '../../engine/index.js';
+import { defineCommand, defineGroup, valueOption, switchOption, type CommandResult, type OptionValues } from '../command.js';
+import type { Context } from '../context.js';
+import { openLocalEngine } from '../settings/backend.js';
 
 const STATUSES = ['active', 'merged', 'archived'] as const;
 
-export async function insightsAddCommand(ctx: Context, text: string, options: { source?: string; confidence?: string; tags?: string }): Promise<CommandResult> {
+const ADD_OPTIONS = {
+  source: valueOption('--source <source>', 'where it came from'),
+  confidence: valueOption('--confidence <c>', 'confidence from 0 to 1 (default 0.5)'),
+  tags: valueOption('--tags <a,b>', 'comma-separated tags'),
+} as const;
+
+async function addCommand(ctx: Context, text: string, options: OptionValues<typeof ADD_OPTIONS>): Promise<CommandResult> {
   const confidence = options.confidence !== undefined ? parseConfidence(options.confidence) : undefined;
   const tags = options.tags !== undefined ? options.tags.split(',').map((t) => t.trim()).filter(Boolean) : undefined;
-  const engine = await openLocalEngine(ctx);
+  const { engine, workspace } = await openLocalEngine(ctx);
   try {
-    const { insight, reinforced } = addInsight(engine.db, {
-      workspaceId: engine.workspaceId,
+    const { insight, reinforced } = workspace.insights.add({
       text,
       ...(options.source !== undefined ? { source: options.source } : {}),
       ...(confidence !== undefined ? { confidence } : {}),
       ...(tags !== undefined ? { tags } : {}),
-      now: ctx.deps.now(),
     });
     ctx.ui.info(reinforced ? `reinforced insight ${insight.id} (now ${insight.reinforcement_count}×)` : `added insight ${insight.id}`);
     return { data: { kind: 'record', record: insightRecord(insight), json: { ...insight, reinforced } } };
   } finally {
-    engine.db.close();
+    engine.close();
   }
 }
 
 /** Below this a parsing worker's start-up costs more than the overlap saves. */
 const PARALLEL_IMPORT_BYTES = 4 * 1024 * 1024;
 
-export async function insightsImportCommand(ctx: Context, file: string, options: { format?: string; strict?: boolean }): Promise<CommandResult> {
+const IMPORT_OPTIONS = {
+  format: valueOption('--format <format>', 'jsonl or csv'),
+  strict: switchOption('--strict', 'write nothing if any line is bad'),
+} as const;
+
+async function importCommand(ctx: Context, file: string, options: OptionValues<typeof IMPORT_OPTIONS>): Promise<CommandResult> {
   const format = importFormat(file, options.format);
   let input: ImportInput;
   // Standard input may be large and its size is unknown, so it is parsed in parallel too.
@@ -57,15 +65,9 @@ export async function insightsImportCommand(ctx: Context, file: string, options:
     parallel = stats.size >= PARALLEL_IMPORT_BYTES;
     input = { kind: 'file', path: file };
   }
-  const engine = await openLocalEngine(ctx);
+  const { engine, workspace } = await openLocalEngine(ctx);
   try {
-    const summary = await importInsights(engine.db, input, {
-      workspaceId: engine.workspaceId,
-      format,
-      strict: Boolean(options.strict),
-      now: ctx.deps.now(),
-      parallel,
-    });
+    const summary = await workspace.insights.import(input, { format, strict: Boolean(options.strict), parallel });
     for (const error of summary.errors) ctx.ui.err(`${file === '-' ? 'stdin' : file}:${error.line}: ${error.message}`);
     if (summary.skipped > summary.errors.length) ctx.ui.err(`… and ${summary.skipped - summary.errors.length} more bad lines`);
     const record = {
@@ -83,19 +85,25 @@ export async function insightsImportCommand(ctx: Context, file: string, options:
     }
     return result;
   } finally {
-    engine.db.close();
+    engine.close();
   }
 }
 
-export async function insightsListCommand(ctx: Context, options: { status?: string; source?: string; search?: string; limit?: string }): Promise<CommandResult> {
+const LIST_OPTIONS = {
+  status: valueOption('--status <status>', 'active, merged or archived'),
+  source: valueOption('--source <source>', 'only this source'),
+  search: valueOption('--search <text>', 'text contains (case-insensitive)'),
+  limit: valueOption('--limit <n>', 'at most n (default 50)'),
+} as const;
+
+async function listCommand(ctx: Context, options: OptionValues<typeof LIST_OPTIONS>): Promise<CommandResult> {
   if (options.status !== undefined && !(STATUSES as readonly string[]).includes(options.status)) {
     throw new UsageError(`unknown status "${options.status}"`, `use one of: ${STATUSES.join(', ')}`);
   }
   const limit = options.limit !== undefined ? parseNonNegativeInt(options.limit, '--limit') : 50;
-  const engine = await openLocalEngine(ctx);
+  const { engine, workspace } = await openLocalEngine(ctx);
   try {
-    const insights = listInsights(engine.db, {
-      workspaceId: engine.workspaceId,
+    const insights = workspace.insights.list({
       ...(options.status !== undefined ? { status: options.status as (typeof STATUSES)[number] } : {}),
       ...(options.source !== undefined ? { source: options.source } : {}),
       ...(options.search !== undefined ? { search: options.search } : {}),
@@ -118,32 +126,37 @@ export async function insightsListCommand(ctx: Context, options: { status?: stri
       },
     };
   } finally {
-    engine.db.close();
+    engine.close();
   }
 }
 
-export async function insightsShowCommand(ctx: Context, idArg: string): Promise<CommandResult> {
+async function showCommand(ctx: Context, idArg: string): Promise<CommandResult> {
   const id = parseNonNegativeInt(idArg, 'insight id');
-  const engine = await openLocalEngine(ctx);
+  const { engine, workspace } = await openLocalEngine(ctx);
   try {
-    const insight = getInsight(engine.db, engine.workspaceId, id);
-    if (!insight) throw new NotFoundError(`insight ${id} not found in workspace ${engine.workspaceId}`, '`nex-compound insights list` shows the ids');
-    const history = mergeHistory(engine.db, engine.workspaceId, id);
+    const insight = workspace.insights.get(id);
+    if (!insight) throw new NotFoundError(`insight ${id} not found in workspace ${workspace.id}`, '`nex-compound insights list` shows the ids');
+    const history = workspace.insights.history(id);
     const record: Record<string, unknown> = insightRecord(insight);
     record.history = JSON.stringify(history);
     return { data: { kind: 'record', record, json: { ...insight, history } } };
   } finally {
-    engine.db.close();
+    engine.close();
   }
 }
 
-export async function insightsExportCommand(ctx: Context, options: { format?: string; output?: string }): Promise<CommandResult> {
+const EXPORT_OPTIONS = {
+  format: valueOption('--format <format>', 'jsonl (default)'),
+  output: valueOption('--output <file>', 'write to a file instead of stdout'),
+} as const;
+
+async function exportCommand(ctx: Context, options: OptionValues<typeof EXPORT_OPTIONS>): Promise<CommandResult> {
   if (options.format !== undefined && options.format !== 'jsonl') throw new UsageError(`unknown export format "${options.format}"`, 'only jsonl is supported');
-  const engine = await openLocalEngine(ctx);
+  const { engine, workspace } = await openLocalEngine(ctx);
   try {
     const lines = Readable.from(
       (function* () {
-        for (const record of exportInsights(engine.db, engine.workspaceId)) yield `${JSON.stringify(record)}\n`;
+        for (const record of workspace.insights.export()) yield `${JSON.stringify(record)}\n`;
       })(),
     );
     if (options.output) {
@@ -163,7 +176,7 @@ export async function insightsExportCommand(ctx: Context, options: { format?: st
     }
     return {};
   } finally {
-    engine.db.close();
+    engine.close();
   }
 }
 
@@ -199,3 +212,42 @@ function insightRecord(i: { id: number; text: string; source: string | null; tag
     last_reinforced_at: i.last_reinforced_at,
   };
 }
+
+export default defineGroup({
+  name: 'insights',
+  description: "the local engine's insight store: add, import, list, show, export",
+  subcommands: [
+    defineCommand({
+      name: 'add',
+      description: 'add an insight; one with the same normalized text is reinforced instead',
+      arguments: [{ syntax: '<text>' }],
+      options: ADD_OPTIONS,
+      run: (ctx, [text], options) => addCommand(ctx, text, options),
+    }),
+    defineCommand({
+      name: 'import',
+      description: 'import JSONL or CSV (by extension or --format); "-" reads stdin',
+      arguments: [{ syntax: '<file>' }],
+      options: IMPORT_OPTIONS,
+      run: (ctx, [file], options) => importCommand(ctx, file, options),
+    }),
+    defineCommand({
+      name: 'list',
+      description: 'list insights',
+      options: LIST_OPTIONS,
+      run: (ctx, _args, options) => listCommand(ctx, options),
+    }),
+    defineCommand({
+      name: 'show',
+      description: 'one insight with its merge history',
+      arguments: [{ syntax: '<id>' }],
+      run: (ctx, [id]) => showCommand(ctx, id),
+    }),
+    defineCommand({
+      name: 'export',
+      description: 'every insight as JSONL, in id order (round-trips through import)',
+      options: EXPORT_OPTIONS,
+      run: (ctx, _args, options) => exportCommand(ctx, options),
+    }),
+  ],
+});

@@ -1,12 +1,23 @@
-import { chooseBackend, openLocalEngine } from '../settings/backend.js';
-import type { Context } from '../context.js';
-import { resolveSettings } from '../settings/settings.js';
+/** `nex-compound jobs`: the local engine's job history, or the remote jobs this machine triggered. */
 import { parseNonNegativeInt } from '../../contract/parse.js';
-import { listJobs, toJobStatus } from '../../engine/queue/queue.js';
-import { readRemoteHistory, historyPath } from '../history.js';
-import type { CommandResult } from '../command.js';
+import { defineCommand, valueOption, type CommandResult, type OptionValues } from '../command.js';
+import type { Context } from '../context.js';
+import { historyPath, readRemoteHistory } from '../history.js';
+import { chooseBackend, openLocalEngine } from '../settings/backend.js';
+import { resolveSettings } from '../settings/settings.js';
 
-export async function jobsCommand(ctx: Context, options: { limit?: string }): Promise<CommandResult> {
+const OPTIONS = {
+  limit: valueOption('--limit <n>', 'how many, newest first (default 20)'),
+} as const;
+
+export default defineCommand({
+  name: 'jobs',
+  description: "job history: the local engine's, or the remote jobs this machine triggered",
+  options: OPTIONS,
+  run: (ctx, _args, options) => jobsCommand(ctx, options),
+});
+
+async function jobsCommand(ctx: Context, options: OptionValues<typeof OPTIONS>): Promise<CommandResult> {
   const limit = options.limit !== undefined ? parseNonNegativeInt(options.limit, '--limit') : 20;
   const settings = await resolveSettings(ctx.globals, {}, ctx.deps);
   if (chooseBackend(ctx, settings) === 'remote') {
@@ -23,9 +34,9 @@ export async function jobsCommand(ctx: Context, options: { limit?: string }): Pr
       },
     };
   }
-  const engine = await openLocalEngine(ctx);
+  const { engine, workspace } = await openLocalEngine(ctx);
   try {
-    const statuses = listJobs(engine.db, { workspaceId: engine.workspaceId, limit }).map(toJobStatus);
+    const statuses = workspace.jobs.list(limit);
     if (statuses.length === 0) ctx.ui.hint('no jobs yet: `nex-compound trigger decay_sweep --local --wait` runs one');
     return {
       data: {
@@ -47,6 +58,6 @@ export async function jobsCommand(ctx: Context, options: { limit?: string }): Pr
       },
     };
   } finally {
-    engine.db.close();
+    engine.close();
   }
 }

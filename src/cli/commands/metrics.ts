@@ -1,7 +1,7 @@
-import { openLocalEngine } from '../settings/backend.js';
+/** `nex-compound metrics`: the latest local metrics snapshot and the trend over recent ones. */
+import { defineCommand, valueOption, type CommandResult, type OptionValues } from '../command.js';
 import type { Context } from '../context.js';
-import { recentSnapshots } from '../../engine/jobs/metrics/job.js';
-import type { CommandResult } from '../command.js';
+import { openLocalEngine } from '../settings/backend.js';
 
 const SPARK = '▁▂▃▄▅▆▇█';
 
@@ -12,10 +12,21 @@ export function sparkline(values: number[]): string {
   return values.map((v) => SPARK[max === min ? 3 : Math.round(((v - min) / (max - min)) * (SPARK.length - 1))]).join('');
 }
 
-export async function metricsCommand(ctx: Context, options: { limit?: string }): Promise<CommandResult> {
-  const engine = await openLocalEngine(ctx);
+const OPTIONS = {
+  limit: valueOption('--limit <n>', 'how many snapshots the trend covers (default 20)'),
+} as const;
+
+export default defineCommand({
+  name: 'metrics',
+  description: 'the latest local metrics snapshot and the trend over recent ones',
+  options: OPTIONS,
+  run: (ctx, _args, options) => metricsCommand(ctx, options),
+});
+
+async function metricsCommand(ctx: Context, options: OptionValues<typeof OPTIONS>): Promise<CommandResult> {
+  const { engine, workspace } = await openLocalEngine(ctx);
   try {
-    const snapshots = recentSnapshots(engine.db, engine.workspaceId, Math.max(2, Math.min(Number(options.limit ?? 20) || 20, Number.MAX_SAFE_INTEGER)));
+    const snapshots = workspace.metrics.recent(Math.max(2, Math.min(Number(options.limit ?? 20) || 20, Number.MAX_SAFE_INTEGER)));
     const latest = snapshots.at(-1);
     if (!latest) {
       ctx.ui.hint('no metrics snapshot yet: run `nex-compound trigger metrics --local --wait`');
@@ -46,6 +57,6 @@ export async function metricsCommand(ctx: Context, options: { limit?: string }):
     };
     return { data: { kind: 'record', record, json: { latest, trend } } };
   } finally {
-    engine.db.close();
+    engine.close();
   }
 }

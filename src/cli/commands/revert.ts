@@ -1,23 +1,29 @@
 /**
  * `nex-compound revert <job_run_id>`: restores every insight a local consolidation run
- * changed to its state before the run (see src/engine/revert.ts for when it refuses).
+ * changed to its state before the run (the engine refuses when a later change touched them).
  */
-import { openLocalEngine } from '../settings/backend.js';
-import type { Context } from '../context.js';
-import { UsageError } from '../../contract/errors.js';
+import { NotFoundError, UsageError } from '../../contract/errors.js';
 import { parseJobRunId } from '../../contract/parse.js';
-import { revertConsolidation } from '../../engine/jobs/consolidation/revert.js';
-import type { CommandResult } from '../command.js';
+import { defineCommand } from '../command.js';
+import { openLocalEngine } from '../settings/backend.js';
 
-export async function revertCommand(ctx: Context, idArg: string): Promise<CommandResult> {
-  const id = parseJobRunId(idArg);
-  if (ctx.globals.remote) throw new UsageError('revert works on the local engine: the Nex API has no revert endpoint', 'drop --remote');
-  const engine = await openLocalEngine(ctx);
-  try {
-    const result = revertConsolidation(engine.db, engine.workspaceId, id, ctx.deps.now());
-    ctx.ui.info(`reverted ${id}: ${result.restored} insight${result.restored === 1 ? '' : 's'} restored`);
-    return { data: { kind: 'record', record: { ...result } } };
-  } finally {
-    engine.db.close();
-  }
-}
+export default defineCommand({
+  name: 'revert',
+  description: 'undo a local consolidation run exactly; refuses if a later change touched the same insights',
+  arguments: [{ syntax: '<job_run_id>', description: 'the consolidation run to undo' }],
+  async run(ctx, [idArg]) {
+    const id = parseJobRunId(idArg);
+    if (ctx.globals.remote) throw new UsageError('revert works on the local engine: the Nex API has no revert endpoint', 'drop --remote');
+    const { engine, workspace } = await openLocalEngine(ctx);
+    try {
+      const result = await workspace.revert(id).catch((error: unknown) => {
+        if (error instanceof NotFoundError && !error.hint) throw new NotFoundError(error.message, 'list the jobs with `nex-compound jobs`');
+        throw error;
+      });
+      ctx.ui.info(`reverted ${id}: ${result.restored} insight${result.restored === 1 ? '' : 's'} restored`);
+      return { data: { kind: 'record', record: { ...result } } };
+    } finally {
+      engine.close();
+    }
+  },
+});

@@ -1,46 +1,50 @@
-import { openBackend } from '../settings/backend.js';
-import type { Context } from '../context.js';
+/** `nex-compound status <job_run_id>`: one read of a job's state. */
 import { JobFailedError, UsageError } from '../../contract/errors.js';
-import { resolveSettings } from '../settings/settings.js';
-import { parseJobRunId, parseNonNegativeInt, parseProvider, parseProviderJobId } from '../../contract/parse.js';
 import { isFailureOutcome } from '../../contract/lifecycle.js';
 import { lifecycleOf, type JobStatus } from '../../contract/jobs.js';
-import type { CommandResult } from '../command.js';
+import { parseJobRunId, parseNonNegativeInt, parseProvider, parseProviderJobId } from '../../contract/parse.js';
+import { defineCommand, switchOption, valueOption } from '../command.js';
 import { strictFailure, warningMessage } from '../follow/outcome.js';
+import { openBackend } from '../settings/backend.js';
+import { resolveSettings } from '../settings/settings.js';
 
-export interface StatusCommandOptions {
-  retries?: string;
-  exitStatus?: boolean;
-  details?: boolean;
-  provider?: string;
-  strict?: boolean;
-}
-
-export async function statusCommand(ctx: Context, idArg: string, options: StatusCommandOptions): Promise<CommandResult> {
-  const provider = parseProvider(options.provider ?? 'nex');
-  const id = provider === 'nex' ? parseJobRunId(idArg) : parseProviderJobId(idArg);
-  const retries = options.retries !== undefined ? parseNonNegativeInt(options.retries, '--retries') : undefined;
-  const settings = await resolveSettings(ctx.globals, { provider }, ctx.deps);
-  const backend = await openBackend(ctx, settings, retries !== undefined ? { retries } : {});
-  const status = await backend.status(id, ctx.deps.signal ? { signal: ctx.deps.signal } : {});
-  const { outcome } = lifecycleOf(status);
-  const warning = options.strict ? undefined : warningMessage(status);
-  if (warning) ctx.ui.warn(warning);
-  let failure = options.strict ? strictFailure(status) : undefined;
-  if (options.exitStatus && isFailureOutcome(outcome)) failure = new JobFailedError(`job ${id} ${outcome === 'cancelled' ? 'was cancelled' : 'failed'} (${status.status})`);
-  if (options.details) {
-    if (!backend.details) throw new UsageError('--details needs the local engine: the Nex API reports counts only', 'add --local (and --db if the job ran elsewhere)');
-    const details = await backend.details(id);
+export default defineCommand({
+  name: 'status',
+  description: 'show a job once (GET /v1/compounding/jobs/{job_run_id})',
+  arguments: [{ syntax: '<job_run_id>', description: 'the UUID printed by trigger' }],
+  options: {
+    retries: valueOption('--retries <n>', 'retries of transient failures (default 4)'),
+    exitStatus: switchOption('--exit-status', 'exit 1 when the job has failed or was cancelled'),
+    provider: valueOption('--provider <name>', 'the job API: nex (default), julep, nexio or jobs'),
+    strict: switchOption('--strict', 'a success with warnings (Nexio degraded) exits 1'),
+    details: switchOption('--details', 'what the run found: consolidation clusters and conflicts (local engine; dry runs too)'),
+  },
+  async run(ctx, [idArg], options) {
+    const provider = parseProvider(options.provider ?? 'nex');
+    const id = provider === 'nex' ? parseJobRunId(idArg) : parseProviderJobId(idArg);
+    const retries = options.retries !== undefined ? parseNonNegativeInt(options.retries, '--retries') : undefined;
+    const settings = await resolveSettings(ctx.globals, { provider }, ctx.deps);
+    const backend = await openBackend(ctx, settings, retries !== undefined ? { retries } : {});
+    const status = await backend.status(id, ctx.deps.signal ? { signal: ctx.deps.signal } : {});
+    const { outcome } = lifecycleOf(status);
+    const warning = options.strict ? undefined : warningMessage(status);
+    if (warning) ctx.ui.warn(warning);
+    let failure = options.strict ? strictFailure(status) : undefined;
+    if (options.exitStatus && isFailureOutcome(outcome)) failure = new JobFailedError(`job ${id} ${outcome === 'cancelled' ? 'was cancelled' : 'failed'} (${status.status})`);
+    if (options.details) {
+      if (!backend.details) throw new UsageError('--details needs the local engine: the Nex API reports counts only', 'add --local (and --db if the job ran elsewhere)');
+      const details = await backend.details(id);
+      return {
+        data: { kind: 'text', text: describeDetails(status, details), json: { ...status, details } },
+        ...(failure ? { error: failure } : {}),
+      };
+    }
     return {
-      data: { kind: 'text', text: describeDetails(status, details), json: { ...status, details } },
+      data: { kind: 'status', status },
       ...(failure ? { error: failure } : {}),
     };
-  }
-  return {
-    data: { kind: 'status', status },
-    ...(failure ? { error: failure } : {}),
-  };
-}
+  },
+});
 
 interface ClusterDetails {
   survivor: number;

@@ -3,8 +3,8 @@
  * A watch reports the job's true outcome or a distinct deadline / unreachable
  * outcome; it never turns an unknown into a success.
  */
-import { CliError, ServiceError } from '../../contract/errors.js';
-import { isAbortError } from '../deps.js';
+import { KnownError, ServiceError } from '../../contract/errors.js';
+import { isAbortError } from '../../contract/abort.js';
 import { TransientError } from '../../remote/transient.js';
 import { fullJitterBackoff, pollDelay } from '../../contract/backoff.js';
 import { isFailureOutcome } from '../../contract/lifecycle.js';
@@ -38,7 +38,7 @@ export type WatchOutcome =
   | { kind: 'failed'; status: JobStatus }
   | { kind: 'deadline'; last?: JobStatus }
   | { kind: 'interrupted'; last?: JobStatus }
-  | { kind: 'error'; error: CliError; last?: JobStatus };
+  | { kind: 'error'; error: KnownError; last?: JobStatus };
 
 export interface WatchResult {
   jobRunId: string;
@@ -96,7 +96,7 @@ export async function watchJob(backend: JobBackend, jobRunId: string, clock: Wat
         options.onWarning?.(`${error.message}; polling again in ${(delay / 1000).toFixed(1)}s (${failures} failed in a row, giving up at ${maxFailures})`);
         continue;
       }
-      if (error instanceof CliError) return done({ kind: 'error', error, ...(last ? { last } : {}) });
+      if (error instanceof KnownError) return done({ kind: 'error', error, ...(last ? { last } : {}) });
       throw error;
     } finally {
       requestSignal?.dispose();

@@ -2,16 +2,15 @@
  * Picks and builds the JobBackend for a run, and says on stderr which one it targets.
  * Heavy modules (undici, better-sqlite3) are loaded here, only by the commands that use them.
  */
+import { AuthError, UsageError } from '../../contract/errors.js';
+import { recordedParams } from '../../contract/job-params.js';
 import type { JobBackend, JobType } from '../../contract/jobs.js';
+import { defaultDatabasePath, openEngine, type Engine, type Workspace } from '../../engine/index.js';
 import { DEFAULT_REQUEST_RETRIES } from '../../remote/defaults.js';
 import { nexioEnvironment } from '../../remote/providers.js';
-import { AuthError, UsageError } from '../../contract/errors.js';
 import type { Context } from '../context.js';
-import type { Settings } from './settings.js';
 import { isCi } from '../ui.js';
-import { parseDuration } from '../../contract/parse.js';
-import { parseFraction, parseItemMode, parseItemsetSize, parseNonNegative, parseSupport } from './config-store.js';
-import { defaultDatabasePath, openDatabase, type Database } from '../../engine/store/db.js';
+import type { Settings } from './settings.js';
 
 export type BackendKind = 'local' | 'remote';
 
@@ -44,10 +43,10 @@ export async function openBackend(ctx: Context, settings: Settings, options: { r
   return kind === 'local' ? openLocalBackend(ctx, settings) : openRemoteBackend(ctx, settings, options);
 }
 
+/** The local engine's database, opened, and the workspace this run works in. */
 export interface LocalEngine {
-  db: Database;
-  path: string;
-  workspaceId: number;
+  engine: Engine;
+  workspace: Workspace;
 }
 
 export function databasePath(ctx: Context): { path: string; isDefault: boolean } {
@@ -65,53 +64,28 @@ export function workspaceId(ctx: Context): number {
 /** Opens the local engine's database and announces it on stderr. */
 export async function openLocalEngine(ctx: Context): Promise<LocalEngine> {
   const { path: file, isDefault } = databasePath(ctx);
-  const workspace = workspaceId(ctx);
-  const db = await openDatabase(file, { create: true, isDefaultPath: isDefault });
-  ctx.ui.info(ctx.ui.errChalk.dim(`→ local engine at ${db.name} (workspace ${workspace})`));
-  return { db, path: db.name, workspaceId: workspace };
+  const id = workspaceId(ctx);
+  const engine = await openEngine(file, { create: true, isDefaultPath: isDefault, env: ctx.deps.env, now: ctx.deps.now });
+  ctx.ui.info(ctx.ui.errChalk.dim(`→ local engine at ${engine.path} (workspace ${id})`));
+  return { engine, workspace: engine.workspace(id) };
+}
+
+/** What a local watch says when a job id is not in the database and workspace it looked in. */
+export const LOCAL_NOT_FOUND_HINT = 'check the job_run_id, --db and --workspace; `nex-compound jobs --local` lists the jobs';
+
+/** The workspace's jobs as a JobBackend, recording the profile's engine settings with each job. */
+export function localBackend(workspace: Workspace, settings: Settings): JobBackend {
+  return workspace.backend({ paramsFor: (jobType) => engineParams(jobType, settings), notFoundHint: LOCAL_NOT_FOUND_HINT });
 }
 
 async function openLocalBackend(ctx: Context, settings: Settings): Promise<JobBackend> {
-  const engine = await openLocalEngine(ctx);
-  const { LocalBackend } = await import('../../engine/queue/local-backend.js');
-  return new LocalBackend({
-    db: engine.db,
-    dbPath: engine.path,
-    workspaceId: engine.workspaceId,
-    env: ctx.deps.env,
-    now: ctx.deps.now,
-    paramsFor: (jobType) => engineParams(jobType, settings),
-  });
+  const { workspace } = await openLocalEngine(ctx);
+  return localBackend(workspace, settings);
 }
 
 /** Engine settings from the profile, recorded with each job so the worker needs no config. */
-export function engineParams(jobType: JobType, settings: Settings): Record<string, unknown> | undefined {
-  const stored = settings.stored;
-  const params: Record<string, unknown> = {};
-  if (jobType === 'consolidation') {
-    if (stored['consolidation.threshold']) params.threshold = parseFraction(stored['consolidation.threshold'], 'consolidation.threshold');
-    return params;
-  }
-  if (jobType === 'pattern_detection') {
-    if (stored['patterns.items']) params.items = parseItemMode(stored['patterns.items']);
-    if (stored['patterns.min-support']) params.minSupport = parseSupport(stored['patterns.min-support'], 'patterns.min-support');
-    if (stored['patterns.min-size']) params.minSize = parseItemsetSize(stored['patterns.min-size'], 'patterns.min-size');
-    if (stored['patterns.max-size']) params.maxSize = parseItemsetSize(stored['patterns.max-size'], 'patterns.max-size');
-    if (stored['patterns.max-item-share']) params.maxItemShare = parseFraction(stored['patterns.max-item-share'], 'patterns.max-item-share');
-    if (Number(params.minSize ?? 2) > Number(params.maxSize ?? 4)) throw new UsageError(`patterns.min-size (${String(params.minSize ?? 2)}) is larger than patterns.max-size (${String(params.maxSize ?? 4)})`, 'change one with `nex-compound config set`');
-    return params;
-  }
-  if (jobType === 'playbook_synthesis') {
-    if (stored['playbook.min-confidence']) params.minConfidence = parseFraction(stored['playbook.min-confidence'], 'playbook.min-confidence');
-    if (stored['playbook.min-lift']) params.minLift = parseNonNegative(stored['playbook.min-lift'], 'playbook.min-lift');
-    return params;
-  }
-  if (jobType !== 'decay_sweep' && jobType !== 'metrics') return undefined;
-  if (stored['decay-half-life']) params.halfLifeMs = parseDuration(stored['decay-half-life'], 'decay-half-life', { allowZero: false });
-  if (stored['decay-grace']) params.graceMs = parseDuration(stored['decay-grace'], 'decay-grace');
-  if (stored['decay-floor']) params.floor = parseFraction(stored['decay-floor'], 'decay-floor');
-  if (stored['decay-archive-below']) params.archiveBelow = parseFraction(stored['decay-archive-below'], 'decay-archive-below');
-  return params;
+export function engineParams(jobType: JobType, settings: Settings): Record<string, unknown> {
+  return recordedParams(jobType, (key) => settings.stored[key as keyof Settings['stored']]);
 }
 
 async function openRemoteBackend(ctx: Context, settings: Settings, options: { retries?: number }): Promise<JobBackend> {

@@ -6,26 +6,17 @@
 import { chmodSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../../contract/errors.js';
+import { JOB_SETTING_KEYS, jobSettingFor } from '../../contract/job-params.js';
 import { parseBaseUrl, parseDuration } from '../../contract/parse.js';
 import type { Deps } from '../deps.js';
 
+/** The keys `config set` knows: connection settings, every job's settings, other providers'. */
 export const CONFIG_KEYS = [
   'api-key',
   'base-url',
   'timeout',
   'interval',
-  'decay-half-life',
-  'decay-grace',
-  'decay-floor',
-  'decay-archive-below',
-  'consolidation.threshold',
-  'patterns.items',
-  'patterns.min-support',
-  'patterns.min-size',
-  'patterns.max-size',
-  'patterns.max-item-share',
-  'playbook.min-confidence',
-  'playbook.min-lift',
+  ...(JOB_SETTING_KEYS as ReadonlyArray<`${'decay' | 'consolidation' | 'patterns' | 'playbook'}.${string}`>),
   'julep.api-key',
   'julep.base-url',
   'nexio.api-key',
@@ -61,7 +52,8 @@ export function parseConfigKey(key: string): ConfigKey {
   const normalized = key.trim().toLowerCase().replace(/_/g, '-');
   if ((CONFIG_KEYS as readonly string[]).includes(normalized)) return normalized as ConfigKey;
   // Dotted keys may be written with a dash: consolidation-threshold, patterns-min-support.
-  const dotted = normalized.replace(/^(consolidation|patterns|playbook|julep|nexio|jobs)-/, '$1.');
+  // The decay settings were once decay-half-life and so on; they read as decay.half-life now.
+  const dotted = normalized.replace(/^(decay|consolidation|patterns|playbook|julep|nexio|jobs)-/, '$1.');
   if ((CONFIG_KEYS as readonly string[]).includes(dotted)) return dotted as ConfigKey;
   throw new UsageError(`unknown config key "${key}"`, `valid keys: ${CONFIG_KEYS.join(', ')}`);
 }
@@ -85,66 +77,16 @@ export function validateConfigValue(key: ConfigKey, value: string): string {
       parseDuration(trimmed, 'timeout');
       return trimmed;
     case 'interval':
-    case 'decay-half-life':
       parseDuration(trimmed, key, { allowZero: false });
       return trimmed;
-    case 'decay-grace':
-      parseDuration(trimmed, key);
-      return trimmed;
-    case 'decay-floor':
-    case 'decay-archive-below':
-    case 'consolidation.threshold':
-    case 'patterns.max-item-share':
-    case 'playbook.min-confidence':
-      parseFraction(trimmed, key);
-      return trimmed;
-    case 'patterns.items':
-      return parseItemMode(trimmed);
-    case 'patterns.min-support':
-      parseSupport(trimmed, key);
-      return trimmed;
-    case 'patterns.min-size':
-    case 'patterns.max-size':
-      parseItemsetSize(trimmed, key);
-      return trimmed;
-    case 'playbook.min-lift':
-      parseNonNegative(trimmed, key);
-      return trimmed;
+    default: {
+      const setting = jobSettingFor(key);
+      if (!setting) throw new UsageError(`unknown config key "${key}"`);
+      // Stored as given (a duration keeps its unit), normalized only where the parser does.
+      const parsed = setting.parse(trimmed, key);
+      return typeof parsed === 'string' ? parsed : trimmed;
+    }
   }
-}
-
-export function parseFraction(value: string, what: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new UsageError(`${what} must be a number from 0 to 1, got "${value}"`);
-  return n;
-}
-
-export type ItemMode = 'tags' | 'terms' | 'both';
-
-export function parseItemMode(value: string): ItemMode {
-  const mode = value.trim().toLowerCase();
-  if (mode === 'tags' || mode === 'terms' || mode === 'both') return mode;
-  throw new UsageError(`patterns.items must be tags, terms or both, got "${value}"`);
-}
-
-/** A minimum support: a count of insights (an integer ≥ 1) or a fraction of them (0 < x < 1). */
-export function parseSupport(value: string, what: string): { count: number } | { fraction: number } {
-  const n = Number(value);
-  if (value.trim() !== '' && Number.isInteger(n) && n >= 1) return { count: n };
-  if (value.trim() !== '' && Number.isFinite(n) && n > 0 && n < 1) return { fraction: n };
-  throw new UsageError(`${what} must be a count of insights (e.g. 5) or a fraction of them (e.g. 0.01), got "${value}"`);
-}
-
-export function parseItemsetSize(value: string, what: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isInteger(n) || n < 2 || n > 8) throw new UsageError(`${what} must be a whole number from 2 to 8, got "${value}"`);
-  return n;
-}
-
-export function parseNonNegative(value: string, what: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new UsageError(`${what} must be a number ≥ 0, got "${value}"`);
-  return n;
 }
 
 /** Keys whose values are credentials: never printed, read from stdin without echo. */
@@ -155,6 +97,13 @@ export function isSecretKey(key: ConfigKey): boolean {
 export function redactSecret(value: string): string {
   if (value.length <= 8) return '****';
   return `${value.slice(0, 4)}…${value.slice(-2)} (redacted)`;
+}
+
+/** A profile written before the decay settings were renamed (decay-half-life → decay.half-life) reads as today's. */
+function withCurrentKeys(profile: Record<string, string | undefined>): Profile {
+  const current: Record<string, string | undefined> = {};
+  for (const [key, value] of Object.entries(profile)) current[key.replace(/^decay-/, 'decay.')] = value;
+  return current as Profile;
 }
 
 interface ConfigShape {
@@ -189,11 +138,11 @@ export class ConfigStore {
   }
 
   profile(name: string): Profile {
-    return { ...(this.conf.get('profiles')?.[name] ?? {}) };
+    return withCurrentKeys(this.conf.get('profiles')?.[name] ?? {});
   }
 
   profiles(): Record<string, Profile> {
-    return { ...(this.conf.get('profiles') ?? {}) };
+    return Object.fromEntries(Object.entries(this.conf.get('profiles') ?? {}).map(([name, profile]) => [name, withCurrentKeys(profile)]));
   }
 
   set(profile: string, key: ConfigKey, value: string): void {

@@ -5,24 +5,9 @@ import { existsSync } from 'node:fs';
 import { PROVIDERS, type ProviderSpec } from '../../remote/providers.js';
 import { ConfigStore, DEFAULT_PROFILE, configPath, parseProfileName, type Profile } from './config-store.js';
 import type { Deps } from '../deps.js';
+import type { GlobalOptions } from '../globals.js';
 import { UsageError } from '../../contract/errors.js';
 import { parseBaseUrl, parseDuration, parseProvider } from '../../contract/parse.js';
-
-export interface GlobalOptions {
-  baseUrl?: string;
-  profile?: string;
-  apiKey?: string;
-  json?: boolean;
-  ndjson?: boolean;
-  quiet?: boolean;
-  color?: boolean;
-  debug?: boolean;
-  allowInsecureHttp?: boolean;
-  local?: boolean;
-  remote?: boolean;
-  db?: string;
-  workspace?: string;
-}
 
 export type Source = 'flag' | 'env' | 'config' | 'default';
 

@@ -155,6 +155,21 @@ export function addEvent(db: Database, jobRunId: string, at: number, kind: strin
   );
 }
 
+/**
+ * Forgets workers whose process is gone, or that are silent past HUNG_AFTER_LEASES; returns
+ * how many live ones remain. A worker busy with a long step may be late with its heartbeat.
+ */
+export function forgetGoneWorkers(db: Database, now: number, lease: number, isRunning: ProcessProbe = processIsRunning): number {
+  const workers = db.prepare('SELECT worker_id, pid, heartbeat_at FROM workers').all() as Array<{ worker_id: string; pid: number; heartbeat_at: number }>;
+  let live = 0;
+  for (const worker of workers) {
+    if (!isRunning(worker.pid) || now - worker.heartbeat_at > HUNG_AFTER_LEASES * lease) {
+      db.prepare('DELETE FROM workers WHERE worker_id = ?').run(worker.worker_id);
+    } else live++;
+  }
+  return live;
+}
+
 /** Jobs that a worker could run now: accepted ones, and running ones whose owner is gone (or hung) and lease expired. */
 export function hasRunnableJobs(db: Database, now: number, lease: number, isRunning: ProcessProbe = processIsRunning): boolean {
   return db.prepare(`SELECT 1 FROM jobs WHERE status = 'accepted' LIMIT 1`).get() !== undefined || hasAbandonedJob(db, now, lease, isRunning);

@@ -250,11 +250,11 @@ export function openDatabaseWith(Sqlite: typeof BetterSqlite3, file: string, opt
         throw storageError(resolved, error, 'cannot create its directory');
       }
     } else {
-      throw new StorageError(`the database directory ${dir} does not exist`, 'create it, or pass another path with --db or NEX_COMPOUND_DB');
+      throw new StorageError(`the database directory ${dir} does not exist`, 'create it', { otherPathHelps: true });
     }
   }
   if (existsSync(resolved) && statSync(resolved).isDirectory()) {
-    throw new StorageError(`the database path ${resolved} is a directory`, 'pass a file path with --db or NEX_COMPOUND_DB');
+    throw new StorageError(`the database path ${resolved} is a directory`, undefined, { otherPathHelps: true });
   }
   const isNew = !existsSync(resolved);
   let db: Database;
@@ -286,7 +286,8 @@ function migrate(db: Database, file: string): void {
   if (current > SCHEMA_VERSION) {
     throw new StorageError(
       `the database ${file} was written by a newer nex-compound (schema ${current}; this version knows ${SCHEMA_VERSION})`,
-      'upgrade nex-compound, or use another database with --db',
+      'upgrade nex-compound',
+      { otherPathHelps: true },
     );
   }
   if (current === SCHEMA_VERSION) return;
@@ -301,17 +302,17 @@ function migrate(db: Database, file: string): void {
 export function storageError(file: string, error: unknown, what?: string): StorageError {
   const code = (error as { code?: string } | undefined)?.code ?? '';
   const message = error instanceof Error ? error.message : String(error);
-  const hint = 'pass another path with --db or NEX_COMPOUND_DB';
+  const otherPathHelps = { otherPathHelps: true };
   if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT' || /not a database|malformed/i.test(message)) {
-    return new StorageError(`the database ${file} is corrupt or not a nex-compound database`, `move it aside and start afresh, or ${hint}`);
+    return new StorageError(`the database ${file} is corrupt or not a nex-compound database`, 'move it aside and start afresh', otherPathHelps);
   }
   if (code === 'SQLITE_READONLY' || code.startsWith('SQLITE_READONLY') || code === 'EACCES' || code === 'EROFS') {
-    return new StorageError(`the database ${file} is not writable`, `fix its permissions, or ${hint}`);
+    return new StorageError(`the database ${file} is not writable`, 'fix its permissions', otherPathHelps);
   }
   if (code.startsWith('SQLITE_CANTOPEN') || /unable to open/i.test(message)) {
-    return new StorageError(`cannot open the database ${file}${what ? `: ${what}` : ''} (${code || message})`, hint);
+    return new StorageError(`cannot open the database ${file}${what ? `: ${what}` : ''} (${code || message})`, undefined, otherPathHelps);
   }
   if (code === 'SQLITE_FULL') return new StorageError(`the disk holding ${file} is full`, 'free some space and retry');
   if (code === 'SQLITE_BUSY') return new StorageError(`the database ${file} stayed locked for ${BUSY_TIMEOUT_MS / 1000}s`, 'another process holds it; retry when it finishes');
-  return new StorageError(`the database ${file} cannot be used${what ? ` (${what})` : ''}: ${message}`, hint);
+  return new StorageError(`the database ${file} cannot be used${what ? ` (${what})` : ''}: ${message}`, undefined, otherPathHelps);
 }

@@ -188,3 +188,8 @@ export function* exportInsights(db: Database, workspaceId: number): IterableIter
     };
   }
 }
+
+/** A workspace no insight belongs to yet: the highest in use plus one (the demo loads into it). */
+export function unusedWorkspaceId(db: Database): number {
+  return ((db.prepare('SELECT max(workspace_id) AS w FROM insights').get() as { w: number | null }).w ?? 0) + 1;
+}

@@ -4,11 +4,8 @@
  * would cost every request milliseconds). Only the hash is kept; the key is shown once.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { NotFoundError, UsageError } from '../../contract/errors.js';
+import type { Scope } from '../../contract/scopes.js';
 import type { Database } from './db.js';
-
-export const SCOPES = ['record.read', 'record.write'] as const;
-export type Scope = (typeof SCOPES)[number];
 
 export interface ApiKeyRow {
   key_id: string;
@@ -20,17 +17,6 @@ export interface ApiKeyRow {
 
 const KEY_PREFIX = 'nxk_';
 const hashKey = (key: string) => createHash('sha256').update(key).digest('hex');
-
-export function parseScopes(values: readonly string[] | undefined): Scope[] {
-  const scopes = new Set<Scope>(['record.read']);
-  for (const value of values ?? []) {
-    for (const part of value.split(',').map((s) => s.trim()).filter(Boolean)) {
-      if (!(SCOPES as readonly string[]).includes(part)) throw new UsageError(`unknown scope "${part}"`, `scopes: ${SCOPES.join(', ')}`);
-      scopes.add(part as Scope);
-    }
-  }
-  return [...scopes].sort();
-}
 
 export function createApiKey(db: Database, workspaceId: number, scopes: Scope[], now: number): { key: string; row: ApiKeyRow } {
   const key = `${KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
@@ -48,9 +34,10 @@ export function listApiKeys(db: Database): ApiKeyRow[] {
   return rows.map(toRow);
 }
 
-export function revokeApiKey(db: Database, keyId: string, now: number): ApiKeyRow {
+/** The revoked key, or undefined when there is no such key. Revoking twice keeps the first time. */
+export function revokeApiKey(db: Database, keyId: string, now: number): ApiKeyRow | undefined {
   const changed = db.prepare('UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) WHERE key_id = ?').run(now, keyId).changes;
-  if (changed === 0) throw new NotFoundError(`no API key ${keyId}`, 'list them with `nex-compound keys list`');
+  if (changed === 0) return undefined;
   return toRow(db.prepare(`SELECT ${COLUMNS} FROM api_keys WHERE key_id = ?`).get(keyId) as Omit<ApiKeyRow, 'scopes'> & { scopes: string });
 }
 
@@ -59,4 +46,27 @@ export function verifyApiKey(db: Database, presented: string): ApiKeyRow | undef
   if (!presented.startsWith(KEY_PREFIX) || presented.length > 200) return undefined;
   const row = db.prepare(`SELECT ${COLUMNS} FROM api_keys WHERE key_hash = ?`).get(hashKey(presented)) as (Omit<ApiKeyRow, 'scopes'> & { scopes: string }) | undefined;
   return row && row.revoked_at === null ? toRow(row) : undefined;
+}
+
+/**
+ * verifyApiKey for a server that sees the same key many times a second: verified keys are
+ * remembered until any other connection commits (PRAGMA data_version moves), so a revocation
+ * from another process is seen by the very next request. Unknown keys are never remembered.
+ */
+export function keyVerifier(db: Database): (presented: string) => ApiKeyRow | undefined {
+  const verified = new Map<string, ApiKeyRow>();
+  const dataVersion = db.prepare('PRAGMA data_version').pluck();
+  let seenVersion: unknown;
+  return (presented) => {
+    const version = dataVersion.get();
+    if (version !== seenVersion || verified.size > 1_000) {
+      verified.clear();
+      seenVersion = version;
+    }
+    const hit = verified.get(presented);
+    if (hit) return hit;
+    const key = verifyApiKey(db, presented);
+    if (key) verified.set(presented, key);
+    return key;
+  };
 }

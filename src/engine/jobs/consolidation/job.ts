@@ -10,6 +10,7 @@ import { normalizeText } from '../../text/normalize.js';
 import type { InsightRow } from '../../store/insights.js';
 import { DEFAULT_THRESHOLD, planConsolidation, type Plan, type PlannedCluster } from './plan.js';
 import type { Database } from '../../store/db.js';
+import { jobParams } from '../../../contract/job-params.js';
 import type { JobContext, JobOutcome } from '../job.js';
 
 /** Merged confidence never reaches certainty. */
@@ -25,9 +26,7 @@ export interface ConsolidationResult {
   conflicts_total: number;
 }
 
-export function consolidationThreshold(params: Record<string, unknown>): number {
-  return typeof params.threshold === 'number' ? params.threshold : DEFAULT_THRESHOLD;
-}
+
 
 /** Texts merged (directly or through a chain) into each active insight by earlier runs. */
 function mergedHistory(db: Database, workspaceId: number): Map<number, string[]> {
@@ -57,7 +56,7 @@ function mergedHistory(db: Database, workspaceId: number): Map<number, string[]>
 
 export function runConsolidation(ctx: JobContext): JobOutcome {
   const { db, job } = ctx;
-  const threshold = consolidationThreshold(ctx.params);
+  const { threshold } = jobParams('consolidation', ctx.params);
   ctx.progress(1, 'loading');
   // No normalized_text: active insights never share one (a unique index), and at a million
   // insights leaving it out saves ~150 MB.

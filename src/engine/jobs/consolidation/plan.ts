@@ -9,6 +9,7 @@
  * The survivor then takes the most informative member's text when that cannot make it a
  * duplicate of another active text, so a re-run right after finds nothing more to merge.
  */
+import { JOB_SETTINGS } from '../../../contract/job-params.js';
 import { DEFAULT_LSH, PairSet, bandKeys, candidatePairs, hashSeeds, minInto, tokenMinhash, unpackPair, type LshOptions } from './lsh.js';
 import { FEATURE_HEADER, FeatureStore, compareIndexed, isWordTypo, type ConflictReason } from './similarity.js';
 import { textFeatures } from '../../text/features.js';
@@ -70,7 +71,7 @@ export interface Plan {
 }
 
 /** The default similarity threshold, chosen with the labelled benchmark (BENCHMARKS.md). */
-export const DEFAULT_THRESHOLD = 0.7;
+export const DEFAULT_THRESHOLD = JOB_SETTINGS.consolidation.threshold.default;
 
 /** Words rarer than one insight in e^MAX_IDF (~1,100) all weigh the same. */
 const MAX_IDF = 7;

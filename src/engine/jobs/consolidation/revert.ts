@@ -32,7 +32,7 @@ export function revertConsolidation(db: Database, workspaceId: number, jobRunId:
   return db
     .transaction(() => {
       const job = db.prepare('SELECT * FROM jobs WHERE job_run_id = ? AND workspace_id = ?').get(jobRunId, workspaceId) as JobRow | undefined;
-      if (!job) throw new NotFoundError(`no job ${jobRunId} in workspace ${workspaceId} of the local engine`, 'list the jobs with `nex-compound jobs`');
+      if (!job) throw new NotFoundError(`no job ${jobRunId} in workspace ${workspaceId} of the local engine`);
       if (job.job_type !== 'consolidation') throw new UsageError(`job ${jobRunId} is a ${job.job_type} run; only consolidation runs can be reverted`);
       if (job.dry_run) throw new UsageError(`job ${jobRunId} was a dry run: it changed nothing, so there is nothing to revert`);
       if (job.status !== 'completed') throw new UsageError(`job ${jobRunId} is ${job.status}; only a completed run can be reverted`);
@@ -50,10 +50,9 @@ export function revertConsolidation(db: Database, workspaceId: number, jobRunId:
           )
           .get(lastChange, jobRunId) as (Pick<JobRow, 'job_run_id' | 'job_type' | 'completed_at'> & { insight_id: number }) | undefined;
         if (later) {
-          throw new RefusedError(
-            `cannot revert ${jobRunId}: the later ${describeJob(later)} changed insight ${later.insight_id} too`,
-            `revert ${later.job_run_id} first (\`nex-compound revert ${later.job_run_id}\`)`,
-          );
+          throw new RefusedError(`cannot revert ${jobRunId}: the later ${describeJob(later)} changed insight ${later.insight_id} too`, `revert ${later.job_run_id} first`, {
+            revertFirst: later.job_run_id,
+          });
         }
         const read = db.prepare('SELECT * FROM insights WHERE id = ?');
         for (const change of changes) {

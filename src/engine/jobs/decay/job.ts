@@ -4,23 +4,8 @@
  * confidence, never from the current one, so a sweep's result depends only on when it runs.
  */
 import { ACTIVE_TEXT_INDEX } from '../../store/db.js';
+import { jobParams, type DecayParams } from '../../../contract/job-params.js';
 import type { JobContext, JobOutcome } from '../job.js';
-
-const DAY_MS = 86_400_000;
-
-export interface DecayParams {
-  halfLifeMs: number;
-  graceMs: number;
-  floor: number;
-  archiveBelow: number;
-}
-
-export const DEFAULT_DECAY: DecayParams = {
-  halfLifeMs: 30 * DAY_MS,
-  graceMs: 7 * DAY_MS,
-  floor: 0.05,
-  archiveBelow: 0.1,
-};
 
 /** A change smaller than this is not a change (and not written). */
 export const CONFIDENCE_EPSILON = 1e-6;
@@ -34,11 +19,6 @@ export function decayedConfidence(base: number, lastReinforcedAt: number, now: n
 /** Archived only once past the grace period: a fresh insight is never archived for starting low. */
 export function shouldArchive(confidence: number, lastReinforcedAt: number, now: number, p: DecayParams): boolean {
   return confidence < p.archiveBelow && now - lastReinforcedAt > p.graceMs;
-}
-
-export function decayParams(params: Record<string, unknown>): DecayParams {
-  const pick = (key: keyof DecayParams) => (typeof params[key] === 'number' ? (params[key] as number) : DEFAULT_DECAY[key]);
-  return { halfLifeMs: pick('halfLifeMs'), graceMs: pick('graceMs'), floor: pick('floor'), archiveBelow: pick('archiveBelow') };
 }
 
 /** decayedConfidence as SQL (SQLite's built-in math), so a sweep never calls back into JS per row. */
@@ -55,7 +35,7 @@ const ARCHIVE = `((${DECAYED}) < $archiveBelow AND $now - last_reinforced_at > $
  * only on when this one runs.
  */
 export function runDecaySweep(ctx: JobContext): JobOutcome {
-  const p = decayParams(ctx.params);
+  const p = jobParams('decay_sweep', ctx.params);
   const { db, job, now } = ctx;
   const bind = { now, floor: p.floor, grace: p.graceMs, halfLife: p.halfLifeMs, archiveBelow: p.archiveBelow, workspace: job.workspace_id };
 

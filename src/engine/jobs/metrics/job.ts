@@ -5,7 +5,7 @@
  */
 import type { Database } from '../../store/db.js';
 import type { JobContext, JobOutcome } from '../job.js';
-import { DEFAULT_DECAY, decayParams } from '../decay/job.js';
+import { jobParams } from '../../../contract/job-params.js';
 
 export interface MetricsSnapshot {
   taken_at: string;
@@ -40,7 +40,7 @@ export function takeSnapshot(db: Database, workspaceId: number, now: number, par
   }
   const { avg } = db.prepare(`SELECT avg(confidence) AS avg FROM insights WHERE workspace_id = ? AND status = 'active'`).get(workspaceId) as { avg: number | null };
   // Stale: not reinforced within one half-life beyond the grace period.
-  const p = { ...DEFAULT_DECAY, ...decayParams(params) };
+  const p = jobParams('metrics', params);
   const staleBefore = now - p.graceMs - p.halfLifeMs;
   const { stale } = db
     .prepare(`SELECT count(*) AS stale FROM insights WHERE workspace_id = ? AND status = 'active' AND last_reinforced_at < ?`)

@@ -5,9 +5,9 @@
  * stored.
  */
 import { stemmer } from 'stemmer';
+import type { ItemMode } from '../../../contract/job-params.js';
 import { NEGATIONS, STOP_WORDS } from '../../text/features.js';
 
-export type ItemMode = 'tags' | 'terms' | 'both';
 
 const WORD = /[a-z][a-z'’-]*[a-z]/g;
 const stems = new Map<string, string>();

@@ -5,32 +5,12 @@
  * pattern a re-run no longer finds is marked stale, never deleted.
  */
 import { closedItemsets, type TransactionPool } from './fpgrowth.js';
-import { insightItems, itemLabel, itemsetKey, type ItemMode, type SurfaceCounts } from './items.js';
+import { insightItems, itemLabel, itemsetKey, type SurfaceCounts } from './items.js';
 import { decodeIds, encodeIds } from './idlist.js';
 import type { Database } from '../../store/db.js';
+import { jobParams, type ItemMode, type PatternParams } from '../../../contract/job-params.js';
 import type { JobContext, JobOutcome } from '../job.js';
 
-export interface PatternParams {
-  items: ItemMode;
-  /** A count of insights, or a fraction of the active ones; default max(3, 1 %). */
-  minSupport?: { count: number } | { fraction: number };
-  minSize: number;
-  maxSize: number;
-  /** Items in more than this share of the insights say nothing and are left out. */
-  maxItemShare: number;
-}
-
-export const DEFAULT_PATTERNS: PatternParams = { items: 'both', minSize: 2, maxSize: 4, maxItemShare: 0.5 };
-
-export function patternParams(params: Record<string, unknown>): PatternParams {
-  return {
-    items: (params.items as ItemMode | undefined) ?? DEFAULT_PATTERNS.items,
-    minSupport: params.minSupport as PatternParams['minSupport'],
-    minSize: typeof params.minSize === 'number' ? params.minSize : DEFAULT_PATTERNS.minSize,
-    maxSize: typeof params.maxSize === 'number' ? params.maxSize : DEFAULT_PATTERNS.maxSize,
-    maxItemShare: typeof params.maxItemShare === 'number' ? params.maxItemShare : DEFAULT_PATTERNS.maxItemShare,
-  };
-}
 
 export function minimumSupport(p: PatternParams, insights: number): number {
   if (p.minSupport && 'count' in p.minSupport) return p.minSupport.count;
@@ -151,7 +131,7 @@ const LISTED = 1_000;
 
 export function runPatternDetection(ctx: JobContext): JobOutcome {
   const { db, job } = ctx;
-  const p = patternParams(ctx.params);
+  const p = jobParams('pattern_detection', ctx.params);
   ctx.progress(1, 'reading insights');
   const data = loadTransactions(db, job.workspace_id, p.items, p.maxItemShare);
   const n = data.insightIds.length;

@@ -9,22 +9,10 @@
 import { createHash } from 'node:crypto';
 import { describeItems, itemsetKey } from '../patterns/items.js';
 import type { Database } from '../../store/db.js';
+import { jobParams, type PlaybookParams } from '../../../contract/job-params.js';
 import type { JobContext, JobOutcome } from '../job.js';
 import { intersectPostings, loadTransactions } from '../patterns/job.js';
 
-export interface PlaybookParams {
-  minConfidence: number;
-  minLift: number;
-}
-
-export const DEFAULT_PLAYBOOK: PlaybookParams = { minConfidence: 0.8, minLift: 1 };
-
-export function playbookParams(params: Record<string, unknown>): PlaybookParams {
-  return {
-    minConfidence: typeof params.minConfidence === 'number' ? params.minConfidence : DEFAULT_PLAYBOOK.minConfidence,
-    minLift: typeof params.minLift === 'number' ? params.minLift : DEFAULT_PLAYBOOK.minLift,
-  };
-}
 
 export interface SynthesizedRule {
   rule_id: string;
@@ -70,7 +58,7 @@ function* splits(size: number): Generator<number> {
 
 export function runPlaybookSynthesis(ctx: JobContext): JobOutcome {
   const { db, job } = ctx;
-  const p = playbookParams(ctx.params);
+  const p = jobParams('playbook_synthesis', ctx.params);
   ctx.progress(1, 'reading patterns');
   const patterns = db.prepare(`SELECT id, items FROM patterns WHERE workspace_id = ? AND status = 'active' ORDER BY id`).all(job.workspace_id) as Array<{ id: number; items: string }>;
   ctx.progress(10, 'counting supports');

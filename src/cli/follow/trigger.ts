@@ -1,0 +1,35 @@
+/** Sending one trigger, shared by `trigger` and `run`. */
+import { InterruptedError } from '../../contract/errors.js';
+import { isAbortError } from '../../contract/abort.js';
+import type { AcceptedJob, JobBackend, TriggerRequest } from '../../contract/jobs.js';
+import type { Context } from '../context.js';
+import type { Settings } from '../settings/settings.js';
+
+/** One trigger: an interrupted request says how to retry safely; a remote job goes into the local history. */
+export async function sendTrigger(
+  ctx: Context,
+  backend: JobBackend,
+  settings: Settings,
+  request: TriggerRequest,
+  idempotencyKey: string,
+): Promise<AcceptedJob> {
+  const { ui, deps } = ctx;
+  let job: AcceptedJob;
+  try {
+    job = await backend.trigger(request, { idempotencyKey, ...(deps.signal ? { signal: deps.signal } : {}) });
+  } catch (error) {
+    if (isAbortError(error) || deps.signal?.aborted) {
+      throw new InterruptedError(
+        `interrupted before the trigger was answered; a job may or may not have been created (Idempotency-Key ${idempotencyKey})`,
+        `retry safely with: nex-compound trigger ${request.job_type}${request.dry_run ? ' --dry-run' : ''} --idempotency-key ${idempotencyKey}`,
+      );
+    }
+    throw error;
+  }
+  if (backend.kind === 'remote') {
+    const { recordRemoteJob } = await import('../history.js');
+    const problem = recordRemoteJob(deps, job, settings.baseUrl?.href ?? '', settings.profile);
+    if (problem) ui.warn(problem);
+  }
+  return job;
+}

@@ -1,0 +1,164 @@
+/**
+ * The local engine's one front door. Everything above the engine — the CLI, `serve` — opens a
+ * database here and works through what it returns; nothing above reaches into the engine's
+ * modules or speaks SQL. It knows nothing of flags, terminals or exit codes: failures are the
+ * contract's error kinds.
+ *
+ * Modules only some commands need (the importer, revert, the job implementations) are loaded
+ * when first used, so a local trigger or status stays cheap to start.
+ */
+import type { AcceptedJob, JobStatus, JobType } from '../contract/jobs.js';
+import type { Scope } from '../contract/scopes.js';
+import { listPatterns, type PatternRecord } from './jobs/patterns/store.js';
+import { listRules, type RuleRecord } from './jobs/playbook/store.js';
+import { recentSnapshots, type MetricsSnapshot } from './jobs/metrics/job.js';
+import { triggerOnce } from './queue/idempotency.js';
+import { LocalBackend, acceptedJob } from './queue/local-backend.js';
+import { getJob, listJobs, toJobStatus } from './queue/queue.js';
+import { WorkerSupervisor } from './queue/spawn.js';
+import { openDatabase, type Database } from './store/db.js';
+import { addInsight, exportInsights, getInsight, listInsights, mergeHistory, unusedWorkspaceId, type ExportRecord, type Insight, type InsightStatus, type NewInsight } from './store/insights.js';
+import { createApiKey, keyVerifier, listApiKeys, revokeApiKey, type ApiKeyRow } from './store/keys.js';
+import type { ImportInput, ImportOptions, ImportSummary } from './store/import/import.js';
+import type { RevertResult } from './jobs/consolidation/revert.js';
+
+export { defaultDatabasePath } from './store/db.js';
+export type { ApiKeyRow, ExportRecord, ImportInput, ImportSummary, Insight, InsightStatus, MetricsSnapshot, PatternRecord, RevertResult, RuleRecord };
+
+export interface EngineOptions {
+  /** Create the file (and, for the default location, its directory) when missing. */
+  create: boolean;
+  /** Whether the path is the default one (its directory may be created). */
+  isDefaultPath?: boolean;
+  /** The environment handed to background workers (and the lease setting read from it). */
+  env: Readonly<Record<string, string | undefined>>;
+  now: () => number;
+}
+
+/** An open engine database. Close it when done; background workers carry on without it. */
+export interface Engine {
+  /** The database file, resolved. */
+  readonly path: string;
+  workspace(id: number): Workspace;
+  /** A workspace no insight belongs to yet. */
+  unusedWorkspaceId(): number;
+  /** Starts a background worker when queued or abandoned jobs need one. */
+  ensureWorker(afterTrigger: boolean): void;
+  keys: {
+    create(workspaceId: number, scopes: Scope[]): { key: string; row: ApiKeyRow };
+    list(): ApiKeyRow[];
+    /** The revoked key, or undefined when there is none by that id. */
+    revoke(keyId: string): ApiKeyRow | undefined;
+    /** The active key a presented secret belongs to (cached until another connection commits). */
+    verify(presented: string): ApiKeyRow | undefined;
+  };
+  close(): void;
+}
+
+export interface TriggerInput {
+  jobType: JobType;
+  dryRun: boolean;
+  params?: Record<string, unknown>;
+  idempotencyKey?: string;
+}
+
+/** What one workspace of the engine holds and runs. */
+export interface Workspace {
+  readonly id: number;
+  /** The workspace's jobs as a JobBackend (trigger, status, details), as `watch` follows them. */
+  backend(options?: { paramsFor?: (jobType: JobType) => Record<string, unknown> | undefined; notFoundHint?: string }): LocalBackend;
+  jobs: {
+    list(limit: number): JobStatus[];
+    /** The job's status, or undefined when this workspace has no such job. */
+    find(jobRunId: string): JobStatus | undefined;
+    /** Records a job once per Idempotency-Key (24 hours); a key reused with another request is a conflict. */
+    trigger(input: TriggerInput): { job: AcceptedJob; replay: boolean } | { conflict: true };
+  };
+  insights: {
+    add(input: Omit<NewInsight, 'workspaceId' | 'now'>): { insight: Insight; reinforced: boolean };
+    import(source: ImportInput, options: Omit<ImportOptions, 'workspaceId' | 'now'>): Promise<ImportSummary>;
+    list(filter: { status?: InsightStatus; source?: string; search?: string; limit?: number }): Insight[];
+    get(id: number): Insight | undefined;
+    history(id: number): { merged_from: Insight[]; merged_into: Insight | null };
+    export(): IterableIterator<ExportRecord>;
+  };
+  patterns: {
+    list(options: { all: boolean; limit: number; members: boolean }): { total: number; patterns: PatternRecord[] };
+  };
+  playbook: {
+    list(options: { all: boolean }): RuleRecord[];
+  };
+  metrics: {
+    /** The latest snapshots, oldest first. */
+    recent(limit: number): MetricsSnapshot[];
+  };
+  /** Undoes a consolidation run exactly, or refuses (naming what changed its insights since). */
+  revert(jobRunId: string): Promise<RevertResult>;
+}
+
+export async function openEngine(file: string, options: EngineOptions): Promise<Engine> {
+  const db = await openDatabase(file, { create: options.create, isDefaultPath: options.isDefaultPath ?? false });
+  return engineOver(db, options);
+}
+
+/** The job types this engine runs (all of the contract's today). */
+export async function implementedJobTypes(): Promise<JobType[]> {
+  return (await import('./queue/runner.js')).implementedJobTypes();
+}
+
+function engineOver(db: Database, options: EngineOptions): Engine {
+  const { now } = options;
+  const workers = new WorkerSupervisor(db, db.name, options.env, now);
+  const workspaces = new Map<number, Workspace>();
+  let verify: ((presented: string) => ApiKeyRow | undefined) | undefined;
+  const engine: Engine = {
+    path: db.name,
+    workspace(id) {
+      let workspace = workspaces.get(id);
+      if (!workspace) workspaces.set(id, (workspace = workspaceOver(db, id, workers, now)));
+      return workspace;
+    },
+    unusedWorkspaceId: () => unusedWorkspaceId(db),
+    ensureWorker: (afterTrigger) => workers.ensureWorker(afterTrigger),
+    keys: {
+      create: (workspaceId, scopes) => createApiKey(db, workspaceId, scopes, now()),
+      list: () => listApiKeys(db),
+      revoke: (keyId) => revokeApiKey(db, keyId, now()),
+      verify: (presented) => (verify ??= keyVerifier(db))(presented),
+    },
+    close: () => db.close(),
+  };
+  return engine;
+}
+
+function workspaceOver(db: Database, workspaceId: number, workers: WorkerSupervisor, now: () => number): Workspace {
+  return {
+    id: workspaceId,
+    backend: (options = {}) => new LocalBackend({ db, dbPath: db.name, workspaceId, now, workers, ...options }),
+    jobs: {
+      list: (limit) => listJobs(db, { workspaceId, limit }).map(toJobStatus),
+      find(jobRunId) {
+        const row = getJob(db, jobRunId);
+        return row && row.workspace_id === workspaceId ? toJobStatus(row) : undefined;
+      },
+      trigger(input) {
+        const outcome = triggerOnce(db, { workspaceId, ...input, now: now() });
+        if ('conflict' in outcome) return outcome;
+        if (!outcome.replay) workers.ensureWorker(true);
+        return { job: acceptedJob(outcome.job), replay: outcome.replay };
+      },
+    },
+    insights: {
+      add: (input) => addInsight(db, { ...input, workspaceId, now: now() }),
+      import: async (source, options) => (await import('./store/import/import.js')).importInsights(db, source, { ...options, workspaceId, now: now() }),
+      list: (filter) => listInsights(db, { ...filter, workspaceId }),
+      get: (id) => getInsight(db, workspaceId, id),
+      history: (id) => mergeHistory(db, workspaceId, id),
+      export: () => exportInsights(db, workspaceId),
+    },
+    patterns: { list: (options) => listPatterns(db, workspaceId, options) },
+    playbook: { list: (options) => listRules(db, workspaceId, options) },
+    metrics: { recent: (limit) => recentSnapshots(db, workspaceId, limit) },
+    revert: async (jobRunId) => (await import('./jobs/consolidation/revert.js')).revertConsolidation(db, workspaceId, jobRunId, now()),
+  };
+}

@@ -1,0 +1,59 @@
+/** Reading the patterns pattern_detection stored, largest support first. */
+import type { Database } from '../../store/db.js';
+import { decodeIds } from './idlist.js';
+
+export interface PatternRecord {
+  id: number;
+  items: string[];
+  labels: string[];
+  size: number;
+  support: number;
+  status: string;
+  first_seen: string | null;
+  last_seen: string | null;
+  /** With `members`: the ids of the insights that hold the pattern. */
+  member_ids?: number[];
+}
+
+interface PatternRow {
+  id: number;
+  items: string;
+  labels: string;
+  size: number;
+  support: number;
+  status: string;
+  first_seen: number;
+  last_seen: number;
+  members: Buffer;
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** The workspace's patterns (active ones, or with `all` the stale ones too) and how many there are. */
+export function listPatterns(
+  db: Database,
+  workspaceId: number,
+  options: { all: boolean; limit: number; members: boolean },
+): { total: number; patterns: PatternRecord[] } {
+  const onlyActive = options.all ? '' : `AND status = 'active'`;
+  const rows = db
+    .prepare(
+      `SELECT id, items, labels, size, support, status, first_seen, last_seen, members
+       FROM patterns WHERE workspace_id = ? ${onlyActive}
+       ORDER BY support DESC, items LIMIT ?`,
+    )
+    .all(workspaceId, options.limit) as PatternRow[];
+  const total = db.prepare(`SELECT count(*) FROM patterns WHERE workspace_id = ? ${onlyActive}`).pluck().get(workspaceId) as number;
+  const patterns = rows.map((r) => ({
+    id: r.id,
+    items: JSON.parse(r.items) as string[],
+    labels: JSON.parse(r.labels) as string[],
+    size: r.size,
+    support: r.support,
+    status: r.status,
+    first_seen: iso(r.first_seen),
+    last_seen: iso(r.last_seen),
+    ...(options.members ? { member_ids: decodeIds(r.members) } : {}),
+  }));
+  return { total, patterns };
+}

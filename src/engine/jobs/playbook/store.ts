@@ -1,0 +1,65 @@
+/** Reading the playbook playbook_synthesis stored: active rules, most confident first. */
+import type { Database } from '../../store/db.js';
+
+export interface RuleRecord {
+  rule_id: string;
+  antecedent: string[];
+  consequent: string[];
+  antecedent_labels: string[];
+  consequent_labels: string[];
+  text: string;
+  support: number;
+  confidence: number;
+  lift: number;
+  source_patterns: number[];
+  status: string;
+  created_at: string | null;
+  updated_at: string | null;
+  deprecated_at: string | null;
+}
+
+interface RuleRow {
+  rule_id: string;
+  antecedent: string;
+  consequent: string;
+  antecedent_labels: string;
+  consequent_labels: string;
+  text: string;
+  support: number;
+  confidence: number;
+  lift: number;
+  source_patterns: string;
+  status: string;
+  created_at: number;
+  updated_at: number;
+  deprecated_at: number | null;
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** The active rules; with `all` the deprecated ones too, after them. */
+export function listRules(db: Database, workspaceId: number, options: { all: boolean }): RuleRecord[] {
+  const rows = db
+    .prepare(
+      `SELECT rule_id, antecedent, consequent, antecedent_labels, consequent_labels, text, support, confidence, lift, source_patterns, status, created_at, updated_at, deprecated_at
+       FROM playbook_rules WHERE workspace_id = ? ${options.all ? '' : `AND status = 'active'`}
+       ORDER BY status, confidence DESC, support DESC, rule_id`,
+    )
+    .all(workspaceId) as RuleRow[];
+  return rows.map((r) => ({
+    rule_id: r.rule_id,
+    antecedent: JSON.parse(r.antecedent) as string[],
+    consequent: JSON.parse(r.consequent) as string[],
+    antecedent_labels: JSON.parse(r.antecedent_labels) as string[],
+    consequent_labels: JSON.parse(r.consequent_labels) as string[],
+    text: r.text,
+    support: r.support,
+    confidence: r.confidence,
+    lift: r.lift,
+    source_patterns: JSON.parse(r.source_patterns) as number[],
+    status: r.status,
+    created_at: iso(r.created_at),
+    updated_at: iso(r.updated_at),
+    deprecated_at: iso(r.deprecated_at),
+  }));
+}

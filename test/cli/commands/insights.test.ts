@@ -1,0 +1,271 @@
+/**
+ * The local engine's commands through the real bin: insights, import errors, jobs,
+ * metrics, demo, and the remote job history.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import Sqlite from 'better-sqlite3';
+import { startFakeNexServer, type FakeNexServer } from '../../helpers/fake-nex-server.js';
+import { BIN, runBin, tempDir } from '../../helpers/cli.js';
+import { openDatabaseWith } from '../../../src/engine/store/db.js';
+
+function engineEnv() {
+  const dir = tempDir('nex-compound-cli-');
+  return { dir, env: { NEX_COMPOUND_DB: path.join(dir, 'engine.db'), NEX_COMPOUND_CONFIG_DIR: dir, XDG_DATA_HOME: dir } };
+}
+
+describe('insights', () => {
+  test('add, reinforce, list, show, export — and export round-trips through import', async () => {
+    const { dir, env } = engineEnv();
+    const add = await runBin(['insights', 'add', 'Acme renews in Q3.', '--source', 'gong-call', '--confidence', '0.6', '--tags', 'renewal,enterprise', '--json'], { env });
+    assert.equal(add.code, 0, add.stderr);
+    const first = JSON.parse(add.stdout);
+    assert.equal(first.reinforced, false);
+    assert.equal(statSync(env.NEX_COMPOUND_DB).mode & 0o777, 0o600, 'the database is owner-only');
+    assert.deepEqual(first.tags, ['renewal', 'enterprise']);
+    const again = await runBin(['insights', 'add', '  acme RENEWS in q3 ', '--confidence', '0.9', '--json'], { env });
+    const second = JSON.parse(again.stdout);
+    assert.equal(second.reinforced, true);
+    assert.equal(second.id, first.id);
+    assert.equal(second.reinforcement_count, 2);
+    assert.equal(second.base_confidence, 0.9);
+    await runBin(['insights', 'add', 'Globex asked for SSO.', '--source', 'zendesk'], { env });
+
+    const list = await runBin(['insights', 'list', '--json'], { env });
+    assert.equal(JSON.parse(list.stdout).length, 2);
+    const search = await runBin(['insights', 'list', '--search', 'globex', '--json'], { env });
+    assert.equal(JSON.parse(search.stdout).length, 1);
+    const show = await runBin(['insights', 'show', String(first.id)], { env });
+    assert.equal(show.code, 0);
+    assert.match(show.stdout, /Acme renews in Q3/);
+    assert.equal((await runBin(['insights', 'show', '9999'], { env })).code, 4);
+
+    const exported = await runBin(['insights', 'export'], { env });
+    assert.equal(exported.code, 0, exported.stderr);
+    const lines = exported.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(lines.map((l) => l.id), [1, 2]);
+    const file = path.join(dir, 'backup.jsonl');
+    assert.equal((await runBin(['insights', 'export', '--output', file], { env })).code, 0);
+    const { env: fresh } = engineEnv();
+    const imported = await runBin(['insights', 'import', file, '--json'], { env: fresh });
+    assert.equal(imported.code, 0, imported.stderr);
+    const reexported = await runBin(['insights', 'export'], { env: fresh });
+    const strip = (text: string) => text.trim().split('\n').map((l) => {
+      const { text: t, source, tags, confidence, created_at, last_reinforced_at } = JSON.parse(l);
+      return { t, source, tags, confidence, created_at, last_reinforced_at };
+    });
+    assert.deepEqual(strip(reexported.stdout), strip(readFileSync(file, 'utf8')));
+  });
+
+  test('bad input: confidence, status filter, unknown format, a directory, a missing file', async () => {
+    const { dir, env } = engineEnv();
+    assert.equal((await runBin(['insights', 'add', 'x', '--confidence', '1.5'], { env })).code, 2);
+    assert.equal((await runBin(['insights', 'list', '--status', 'gone'], { env })).code, 2);
+    assert.equal((await runBin(['insights', 'import', 'data.txt'], { env })).code, 2);
+    assert.equal((await runBin(['insights', 'import', dir, '--format', 'jsonl'], { env })).code, 2);
+    assert.equal((await runBin(['insights', 'import', path.join(dir, 'nope.jsonl')], { env })).code, 2);
+    const unwritable = await runBin(['insights', 'export', '--output', path.join(dir, 'missing', 'out.jsonl')], { env });
+    assert.equal(unwritable.code, 2);
+    assert.match(unwritable.stderr, /cannot write/);
+  });
+
+  test('an unreadable import file, small or large enough for the parsing worker: exit 2, one line, no database touched', async (t) => {
+    const dir = tempDir('nex-compound-cli-unreadable-');
+    chmodSync(dir, 0o777);
+    const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const check = (r: { code: number | null; stderr: string }, file: string, code: string, hint: string, db: string) => {
+      assert.equal(r.code, 2, `${file}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`^error: cannot read ${escape(file)} \\(${code}\\)\n${hint}$`), file);
+      assert.equal(existsSync(db), false, `${file}: the database was not created`);
+    };
+
+    // A socket cannot be opened for reading by anyone, root included.
+    const socket = path.join(dir, 'in.jsonl');
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(socket, resolve));
+    try {
+      const db = path.join(dir, 'socket.db');
+      check(await runBin(['insights', 'import', socket], { env: { NEX_COMPOUND_DB: db, NEX_COMPOUND_CONFIG_DIR: dir } }), socket, 'ENXIO', 'hint: pass a regular file, or - to read standard input\n', db);
+    } finally {
+      server.close();
+    }
+
+    // A file without read permission. root reads any file whatever its mode, so as root the
+    // bin runs as nobody — where nobody can run this Node and read this checkout at all
+    // (not when Node or the tree sits in another user's private directory, as in CI's second pass).
+    const line = `${JSON.stringify({ text: 'a note long enough to make the file large', source: 'x' })}\n`;
+    const asRoot = process.getuid?.() === 0;
+    const nobody = (args: string[], env: Record<string, string> = {}) => {
+      const r = spawnSync('runuser', ['-u', 'nobody', '--', 'env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...args], { encoding: 'utf8' });
+      return { code: r.status, stderr: r.stderr ?? '' };
+    };
+    if (asRoot && nobody([process.execPath, '-e', `require('fs').accessSync(${JSON.stringify(BIN)}, require('fs').constants.R_OK)`]).code !== 0) {
+      t.skip('EACCES part skipped: running as root, and the user nobody cannot run this Node or read this checkout');
+      return;
+    }
+    for (const [size, text] of Object.entries({ small: line, large: line.repeat(Math.ceil((5 * 1024 * 1024) / line.length)) })) {
+      const file = path.join(dir, `${size}.jsonl`);
+      writeFileSync(file, text);
+      chmodSync(file, 0o000);
+      const db = path.join(dir, `${size}.db`);
+      const env = { HOME: dir, NEX_COMPOUND_DB: db, NEX_COMPOUND_CONFIG_DIR: dir };
+      const r = asRoot ? nobody([process.execPath, BIN, 'insights', 'import', file], env) : await runBin(['insights', 'import', file], { env });
+      check(r, file, 'EACCES', "hint: check the file's permissions and owner\n", db);
+    }
+  });
+
+  test('bad import lines: reported with line numbers; good lines imported, exit 9; --strict writes nothing', async () => {
+    const { dir, env } = engineEnv();
+    const file = path.join(dir, 'mixed.jsonl');
+    writeFileSync(
+      file,
+      [
+        JSON.stringify({ text: 'Initech churned after the price increase.', source: 'hubspot', confidence: 0.7 }),
+        '{not json',
+        JSON.stringify({ source: 'no text here' }),
+        JSON.stringify({ text: 'Confidence out of range', confidence: 1.7 }),
+        JSON.stringify({ text: 'Bad date', created_at: 'yesterday-ish' }),
+        JSON.stringify({ text: 'Umbrella wants a Snowflake integration.', tags: ['integrations'] }),
+      ].join('\n') + '\n',
+    );
+    const strict = await runBin(['insights', 'import', file, '--strict'], { env });
+    assert.equal(strict.code, 9);
+    assert.match(strict.stderr, /nothing was imported/);
+    assert.equal(JSON.parse((await runBin(['insights', 'list', '--json'], { env })).stdout).length, 0);
+
+    const lenient = await runBin(['insights', 'import', file], { env });
+    assert.equal(lenient.code, 9);
+    for (const line of [2, 3, 4, 5]) assert.match(lenient.stderr, new RegExp(`mixed\\.jsonl:${line}: `));
+    assert.doesNotMatch(lenient.stderr, /mixed\.jsonl:(1|6): /);
+    assert.match(lenient.stderr, /skipped 4 bad lines/);
+    assert.equal(JSON.parse((await runBin(['insights', 'list', '--json'], { env })).stdout).length, 2);
+  });
+
+  test('CSV from stdin with --format', async () => {
+    const { env } = engineEnv();
+    const csv = 'text,source,confidence,tags\n"Hooli needs SOC 2, Type II",email,0.8,"security;enterprise"\nPied Piper expands seats,slack,0.6,expansion\n';
+    const r = await runBin(['insights', 'import', '-', '--format', 'csv', '--json'], { env, input: csv });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).imported, 2);
+    const list = JSON.parse((await runBin(['insights', 'list', '--json'], { env })).stdout) as Array<{ text: string; tags: string[] }>;
+    assert.ok(list.some((i) => i.text === 'Hooli needs SOC 2, Type II' && i.tags.includes('security')));
+  });
+
+  test('a large file and JSONL on stdin go through the parsing worker with the same results', async () => {
+    const { dir, env } = engineEnv();
+    const file = path.join(dir, 'large.jsonl');
+    // ~5 MiB: above the size where the import parses in a worker thread.
+    const lines: string[] = [];
+    for (let i = 0; i < 40_000; i++) {
+      lines.push(i === 31_337 ? '{"text": ' : JSON.stringify({ text: `Account ${i % 30_000} asked about SSO pricing for the ${(i % 30_000) % 7}th region, again and again.`, source: 'zendesk', tags: ['sso', 'pricing'] }));
+    }
+    writeFileSync(file, lines.join('\n') + '\n');
+    assert.ok(statSync(file).size > 4 * 1024 * 1024);
+    const r = await runBin(['insights', 'import', file, '--json'], { env });
+    assert.equal(r.code, 9, r.stderr);
+    assert.match(r.stderr, /large\.jsonl:31338: invalid JSON/);
+    assert.deepEqual(JSON.parse(r.stdout), { lines: 40_000, imported: 30_000, reinforced: 9_999, skipped: 1, written: true });
+
+    const piped = await runBin(['insights', 'import', '-', '--json'], { env, input: lines.slice(0, 100).join('\n') });
+    assert.equal(piped.code, 0, piped.stderr);
+    assert.deepEqual(JSON.parse(piped.stdout), { lines: 100, imported: 0, reinforced: 100, skipped: 0, written: true });
+  });
+
+  test('8 processes importing and triggering at once: everything recorded, no SQLITE_BUSY reaches the user', async () => {
+    const { dir, env } = engineEnv();
+    const files = Array.from({ length: 4 }, (_, f) => {
+      const file = path.join(dir, `part${f}.jsonl`);
+      writeFileSync(file, Array.from({ length: 5000 }, (_, i) => JSON.stringify({ text: `part ${f} insight ${i}`, confidence: 0.5 })).join('\n'));
+      return file;
+    });
+    const runs = await Promise.all([
+      ...files.map((file) => runBin(['insights', 'import', file, '--json'], { env })),
+      ...Array.from({ length: 4 }, (_, i) => runBin(['trigger', i % 2 ? 'metrics' : 'decay_sweep', '--local', '--json'], { env })),
+    ]);
+    for (const r of runs) {
+      assert.equal(r.code, 0, r.stderr);
+      assert.doesNotMatch(r.stderr, /SQLITE_BUSY|database is locked/);
+    }
+    const ids = runs.slice(4).map((r) => JSON.parse(r.stdout).job_run_id as string);
+    const watch = await runBin(['watch', ...ids, '--local', '--timeout', '60s'], { env });
+    assert.equal(watch.code, 0, watch.stderr);
+    const db = openDatabaseWith(Sqlite, env.NEX_COMPOUND_DB, { create: false });
+    assert.equal((db.prepare('SELECT count(*) AS n FROM insights').get() as { n: number }).n, 20_000);
+    assert.equal((db.prepare(`SELECT count(*) AS n FROM jobs WHERE status = 'completed'`).get() as { n: number }).n, 4);
+    assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
+    db.close();
+  });
+});
+
+describe('jobs, metrics and demo', () => {
+  test('metrics: a snapshot per run, the latest shown with its trend', async () => {
+    const { env } = engineEnv();
+    await runBin(['insights', 'add', 'Acme renews in Q3', '--confidence', '0.95'], { env });
+    await runBin(['insights', 'add', 'Globex pays annually', '--confidence', '0.15'], { env });
+    for (let i = 0; i < 2; i++) assert.equal((await runBin(['trigger', 'metrics', '--local', '--wait', '-q'], { env })).code, 0);
+    const r = await runBin(['metrics', '--json'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    const { latest, trend } = JSON.parse(r.stdout);
+    assert.equal(latest.insights.active, 2);
+    assert.equal(latest.confidence_histogram[9], 1);
+    assert.equal(latest.confidence_histogram[1], 1);
+    assert.equal(trend.length, 2);
+    assert.equal(latest.jobs.metrics.completed >= 1, true);
+    const human = await runBin(['metrics'], { env });
+    assert.match(human.stdout, /trend \(2 snapshots\)/);
+  });
+
+  test('jobs lists the local history, newest first', async () => {
+    const { env } = engineEnv();
+    await runBin(['trigger', 'metrics', '--local', '--wait', '-q'], { env });
+    await runBin(['trigger', 'decay_sweep', '--local', '--dry-run', '--wait', '-q'], { env });
+    const r = await runBin(['jobs', '--local', '--json'], { env });
+    const jobs = JSON.parse(r.stdout) as Array<{ job_type: string; dry_run: boolean }>;
+    assert.deepEqual(jobs.map((j) => j.job_type), ['decay_sweep', 'metrics']);
+    assert.equal(jobs[0]!.dry_run, true);
+  });
+
+  test('demo loads the sample dataset into a fresh database and runs every available job', async () => {
+    const { env } = engineEnv();
+    const { NEX_COMPOUND_DB: _ignored, ...demoEnv } = env;
+    void _ignored;
+    const r = await runBin(['demo', '--json'], { env: demoEnv, timeoutMs: 60_000 });
+    assert.equal(r.code, 0, r.stderr);
+    const result = JSON.parse(r.stdout);
+    assert.ok(result.imported >= 300, `imported ${result.imported}`);
+    assert.deepEqual(result.jobs.map((j: { job_type: string }) => j.job_type), ['consolidation', 'pattern_detection', 'playbook_synthesis', 'decay_sweep', 'metrics']);
+    assert.ok(result.jobs.every((j: { status: string }) => j.status === 'completed'));
+    assert.ok(result.jobs[0].candidates_created >= 30, 'most of the 40 planted duplicate groups merge');
+    assert.ok(result.jobs[1].candidates_created > 0, 'the planted themes make patterns');
+    assert.ok(result.jobs[2].candidates_created > 0, 'and the patterns make rules');
+    assert.ok(result.jobs[3].insights_affected > 0, 'the planted stale items decay');
+    const rerun = await runBin(['demo', '--json'], { env: demoEnv, timeoutMs: 60_000 });
+    assert.equal(JSON.parse(rerun.stdout).imported, result.imported, 'each demo starts from a fresh database');
+  });
+});
+
+describe('remote job history', () => {
+  let server: FakeNexServer;
+  before(async () => {
+    server = await startFakeNexServer();
+  });
+  after(() => server.close());
+
+  test('jobs triggered on the remote API are kept locally and listed by `jobs`', async () => {
+    const { env } = engineEnv();
+    const remoteEnv = { ...env, NEX_API_KEY: 'test-key-123', NEX_BASE_URL: server.url };
+    const t1 = JSON.parse((await runBin(['trigger', 'metrics', '--json'], { env: remoteEnv })).stdout);
+    const t2 = JSON.parse((await runBin(['trigger', 'decay_sweep', '--dry-run', '--json'], { env: remoteEnv })).stdout);
+    const r = await runBin(['jobs', '--json'], { env: remoteEnv });
+    assert.equal(r.code, 0, r.stderr);
+    const jobs = JSON.parse(r.stdout) as Array<{ job_run_id: string; dry_run: boolean; base_url: string }>;
+    assert.deepEqual(jobs.map((j) => j.job_run_id), [t2.job_run_id, t1.job_run_id]);
+    assert.equal(jobs[0]!.dry_run, true);
+    assert.ok(jobs[0]!.base_url.startsWith(server.url));
+    assert.ok(!r.stdout.includes('test-key-123'));
+  });
+});

@@ -1,0 +1,90 @@
+/**
+ * The engine's one front door, on a real SQLite file: workspaces, triggers with an
+ * Idempotency-Key, keys verified and revoked, and failures as the contract's error kinds
+ * with no CLI flag in them.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { NotFoundError, StorageError } from '../../src/contract/errors.js';
+import { openEngine } from '../../src/engine/index.js';
+import { tempDir } from '../helpers/cli.js';
+
+// No worker is wanted here: a lease far in the future keeps an accepted job waiting.
+const options = { create: true, env: { NEX_COMPOUND_LEASE_MS: '600000' }, now: () => Date.parse('2026-12-01T00:00:00Z') };
+
+test('workspaces see only their own insights and jobs', async () => {
+  const engine = await openEngine(path.join(tempDir('nex-compound-index-'), 'engine.db'), options);
+  try {
+    const one = engine.workspace(1);
+    const two = engine.workspace(2);
+    one.insights.add({ text: 'Acme wants SSO' });
+    assert.equal(one.insights.list({}).length, 1);
+    assert.equal(two.insights.list({}).length, 0);
+    assert.equal(engine.unusedWorkspaceId(), 2);
+    const first = one.jobs.trigger({ jobType: 'metrics', dryRun: true });
+    assert.ok(!('conflict' in first));
+    assert.equal(one.jobs.find(first.job.job_run_id)?.status, 'accepted');
+    assert.equal(two.jobs.find(first.job.job_run_id), undefined, "another workspace's job is not found");
+    await assert.rejects(two.backend().status(first.job.job_run_id), NotFoundError);
+    assert.deepEqual(one.jobs.list(10).map((s) => s.job_run_id), [first.job.job_run_id]);
+  } finally {
+    engine.close();
+  }
+});
+
+test('a trigger with an Idempotency-Key is recorded once; the same key with another request is a conflict', async () => {
+  const engine = await openEngine(path.join(tempDir('nex-compound-index-'), 'engine.db'), options);
+  try {
+    const jobs = engine.workspace(1).jobs;
+    const a = jobs.trigger({ jobType: 'decay_sweep', dryRun: true, idempotencyKey: 'key-12345678' });
+    const b = jobs.trigger({ jobType: 'decay_sweep', dryRun: true, idempotencyKey: 'key-12345678' });
+    assert.ok(!('conflict' in a) && !('conflict' in b));
+    assert.equal(a.replay, false);
+    assert.equal(b.replay, true);
+    assert.equal(b.job.job_run_id, a.job.job_run_id);
+    assert.deepEqual(jobs.trigger({ jobType: 'metrics', dryRun: true, idempotencyKey: 'key-12345678' }), { conflict: true });
+    assert.equal(jobs.list(10).length, 1);
+    // Keys are per workspace.
+    const other = engine.workspace(2).jobs.trigger({ jobType: 'metrics', dryRun: true, idempotencyKey: 'key-12345678' });
+    assert.ok(!('conflict' in other) && !other.replay);
+  } finally {
+    engine.close();
+  }
+});
+
+test('keys: created once, verified by hash, and a revocation from another connection is seen at once', async () => {
+  const file = path.join(tempDir('nex-compound-index-'), 'engine.db');
+  const server = await openEngine(file, options);
+  const admin = await openEngine(file, options);
+  try {
+    const { key, row } = admin.keys.create(1, ['record.read', 'record.write']);
+    assert.match(key, /^nxk_/);
+    assert.equal(server.keys.verify(key)?.key_id, row.key_id);
+    assert.equal(server.keys.verify(`${key}x`), undefined);
+    assert.ok(admin.keys.revoke(row.key_id)?.revoked_at);
+    assert.equal(server.keys.verify(key), undefined, 'the cached verification was dropped when the other connection committed');
+    assert.equal(admin.keys.revoke('key_000000000000'), undefined, 'no such key');
+    assert.ok(!JSON.stringify(admin.keys.list()).includes(key), 'the key itself is never listed');
+  } finally {
+    server.close();
+    admin.close();
+  }
+});
+
+test('revert of an unknown job is not-found; a missing directory is a store error that names no CLI flag', async () => {
+  const engine = await openEngine(path.join(tempDir('nex-compound-index-'), 'engine.db'), options);
+  try {
+    await assert.rejects(engine.workspace(1).revert('00000000-0000-4000-8000-000000000000'), NotFoundError);
+  } finally {
+    engine.close();
+  }
+  const missing = path.join(tempDir('nex-compound-index-'), 'no-such-dir', 'engine.db');
+  await assert.rejects(openEngine(missing, options), (error: unknown) => {
+    assert.ok(error instanceof StorageError);
+    assert.equal(error.kind, 'store_unusable');
+    assert.equal(error.otherPathHelps, true);
+    assert.doesNotMatch(`${error.message} ${error.hint ?? ''}`, /--db|NEX_COMPOUND_DB|nex-compound /);
+    return true;
+  });
+});
