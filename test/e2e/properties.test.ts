@@ -401,7 +401,7 @@ describe('text normalization: the fast path equals the definition', () => {
   });
 });
 
-describe('decay sweeps through the real runner (extends the two-sweep property in engine-jobs.test.ts)', () => {
+describe('decay sweeps through the real runner (extends the two-sweep property in test/engine/jobs/decay/decay.test.ts)', () => {
   interface Seed {
     base: number;
     ageMs: number;

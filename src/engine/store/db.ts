@@ -15,7 +15,7 @@ export const BUSY_TIMEOUT_MS = 10_000;
 /**
  * The unique index that makes an insight's normalized text its identity among active insights.
  * Migration 1 created it with exactly this statement; decay_sweep drops and recreates it when
- * it archives most of a store (test/engine-jobs.test.ts checks the two stay identical).
+ * it archives most of a store (test/engine/jobs/decay/decay.test.ts checks the two stay identical).
  */
 export const ACTIVE_TEXT_INDEX = `CREATE UNIQUE INDEX insights_active_normalized ON insights (workspace_id, normalized_text) WHERE status = 'active'`;
 
