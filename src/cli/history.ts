@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { Deps } from './deps.js';
 import type { AcceptedJob } from '../contract/jobs.js';
 
-export const HISTORY_LIMIT = 200;
+const HISTORY_LIMIT = 200;
 
 export interface RemoteHistoryEntry {
   job_run_id: string;

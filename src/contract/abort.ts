@@ -1,6 +1,6 @@
 /** Cancellation shared by every floor: Ctrl-C and deadlines abort sleeps and requests alike. */
 
-export function abortError(signal?: AbortSignal): Error {
+function abortError(signal?: AbortSignal): Error {
   const reason: unknown = signal?.reason;
   if (reason instanceof Error) return reason;
   const error = new Error('aborted');

@@ -1,10 +1,10 @@
 /** Delays between polls and between retries. Randomness is injected so tests can pin it. */
 
-export const RETRY_BASE_MS = 500;
-export const RETRY_CAP_MS = 10_000;
-export const FIRST_POLL_MS = 1_000;
-export const POLL_GROWTH = 1.5;
-export const POLL_CAP_MS = 10_000;
+const RETRY_BASE_MS = 500;
+const RETRY_CAP_MS = 10_000;
+const FIRST_POLL_MS = 1_000;
+const POLL_GROWTH = 1.5;
+const POLL_CAP_MS = 10_000;
 
 /** "Full jitter": uniform in [0, min(cap, base·2^attempt)], so clients retrying together spread out. */
 export function fullJitterBackoff(attempt: number, random: () => number, baseMs = RETRY_BASE_MS, capMs = RETRY_CAP_MS): number {

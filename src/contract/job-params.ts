@@ -20,13 +20,13 @@ const setting = <T, D extends T | undefined = T>(key: string, parse: (value: str
 
 const DAY_MS = 86_400_000;
 
-export function parseFraction(value: string, what: string): number {
+function parseFraction(value: string, what: string): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new UsageError(`${what} must be a number from 0 to 1, got "${value}"`);
   return n;
 }
 
-export function parseNonNegative(value: string, what: string): number {
+function parseNonNegative(value: string, what: string): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new UsageError(`${what} must be a number ≥ 0, got "${value}"`);
   return n;
@@ -35,7 +35,7 @@ export function parseNonNegative(value: string, what: string): number {
 export const ITEM_MODES = ['tags', 'terms', 'both'] as const;
 export type ItemMode = (typeof ITEM_MODES)[number];
 
-export function parseItemMode(value: string): ItemMode {
+function parseItemMode(value: string): ItemMode {
   const mode = value.trim().toLowerCase();
   if ((ITEM_MODES as readonly string[]).includes(mode)) return mode as ItemMode;
   throw new UsageError(`patterns.items must be tags, terms or both, got "${value}"`);
@@ -44,14 +44,14 @@ export function parseItemMode(value: string): ItemMode {
 /** A minimum support: a count of insights (an integer ≥ 1) or a fraction of them (0 < x < 1). */
 export type MinSupport = { count: number } | { fraction: number };
 
-export function parseSupport(value: string, what: string): MinSupport {
+function parseSupport(value: string, what: string): MinSupport {
   const n = Number(value);
   if (value.trim() !== '' && Number.isInteger(n) && n >= 1) return { count: n };
   if (value.trim() !== '' && Number.isFinite(n) && n > 0 && n < 1) return { fraction: n };
   throw new UsageError(`${what} must be a count of insights (e.g. 5) or a fraction of them (e.g. 0.01), got "${value}"`);
 }
 
-export function parseItemsetSize(value: string, what: string): number {
+function parseItemsetSize(value: string, what: string): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isInteger(n) || n < 2 || n > 8) throw new UsageError(`${what} must be a whole number from 2 to 8, got "${value}"`);
   return n;
@@ -95,9 +95,7 @@ type ValueOf<S> = S extends Setting<infer T, infer D> ? T | D : never;
 /** A job's parameters with every default filled in (a setting without a default may be undefined). */
 export type JobParams<J extends JobType> = { [K in keyof Settings<J>]: ValueOf<Settings<J>[K]> };
 
-export type ConsolidationParams = JobParams<'consolidation'>;
 export type PatternParams = JobParams<'pattern_detection'>;
-export type PlaybookParams = JobParams<'playbook_synthesis'>;
 export type DecayParams = JobParams<'decay_sweep'>;
 
 /** Every config key a job setting is stored under, in a stable order (no repeats). */

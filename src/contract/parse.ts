@@ -39,7 +39,6 @@ export function parseProvider(input: string, what = '--provider'): ProviderName 
  */
 export function parseProviderJobId(input: string): string {
   const trimmed = input.trim();
-  // eslint-disable-next-line no-control-regex
   if (trimmed === '' || trimmed.length > 256 || /[\s\u0000-\u001f\u007f]/.test(trimmed) || trimmed === '.' || trimmed === '..') {
     throw new UsageError(`"${input.slice(0, 80)}" is not a job id`, 'pass the id the provider returned when the job was created');
   }

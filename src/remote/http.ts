@@ -137,8 +137,8 @@ export function createDispatcher(env: Readonly<Record<string, string | undefined
  */
 export async function sendRequest(req: HttpRequest, options: HttpClientOptions): Promise<HttpResponse> {
   let url = req.url;
-  let method = req.method;
-  let body = req.body;
+  const method = req.method;
+  const body = req.body;
   for (let hop = 0; ; hop++) {
     const started = options.now();
     options.debug(`→ ${method} ${url.href}${describeHeaders(req.headers)}`);

@@ -115,7 +115,7 @@ const JOBS_STATES: Record<string, LifecycleState> = {
   failed: 'failed',
 };
 /** "Number of processing attempts (max 3 retries)"; its failed example stops at attempts 3. */
-export const JOBS_API_MAX_ATTEMPTS = 3;
+const JOBS_API_MAX_ATTEMPTS = 3;
 
 const JOBS: ProviderSpec = {
   name: 'jobs',

@@ -20,7 +20,7 @@ export interface ServerOptions {
   logError?: (error: unknown) => void;
 }
 
-export const BODY_LIMIT = 1024 * 1024;
+const BODY_LIMIT = 1024 * 1024;
 const WORKER_CHECK_MS = 500;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -76,11 +76,9 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     },
     // A URL fastify cannot route (a bad %-escape) still answers in the contract's terms.
     frameworkErrors: (error, request, reply) => {
-      if (error.code === 'FST_ERR_BAD_URL' || error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
-        if (!keyOf(request.headers.authorization)) return problem(reply, 401, 'missing or invalid API key: send Authorization: Bearer <key>');
-        return problem(reply, 404, 'not found');
-      }
-      return problem(reply, 400, `malformed request: ${error.message}`);
+      if (error.code !== 'FST_ERR_BAD_URL' && error.code !== 'FST_ERR_MAX_PARAM_LENGTH') void problem(reply, 400, `malformed request: ${error.message}`);
+      else if (!keyOf(request.headers.authorization)) void problem(reply, 401, 'missing or invalid API key: send Authorization: Bearer <key>');
+      else void problem(reply, 404, 'not found');
     },
   });
   app.server.headersTimeout = 10_000;

@@ -1,2 +1,2 @@
 /** The server floor's entry point: `serve` builds the Nex compounding API over an open engine. */
-export { buildServer, type ServerOptions } from './app.js';
+export { buildServer } from './app.js';

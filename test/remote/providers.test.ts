@@ -95,7 +95,6 @@ const progressLines = (stderr: string) => stderr.split('\n').filter((l) => TIMES
 const errorLines = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('error:'));
 const hintLines = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('hint:'));
 const requestsFor = (server: FakeProviderServer, id: string) => server.requests.filter((r) => r.path.includes(id));
-// eslint-disable-next-line no-control-regex
 const stripAnsi = (text: string) => text.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '');
 
 describe('julep', () => {

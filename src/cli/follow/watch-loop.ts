@@ -11,7 +11,7 @@ import { isFailureOutcome } from '../../contract/lifecycle.js';
 import { lifecycleOf, type JobBackend, type JobStatus } from '../../contract/jobs.js';
 
 /** Consecutive failed polls of one job before a watch gives up with exit 6 (about 2–3 minutes of outage). */
-export const MAX_CONSECUTIVE_FAILURES = 30;
+const MAX_CONSECUTIVE_FAILURES = 30;
 
 export interface WatchClock {
   now(): number;
@@ -45,7 +45,7 @@ export interface WatchResult {
   outcome: WatchOutcome;
 }
 
-export async function watchJob(backend: JobBackend, jobRunId: string, clock: WatchClock, options: WatchOptions): Promise<WatchResult> {
+async function watchJob(backend: JobBackend, jobRunId: string, clock: WatchClock, options: WatchOptions): Promise<WatchResult> {
   const maxFailures = options.maxConsecutiveFailures ?? MAX_CONSECUTIVE_FAILURES;
   let last: JobStatus | undefined;
   let polls = 0;

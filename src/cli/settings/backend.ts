@@ -49,13 +49,13 @@ export interface LocalEngine {
   workspace: Workspace;
 }
 
-export function databasePath(ctx: Context): { path: string; isDefault: boolean } {
+function databasePath(ctx: Context): { path: string; isDefault: boolean } {
   const explicit = ctx.globals.db ?? ctx.deps.env.NEX_COMPOUND_DB;
   if (explicit) return { path: explicit, isDefault: false };
   return { path: defaultDatabasePath(ctx.deps.env, ctx.deps.homedir), isDefault: true };
 }
 
-export function workspaceId(ctx: Context): number {
+function workspaceId(ctx: Context): number {
   const raw = ctx.globals.workspace ?? ctx.deps.env.NEX_COMPOUND_WORKSPACE ?? '1';
   if (!/^\d{1,15}$/.test(raw) || Number(raw) < 1) throw new UsageError(`workspace "${raw}" must be a positive whole number`);
   return Number(raw);
@@ -71,7 +71,7 @@ export async function openLocalEngine(ctx: Context): Promise<LocalEngine> {
 }
 
 /** What a local watch says when a job id is not in the database and workspace it looked in. */
-export const LOCAL_NOT_FOUND_HINT = 'check the job_run_id, --db and --workspace; `nex-compound jobs --local` lists the jobs';
+const LOCAL_NOT_FOUND_HINT = 'check the job_run_id, --db and --workspace; `nex-compound jobs --local` lists the jobs';
 
 /** The workspace's jobs as a JobBackend, recording the profile's engine settings with each job. */
 export function localBackend(workspace: Workspace, settings: Settings): JobBackend {

@@ -30,7 +30,7 @@ export type Profile = Partial<Record<ConfigKey, string>>;
 const PROFILE_NAME_RE = /^[A-Za-z0-9_-]{1,64}$/;
 export const DEFAULT_PROFILE = 'default';
 
-export function configDir(deps: Pick<Deps, 'env' | 'homedir'>): string {
+function configDir(deps: Pick<Deps, 'env' | 'homedir'>): string {
   const { env } = deps;
   if (env.NEX_COMPOUND_CONFIG_DIR) return path.resolve(env.NEX_COMPOUND_CONFIG_DIR);
   const base = env.XDG_CONFIG_HOME && path.isAbsolute(env.XDG_CONFIG_HOME) ? env.XDG_CONFIG_HOME : path.join(deps.homedir, '.config');

@@ -28,7 +28,7 @@ export interface Settings {
   stored: Profile;
 }
 
-export const DEFAULT_TIMEOUT = '30m';
+const DEFAULT_TIMEOUT = '30m';
 
 export function profileName(globals: GlobalOptions, env: Deps['env']): string {
   // An empty variable counts as unset, as for every other setting.
@@ -36,7 +36,7 @@ export function profileName(globals: GlobalOptions, env: Deps['env']): string {
 }
 
 /** Reads the profile without creating anything: a missing config file is an empty profile. */
-export async function readProfile(deps: Pick<Deps, 'env' | 'homedir'>, name: string): Promise<Profile> {
+async function readProfile(deps: Pick<Deps, 'env' | 'homedir'>, name: string): Promise<Profile> {
   if (!existsSync(configPath(deps))) return {};
   const store = await ConfigStore.open(deps);
   return store.profile(name);

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import type { JobStatus, JobType } from '../../contract/jobs.js';
 import type { Database } from '../store/db.js';
 
-export const DEFAULT_LEASE_MS = 30_000;
+const DEFAULT_LEASE_MS = 30_000;
 export const MAX_ATTEMPTS = 3;
 /**
  * How many lease periods past its expiry a job stays with an owner whose process is still
@@ -146,7 +146,7 @@ export function listJobs(db: Database, options: { workspaceId?: number; limit: n
   return db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs ORDER BY seq DESC LIMIT ?`).all(options.limit) as JobRow[];
 }
 
-export function addEvent(db: Database, jobRunId: string, at: number, kind: string, detail?: unknown): void {
+function addEvent(db: Database, jobRunId: string, at: number, kind: string, detail?: unknown): void {
   db.prepare('INSERT INTO job_events (job_run_id, at, kind, detail) VALUES (?, ?, ?, ?)').run(
     jobRunId,
     at,

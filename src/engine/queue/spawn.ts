@@ -39,13 +39,13 @@ export class WorkerSupervisor {
   }
 }
 
-export function spawnWorker(dbPath: string, env: Readonly<Record<string, string | undefined>>): number | undefined {
+function spawnWorker(dbPath: string, env: Readonly<Record<string, string | undefined>>): number | undefined {
   const self = fileURLToPath(import.meta.url);
   // Under the test runner the sources are TypeScript run through tsx; built, they are plain JS.
   const fromSource = self.endsWith('.ts');
   const script = fileURLToPath(new URL(`./worker.${fromSource ? 'ts' : 'js'}`, import.meta.url));
   const args = fromSource ? ['--import', 'tsx', script, '--db', dbPath] : [script, '--db', dbPath];
-  let log: number | 'ignore' = 'ignore';
+  let log: number | 'ignore';
   try {
     log = openSync(`${dbPath}.worker.log`, 'a', 0o600);
   } catch {

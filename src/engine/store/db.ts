@@ -10,7 +10,7 @@ import { StorageError } from '../../contract/errors.js';
 
 export type Database = BetterSqlite3.Database;
 
-export const BUSY_TIMEOUT_MS = 10_000;
+const BUSY_TIMEOUT_MS = 10_000;
 
 /**
  * The unique index that makes an insight's normalized text its identity among active insights.
@@ -20,7 +20,7 @@ export const BUSY_TIMEOUT_MS = 10_000;
 export const ACTIVE_TEXT_INDEX = `CREATE UNIQUE INDEX insights_active_normalized ON insights (workspace_id, normalized_text) WHERE status = 'active'`;
 
 /** Each entry moves the schema from version i to i + 1. Never edit a shipped entry; append. */
-export const MIGRATIONS: readonly string[] = [
+const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE insights (
     id INTEGER PRIMARY KEY,
@@ -170,7 +170,7 @@ export const MIGRATIONS: readonly string[] = [
   `,
 ];
 
-export const SCHEMA_VERSION = MIGRATIONS.length;
+const SCHEMA_VERSION = MIGRATIONS.length;
 
 export function defaultDatabasePath(env: Readonly<Record<string, string | undefined>>, homedir: string): string {
   const dataHome = env.XDG_DATA_HOME && path.isAbsolute(env.XDG_DATA_HOME) ? env.XDG_DATA_HOME : path.join(homedir, '.local', 'share');
@@ -299,7 +299,7 @@ function migrate(db: Database, file: string): void {
   }).immediate();
 }
 
-export function storageError(file: string, error: unknown, what?: string): StorageError {
+function storageError(file: string, error: unknown, what?: string): StorageError {
   const code = (error as { code?: string } | undefined)?.code ?? '';
   const message = error instanceof Error ? error.message : String(error);
   const otherPathHelps = { otherPathHelps: true };

@@ -45,9 +45,9 @@ export interface ExportRecord {
 }
 
 export const MAX_TEXT_LENGTH = 10_000;
-export const DEFAULT_CONFIDENCE = 0.5;
+const DEFAULT_CONFIDENCE = 0.5;
 
-export function toInsight(row: InsightRow): Insight {
+function toInsight(row: InsightRow): Insight {
   return {
     ...row,
     tags: JSON.parse(row.tags) as string[],
@@ -72,7 +72,7 @@ export const REINFORCE_ON_CONFLICT = `
     base_confidence = max(base_confidence, excluded.base_confidence),
     confidence = max(base_confidence, excluded.base_confidence)`;
 
-export const UPSERT_SQL = `
+const UPSERT_SQL = `
   INSERT INTO insights (${INSIGHT_INSERT_COLUMNS})
   VALUES (@workspace_id, @text, @normalized_text, @source, @tags, @confidence, @confidence, @reinforcement_count, @created_at, @last_reinforced_at)
   ${REINFORCE_ON_CONFLICT}
@@ -87,20 +87,20 @@ export interface NewInsight {
   now: number;
 }
 
-export function validateText(text: unknown): string {
+function validateText(text: unknown): string {
   if (typeof text !== 'string' || text.trim() === '') throw new UsageError('an insight needs a non-empty text');
   if (text.length > MAX_TEXT_LENGTH) throw new UsageError(`an insight's text is limited to ${MAX_TEXT_LENGTH.toLocaleString('en-US')} characters`);
   return text.trim();
 }
 
-export function validateConfidence(value: unknown): number {
+function validateConfidence(value: unknown): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 1) {
     throw new UsageError(`confidence must be a number from 0 to 1, got ${JSON.stringify(value)}`);
   }
   return value;
 }
 
-export function validateTags(value: unknown): string[] {
+function validateTags(value: unknown): string[] {
   const list = typeof value === 'string' ? value.split(/[;,]/) : value;
   if (!Array.isArray(list) || list.some((t) => typeof t !== 'string')) throw new UsageError('tags must be a list of strings');
   return [...new Set((list as string[]).map((t) => t.trim().toLowerCase()).filter(Boolean))];
@@ -155,14 +155,6 @@ export function mergeHistory(db: Database, workspaceId: number, id: number): { m
   const self = getInsight(db, workspaceId, id);
   const into = self?.merged_into ? getInsight(db, workspaceId, self.merged_into) ?? null : null;
   return { merged_from: from, merged_into: into };
-}
-
-export function countInsights(db: Database, workspaceId: number): Record<InsightStatus, number> {
-  const counts: Record<InsightStatus, number> = { active: 0, merged: 0, archived: 0 };
-  for (const row of db.prepare('SELECT status, count(*) AS n FROM insights WHERE workspace_id = ? GROUP BY status').all(workspaceId) as Array<{ status: InsightStatus; n: number }>) {
-    counts[row.status] = row.n;
-  }
-  return counts;
 }
 
 export function* exportInsights(db: Database, workspaceId: number): IterableIterator<ExportRecord> {

@@ -42,7 +42,7 @@ export function revokeApiKey(db: Database, keyId: string, now: number): ApiKeyRo
 }
 
 /** The active key a presented secret belongs to, or undefined (looked up by its hash: the secret itself is never compared). */
-export function verifyApiKey(db: Database, presented: string): ApiKeyRow | undefined {
+function verifyApiKey(db: Database, presented: string): ApiKeyRow | undefined {
   if (!presented.startsWith(KEY_PREFIX) || presented.length > 200) return undefined;
   const row = db.prepare(`SELECT ${COLUMNS} FROM api_keys WHERE key_hash = ?`).get(hashKey(presented)) as (Omit<ApiKeyRow, 'scopes'> & { scopes: string }) | undefined;
   return row && row.revoked_at === null ? toRow(row) : undefined;

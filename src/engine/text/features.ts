@@ -144,7 +144,7 @@ function stem(word: string): string {
   return word;
 }
 
-export function canonicalToken(raw: string): string {
+function canonicalToken(raw: string): string {
   const lower = raw.toLowerCase();
   if (/\p{N}/u.test(lower)) return lower.replace(/(?<=\d),(?=\d{3}\b)/g, '');
   const number = own(NUMBER_WORDS, lower);

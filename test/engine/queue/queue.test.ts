@@ -6,13 +6,12 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import fc from 'fast-check';
 import Sqlite from 'better-sqlite3';
 import { runBin, tempDir } from '../../helpers/cli.js';
 import { openDatabaseWith } from '../../../src/engine/store/db.js';
 import { decayedConfidence } from '../../../src/engine/jobs/decay/job.js';
 import { jobParams } from '../../../src/contract/job-params.js';
-import { freshDb, seed, snapshotInsights, DAY, NOW } from '../../helpers/engine-db.js';
+import { freshDb, seed, snapshotInsights, NOW } from '../../helpers/engine-db.js';
 
 const DEFAULT_DECAY = jobParams('decay_sweep', {});
 import { HUNG_AFTER_LEASES, claimNextJob, createJob, getJob, hasRunnableJobs, processIsRunning } from '../../../src/engine/queue/queue.js';

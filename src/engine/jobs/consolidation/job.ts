@@ -8,7 +8,7 @@
  */
 import { normalizeText } from '../../text/normalize.js';
 import type { InsightRow } from '../../store/insights.js';
-import { DEFAULT_THRESHOLD, planConsolidation, type Plan, type PlannedCluster } from './plan.js';
+import { planConsolidation, type Plan, type PlannedCluster } from './plan.js';
 import type { Database } from '../../store/db.js';
 import { jobParams } from '../../../contract/job-params.js';
 import type { JobContext, JobOutcome } from '../job.js';

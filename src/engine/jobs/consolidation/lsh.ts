@@ -45,7 +45,7 @@ function mix(h: number): number {
  * boundary marks. A token of weight w contributes w copies of each of its shingles, so the
  * MinHash estimates the weighted (generalized) Jaccard similarity Σ min / Σ max.
  */
-export function shingleHashes(tokens: string[], mode: ShingleMode, weights?: number[]): number[] {
+function shingleHashes(tokens: string[], mode: ShingleMode, weights?: number[]): number[] {
   const out: number[] = [];
   tokens.forEach((token, t) => {
     const copies = weights?.[t] ?? 1;
@@ -76,7 +76,7 @@ export function hashSeeds(options: LshOptions): Uint32Array {
 }
 
 /** Writes one insight's MinHash signature into `out` at `offset`. */
-export function minhash(shingles: number[], seeds: Uint32Array, out: Uint32Array, offset: number): void {
+function minhash(shingles: number[], seeds: Uint32Array, out: Uint32Array, offset: number): void {
   const k = seeds.length;
   for (let i = 0; i < k; i++) out[offset + i] = 0xffffffff;
   for (const x of shingles) {
@@ -146,7 +146,7 @@ export class PairSet {
   }
 }
 
-export const MAX_ITEMS = 2 ** 21;
+const MAX_ITEMS = 2 ** 21;
 export const unpackPair = (packed: number): [number, number] => [Math.floor(packed / 2 ** 21), packed % 2 ** 21];
 
 /** Folds one insight's signature (k = bands × rows values) into its band keys, written at `offset`. */

@@ -29,7 +29,7 @@ function scoreOf(matched: number, unmatched: number, stopMatched: number, stopUn
 let buffer = new Int32Array(1024);
 
 /** Damerau–Levenshtein distance (optimal string alignment), or limit + 1 once it exceeds limit. */
-export function editDistance(a: string, b: string, limit: number): number {
+function editDistance(a: string, b: string, limit: number): number {
   if (Math.abs(a.length - b.length) > limit) return limit + 1;
   const rows = a.length + 1;
   const cols = b.length + 1;
@@ -53,14 +53,10 @@ export function editDistance(a: string, b: string, limit: number): number {
 }
 
 /**
- * Two different words that are one typo apart (two for long words); never numbers. Three-letter
- * words only with the same first letter (and, in compareIndexed, never names: "SSO" is not "SSL").
+ * Two different words (known to have no digit) that are one typo apart (two for long words).
+ * Three-letter words only with the same first letter (and, in compareIndexed, never names: "SSO"
+ * is not "SSL"). The cheap rejections come first, as most pairs end there.
  */
-export function isTypo(a: string, b: string): boolean {
-  return !/\d/.test(a) && !/\d/.test(b) && isWordTypo(a, b);
-}
-
-/** isTypo for words known to have no digit; the cheap rejections come first, as most pairs end there. */
 export function isWordTypo(a: string, b: string): boolean {
   const shorter = a.length < b.length ? a.length : b.length;
   if (shorter < 3 || a === b) return false;
@@ -73,7 +69,7 @@ export function isWordTypo(a: string, b: string): boolean {
 }
 
 /** Token strings by id, shared by every IndexedText of one run, so comparisons work on integers. */
-export class Vocabulary {
+class Vocabulary {
   readonly words: string[] = [];
   readonly numeric: boolean[] = [];
   private readonly ids = new Map<string, number>();

@@ -26,7 +26,7 @@ function tableCount(db: Database, table: string, workspaceId: number): number {
   return (db.prepare(`SELECT count(*) AS n FROM ${table} WHERE workspace_id = ?`).get(workspaceId) as { n: number }).n;
 }
 
-export function takeSnapshot(db: Database, workspaceId: number, now: number, params: Record<string, unknown> = {}): MetricsSnapshot {
+function takeSnapshot(db: Database, workspaceId: number, now: number, params: Record<string, unknown> = {}): MetricsSnapshot {
   const byStatus = { active: 0, merged: 0, archived: 0, total: 0 };
   for (const row of db.prepare(`SELECT status, count(*) AS n FROM insights WHERE workspace_id = ? GROUP BY status`).all(workspaceId) as Array<{ status: keyof typeof byStatus; n: number }>) {
     byStatus[row.status] = row.n;

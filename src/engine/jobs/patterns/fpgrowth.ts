@@ -26,7 +26,7 @@ export type Transactions = Iterable<ArrayLike<number>> | TransactionPool;
 const isPool = (t: Transactions): t is TransactionPool => (t as TransactionPool).offsets instanceof Int32Array && (t as TransactionPool).items instanceof Int32Array;
 
 /** Each transaction in turn (pool entries as views, not copies). */
-export function* eachTransaction(transactions: Transactions): Generator<ArrayLike<number>> {
+function* eachTransaction(transactions: Transactions): Generator<ArrayLike<number>> {
   if (!isPool(transactions)) {
     yield* transactions;
     return;
@@ -117,7 +117,7 @@ class FpTree {
  * transactions, with its support. `items` is a reused buffer of ranks' item ids, unsorted:
  * copy it to keep it.
  */
-export function mineFrequentItemsets(
+function mineFrequentItemsets(
   transactions: Transactions,
   options: MiningOptions,
   emit: (items: readonly number[], support: number) => void,
@@ -228,7 +228,7 @@ export function frequentItemsets(transactions: Transactions, options: MiningOpti
   return out.sort(compareItemsets);
 }
 
-export function compareItemsets(a: FrequentItemset, b: FrequentItemset): number {
+function compareItemsets(a: FrequentItemset, b: FrequentItemset): number {
   if (a.items.length !== b.items.length) return a.items.length - b.items.length;
   for (let i = 0; i < a.items.length; i++) if (a.items[i] !== b.items[i]) return a.items[i]! - b.items[i]!;
   return 0;

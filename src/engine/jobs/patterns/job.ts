@@ -12,7 +12,7 @@ import { jobParams, type ItemMode, type PatternParams } from '../../../contract/
 import type { JobContext, JobOutcome } from '../job.js';
 
 
-export function minimumSupport(p: PatternParams, insights: number): number {
+function minimumSupport(p: PatternParams, insights: number): number {
   if (p.minSupport && 'count' in p.minSupport) return p.minSupport.count;
   if (p.minSupport && 'fraction' in p.minSupport) return Math.max(1, Math.ceil(p.minSupport.fraction * insights));
   return Math.max(3, Math.ceil(0.01 * insights));

@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { describeItems, itemsetKey } from '../patterns/items.js';
 import type { Database } from '../../store/db.js';
-import { jobParams, type PlaybookParams } from '../../../contract/job-params.js';
+import { jobParams } from '../../../contract/job-params.js';
 import type { JobContext, JobOutcome } from '../job.js';
 import { intersectPostings, loadTransactions } from '../patterns/job.js';
 
@@ -44,10 +44,10 @@ export interface PlaybookResult {
 const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
 
 /** A rule's id never changes: it is derived from what the rule says, not from when it was found. */
-export const ruleId = (key: string) => `R-${createHash('sha256').update(key).digest('hex').slice(0, 10)}`;
+const ruleId = (key: string) => `R-${createHash('sha256').update(key).digest('hex').slice(0, 10)}`;
 const ruleKey = (antecedent: readonly string[], consequent: readonly string[]) => `${itemsetKey(antecedent)}\u001e${itemsetKey(consequent)}`;
 
-export function ruleText(antecedent: readonly string[], consequent: readonly string[], support: number, confidence: number, lift: number): string {
+function ruleText(antecedent: readonly string[], consequent: readonly string[], support: number, confidence: number, lift: number): string {
   return `When insights mention {${describeItems(antecedent)}}, they also mention {${describeItems(consequent)}} — ${support} insights, confidence ${confidence.toFixed(2)}, lift ${lift.toFixed(1)}`;
 }
 
