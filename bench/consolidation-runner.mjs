@@ -6,9 +6,9 @@
  *                                                     the worker does; prints seconds, peak RSS
  *   node bench/consolidation-runner.mjs baseline DB   LSH plan against the exact all-pairs plan
  */
-import { openDatabase, JOB_CACHE_MIB } from '../dist/engine/db.js';
-import { runNextJob } from '../dist/engine/runner.js';
-import { planConsolidation, DEFAULT_THRESHOLD } from '../dist/engine/consolidate/plan.js';
+import { openDatabase, JOB_CACHE_MIB } from '../dist/engine/store/db.js';
+import { runNextJob } from '../dist/engine/queue/runner.js';
+import { planConsolidation, DEFAULT_THRESHOLD } from '../dist/engine/jobs/consolidation/plan.js';
 
 const [mode, file] = process.argv.slice(2);
 const db = await openDatabase(file, { create: false, cacheMiB: JOB_CACHE_MIB });

@@ -5,8 +5,8 @@
  *
  *   node bench/job-runner.mjs DB
  */
-import { openDatabase, JOB_CACHE_MIB } from '../dist/engine/db.js';
-import { runNextJob } from '../dist/engine/runner.js';
+import { openDatabase, JOB_CACHE_MIB } from '../dist/engine/store/db.js';
+import { runNextJob } from '../dist/engine/queue/runner.js';
 
 const [file] = process.argv.slice(2);
 const db = await openDatabase(file, { create: false, cacheMiB: JOB_CACHE_MIB });

@@ -8,10 +8,10 @@
  * Each prints one JSON line: seconds, peak RSS, and for the miners a digest of the item sets
  * (count, support total, an order-independent hash) so the two can be checked equal.
  */
-import { openDatabase, JOB_CACHE_MIB } from '../dist/engine/db.js';
-import { runNextJob } from '../dist/engine/runner.js';
-import { loadTransactions } from '../dist/engine/jobs/patterns.js';
-import { eachTransaction, mineFrequentItemsets } from '../dist/engine/patterns/fpgrowth.js';
+import { openDatabase, JOB_CACHE_MIB } from '../dist/engine/store/db.js';
+import { runNextJob } from '../dist/engine/queue/runner.js';
+import { loadTransactions } from '../dist/engine/jobs/patterns/job.js';
+import { eachTransaction, mineFrequentItemsets } from '../dist/engine/jobs/patterns/fpgrowth.js';
 import { createRequire } from 'node:module';
 
 const [mode, file, minSupportArg] = process.argv.slice(2);

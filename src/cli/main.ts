@@ -7,7 +7,6 @@ import { readFileSync } from 'node:fs';
 import { UsageError } from '../contract/errors.js';
 import type { Deps } from './deps.js';
 import { EXIT_CODE_TABLE } from './exit-codes.js';
-import { commandWord } from './globals.js';
 
 const HELP_TOPICS: Record<string, () => string> = {
   'exit-codes': () =>
@@ -47,7 +46,12 @@ export async function main(argv: readonly string[], deps: Deps): Promise<void> {
 
   if (argv.length === 1 && (argv[0] === '--help' || argv[0] === '-h') && printCachedHelp(deps)) return;
 
-  const [commander, { createUi }, { buildProgram, loadCommands }] = await Promise.all([import('commander'), import('./ui.js'), import('./program.js')]);
+  const [commander, { createUi }, { buildProgram, loadCommands }, { commandWord }] = await Promise.all([
+    import('commander'),
+    import('./ui.js'),
+    import('./program.js'),
+    import('./globals.js'),
+  ]);
   const { CommanderError } = commander;
   const word = argv[0] === 'help' ? undefined : commandWord(argv);
   const program = buildProgram(deps, commander, createUi, await loadCommands(word));

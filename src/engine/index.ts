@@ -4,20 +4,20 @@
  * modules or speaks SQL. It knows nothing of flags, terminals or exit codes: failures are the
  * contract's error kinds.
  *
- * Modules only some commands need (the importer, revert, the job implementations) are loaded
- * when first used, so a local trigger or status stays cheap to start.
+ * What a trigger, a status poll and key checks need is loaded with this module; everything else
+ * (insights, the importer, patterns, the playbook, metrics, revert, keyed triggers) when first
+ * used, which is why those methods return promises: a local trigger or status stays cheap to start.
  */
 import type { AcceptedJob, JobStatus, JobType } from '../contract/jobs.js';
 import type { Scope } from '../contract/scopes.js';
-import { listPatterns, type PatternRecord } from './jobs/patterns/store.js';
-import { listRules, type RuleRecord } from './jobs/playbook/store.js';
-import { recentSnapshots, type MetricsSnapshot } from './jobs/metrics/job.js';
-import { triggerOnce } from './queue/idempotency.js';
+import type { PatternRecord } from './jobs/patterns/store.js';
+import type { RuleRecord } from './jobs/playbook/store.js';
+import type { MetricsSnapshot } from './jobs/metrics/job.js';
 import { LocalBackend, acceptedJob } from './queue/local-backend.js';
 import { getJob, listJobs, toJobStatus } from './queue/queue.js';
 import { WorkerSupervisor } from './queue/spawn.js';
 import { openDatabase, type Database } from './store/db.js';
-import { addInsight, exportInsights, getInsight, listInsights, mergeHistory, unusedWorkspaceId, type ExportRecord, type Insight, type InsightStatus, type NewInsight } from './store/insights.js';
+import type { ExportRecord, Insight, InsightStatus, NewInsight } from './store/insights.js';
 import { createApiKey, keyVerifier, listApiKeys, revokeApiKey, type ApiKeyRow } from './store/keys.js';
 import type { ImportInput, ImportOptions, ImportSummary } from './store/import/import.js';
 import type { RevertResult } from './jobs/consolidation/revert.js';
@@ -41,7 +41,7 @@ export interface Engine {
   readonly path: string;
   workspace(id: number): Workspace;
   /** A workspace no insight belongs to yet. */
-  unusedWorkspaceId(): number;
+  unusedWorkspaceId(): Promise<number>;
   /** Starts a background worker when queued or abandoned jobs need one. */
   ensureWorker(afterTrigger: boolean): void;
   keys: {
@@ -72,25 +72,25 @@ export interface Workspace {
     /** The job's status, or undefined when this workspace has no such job. */
     find(jobRunId: string): JobStatus | undefined;
     /** Records a job once per Idempotency-Key (24 hours); a key reused with another request is a conflict. */
-    trigger(input: TriggerInput): { job: AcceptedJob; replay: boolean } | { conflict: true };
+    trigger(input: TriggerInput): Promise<{ job: AcceptedJob; replay: boolean } | { conflict: true }>;
   };
   insights: {
-    add(input: Omit<NewInsight, 'workspaceId' | 'now'>): { insight: Insight; reinforced: boolean };
+    add(input: Omit<NewInsight, 'workspaceId' | 'now'>): Promise<{ insight: Insight; reinforced: boolean }>;
     import(source: ImportInput, options: Omit<ImportOptions, 'workspaceId' | 'now'>): Promise<ImportSummary>;
-    list(filter: { status?: InsightStatus; source?: string; search?: string; limit?: number }): Insight[];
-    get(id: number): Insight | undefined;
-    history(id: number): { merged_from: Insight[]; merged_into: Insight | null };
-    export(): IterableIterator<ExportRecord>;
+    list(filter: { status?: InsightStatus; source?: string; search?: string; limit?: number }): Promise<Insight[]>;
+    get(id: number): Promise<Insight | undefined>;
+    history(id: number): Promise<{ merged_from: Insight[]; merged_into: Insight | null }>;
+    export(): Promise<IterableIterator<ExportRecord>>;
   };
   patterns: {
-    list(options: { all: boolean; limit: number; members: boolean }): { total: number; patterns: PatternRecord[] };
+    list(options: { all: boolean; limit: number; members: boolean }): Promise<{ total: number; patterns: PatternRecord[] }>;
   };
   playbook: {
-    list(options: { all: boolean }): RuleRecord[];
+    list(options: { all: boolean }): Promise<RuleRecord[]>;
   };
   metrics: {
     /** The latest snapshots, oldest first. */
-    recent(limit: number): MetricsSnapshot[];
+    recent(limit: number): Promise<MetricsSnapshot[]>;
   };
   /** Undoes a consolidation run exactly, or refuses (naming what changed its insights since). */
   revert(jobRunId: string): Promise<RevertResult>;
@@ -106,6 +106,8 @@ export async function implementedJobTypes(): Promise<JobType[]> {
   return (await import('./queue/runner.js')).implementedJobTypes();
 }
 
+const store = () => import('./store/insights.js');
+
 function engineOver(db: Database, options: EngineOptions): Engine {
   const { now } = options;
   const workers = new WorkerSupervisor(db, db.name, options.env, now);
@@ -118,7 +120,7 @@ function engineOver(db: Database, options: EngineOptions): Engine {
       if (!workspace) workspaces.set(id, (workspace = workspaceOver(db, id, workers, now)));
       return workspace;
     },
-    unusedWorkspaceId: () => unusedWorkspaceId(db),
+    unusedWorkspaceId: async () => (await store()).unusedWorkspaceId(db),
     ensureWorker: (afterTrigger) => workers.ensureWorker(afterTrigger),
     keys: {
       create: (workspaceId, scopes) => createApiKey(db, workspaceId, scopes, now()),
@@ -141,7 +143,8 @@ function workspaceOver(db: Database, workspaceId: number, workers: WorkerSupervi
         const row = getJob(db, jobRunId);
         return row && row.workspace_id === workspaceId ? toJobStatus(row) : undefined;
       },
-      trigger(input) {
+      async trigger(input) {
+        const { triggerOnce } = await import('./queue/idempotency.js');
         const outcome = triggerOnce(db, { workspaceId, ...input, now: now() });
         if ('conflict' in outcome) return outcome;
         if (!outcome.replay) workers.ensureWorker(true);
@@ -149,16 +152,16 @@ function workspaceOver(db: Database, workspaceId: number, workers: WorkerSupervi
       },
     },
     insights: {
-      add: (input) => addInsight(db, { ...input, workspaceId, now: now() }),
+      add: async (input) => (await store()).addInsight(db, { ...input, workspaceId, now: now() }),
       import: async (source, options) => (await import('./store/import/import.js')).importInsights(db, source, { ...options, workspaceId, now: now() }),
-      list: (filter) => listInsights(db, { ...filter, workspaceId }),
-      get: (id) => getInsight(db, workspaceId, id),
-      history: (id) => mergeHistory(db, workspaceId, id),
-      export: () => exportInsights(db, workspaceId),
+      list: async (filter) => (await store()).listInsights(db, { ...filter, workspaceId }),
+      get: async (id) => (await store()).getInsight(db, workspaceId, id),
+      history: async (id) => (await store()).mergeHistory(db, workspaceId, id),
+      export: async () => (await store()).exportInsights(db, workspaceId),
     },
-    patterns: { list: (options) => listPatterns(db, workspaceId, options) },
-    playbook: { list: (options) => listRules(db, workspaceId, options) },
-    metrics: { recent: (limit) => recentSnapshots(db, workspaceId, limit) },
+    patterns: { list: async (options) => (await import('./jobs/patterns/store.js')).listPatterns(db, workspaceId, options) },
+    playbook: { list: async (options) => (await import('./jobs/playbook/store.js')).listRules(db, workspaceId, options) },
+    metrics: { recent: async (limit) => (await import('./jobs/metrics/job.js')).recentSnapshots(db, workspaceId, limit) },
     revert: async (jobRunId) => (await import('./jobs/consolidation/revert.js')).revertConsolidation(db, workspaceId, jobRunId, now()),
   };
 }

@@ -144,7 +144,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
       return problem(reply, 400, 'Idempotency-Key must be one value of 1–255 characters');
     }
     const params = options.paramsFor?.(jobType as JobType);
-    const outcome = engine.workspace(key.workspace_id).jobs.trigger({
+    const outcome = await engine.workspace(key.workspace_id).jobs.trigger({
       jobType: jobType as JobType,
       dryRun,
       ...(params ? { params } : {}),

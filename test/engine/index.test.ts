@@ -18,11 +18,11 @@ test('workspaces see only their own insights and jobs', async () => {
   try {
     const one = engine.workspace(1);
     const two = engine.workspace(2);
-    one.insights.add({ text: 'Acme wants SSO' });
-    assert.equal(one.insights.list({}).length, 1);
-    assert.equal(two.insights.list({}).length, 0);
-    assert.equal(engine.unusedWorkspaceId(), 2);
-    const first = one.jobs.trigger({ jobType: 'metrics', dryRun: true });
+    await one.insights.add({ text: 'Acme wants SSO' });
+    assert.equal((await one.insights.list({})).length, 1);
+    assert.equal((await two.insights.list({})).length, 0);
+    assert.equal(await engine.unusedWorkspaceId(), 2);
+    const first = await one.jobs.trigger({ jobType: 'metrics', dryRun: true });
     assert.ok(!('conflict' in first));
     assert.equal(one.jobs.find(first.job.job_run_id)?.status, 'accepted');
     assert.equal(two.jobs.find(first.job.job_run_id), undefined, "another workspace's job is not found");
@@ -37,16 +37,16 @@ test('a trigger with an Idempotency-Key is recorded once; the same key with anot
   const engine = await openEngine(path.join(tempDir('nex-compound-index-'), 'engine.db'), options);
   try {
     const jobs = engine.workspace(1).jobs;
-    const a = jobs.trigger({ jobType: 'decay_sweep', dryRun: true, idempotencyKey: 'key-12345678' });
-    const b = jobs.trigger({ jobType: 'decay_sweep', dryRun: true, idempotencyKey: 'key-12345678' });
+    const a = await jobs.trigger({ jobType: 'decay_sweep', dryRun: true, idempotencyKey: 'key-12345678' });
+    const b = await jobs.trigger({ jobType: 'decay_sweep', dryRun: true, idempotencyKey: 'key-12345678' });
     assert.ok(!('conflict' in a) && !('conflict' in b));
     assert.equal(a.replay, false);
     assert.equal(b.replay, true);
     assert.equal(b.job.job_run_id, a.job.job_run_id);
-    assert.deepEqual(jobs.trigger({ jobType: 'metrics', dryRun: true, idempotencyKey: 'key-12345678' }), { conflict: true });
+    assert.deepEqual(await jobs.trigger({ jobType: 'metrics', dryRun: true, idempotencyKey: 'key-12345678' }), { conflict: true });
     assert.equal(jobs.list(10).length, 1);
     // Keys are per workspace.
-    const other = engine.workspace(2).jobs.trigger({ jobType: 'metrics', dryRun: true, idempotencyKey: 'key-12345678' });
+    const other = await engine.workspace(2).jobs.trigger({ jobType: 'metrics', dryRun: true, idempotencyKey: 'key-12345678' });
     assert.ok(!('conflict' in other) && !other.replay);
   } finally {
     engine.close();

@@ -27,7 +27,7 @@ export default defineCommand({
     const file = explicit ?? path.join(path.dirname(defaultDatabasePath(deps.env, deps.homedir)), 'demo.db');
     if (!explicit) for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
     const engine = await openEngine(file, { create: true, isDefaultPath: !explicit, env: deps.env, now: deps.now });
-    const workspace = engine.workspace(explicit ? engine.unusedWorkspaceId() : 1);
+    const workspace = engine.workspace(explicit ? await engine.unusedWorkspaceId() : 1);
     ui.info(ui.errChalk.dim(`→ local engine at ${engine.path} (workspace ${workspace.id}, demo)`));
 
     const summary = await workspace.insights.import(createReadStream(DEMO_DATA), { format: 'jsonl', strict: true });

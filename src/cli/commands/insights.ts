@@ -25,7 +25,7 @@ async function addCommand(ctx: Context, text: string, options: OptionValues<type
   const tags = options.tags !== undefined ? options.tags.split(',').map((t) => t.trim()).filter(Boolean) : undefined;
   const { engine, workspace } = await openLocalEngine(ctx);
   try {
-    const { insight, reinforced } = workspace.insights.add({
+    const { insight, reinforced } = await workspace.insights.add({
       text,
       ...(options.source !== undefined ? { source: options.source } : {}),
       ...(confidence !== undefined ? { confidence } : {}),
@@ -103,7 +103,7 @@ async function listCommand(ctx: Context, options: OptionValues<typeof LIST_OPTIO
   const limit = options.limit !== undefined ? parseNonNegativeInt(options.limit, '--limit') : 50;
   const { engine, workspace } = await openLocalEngine(ctx);
   try {
-    const insights = workspace.insights.list({
+    const insights = await workspace.insights.list({
       ...(options.status !== undefined ? { status: options.status as (typeof STATUSES)[number] } : {}),
       ...(options.source !== undefined ? { source: options.source } : {}),
       ...(options.search !== undefined ? { search: options.search } : {}),
@@ -134,9 +134,9 @@ async function showCommand(ctx: Context, idArg: string): Promise<CommandResult> 
   const id = parseNonNegativeInt(idArg, 'insight id');
   const { engine, workspace } = await openLocalEngine(ctx);
   try {
-    const insight = workspace.insights.get(id);
+    const insight = await workspace.insights.get(id);
     if (!insight) throw new NotFoundError(`insight ${id} not found in workspace ${workspace.id}`, '`nex-compound insights list` shows the ids');
-    const history = workspace.insights.history(id);
+    const history = await workspace.insights.history(id);
     const record: Record<string, unknown> = insightRecord(insight);
     record.history = JSON.stringify(history);
     return { data: { kind: 'record', record, json: { ...insight, history } } };
@@ -154,9 +154,10 @@ async function exportCommand(ctx: Context, options: OptionValues<typeof EXPORT_O
   if (options.format !== undefined && options.format !== 'jsonl') throw new UsageError(`unknown export format "${options.format}"`, 'only jsonl is supported');
   const { engine, workspace } = await openLocalEngine(ctx);
   try {
+    const records = await workspace.insights.export();
     const lines = Readable.from(
       (function* () {
-        for (const record of workspace.insights.export()) yield `${JSON.stringify(record)}\n`;
+        for (const record of records) yield `${JSON.stringify(record)}\n`;
       })(),
     );
     if (options.output) {

@@ -26,7 +26,7 @@ export default defineCommand({
 async function metricsCommand(ctx: Context, options: OptionValues<typeof OPTIONS>): Promise<CommandResult> {
   const { engine, workspace } = await openLocalEngine(ctx);
   try {
-    const snapshots = workspace.metrics.recent(Math.max(2, Math.min(Number(options.limit ?? 20) || 20, Number.MAX_SAFE_INTEGER)));
+    const snapshots = await workspace.metrics.recent(Math.max(2, Math.min(Number(options.limit ?? 20) || 20, Number.MAX_SAFE_INTEGER)));
     const latest = snapshots.at(-1);
     if (!latest) {
       ctx.ui.hint('no metrics snapshot yet: run `nex-compound trigger metrics --local --wait`');

@@ -17,7 +17,7 @@ export default defineCommand({
     if (!Number.isSafeInteger(limit) || limit < 1) throw new UsageError(`--limit must be a whole number ≥ 1, got "${options.limit}"`);
     const { engine, workspace } = await openLocalEngine(ctx);
     try {
-      const { total, patterns } = workspace.patterns.list({ all: Boolean(options.all), limit, members: Boolean(options.members) });
+      const { total, patterns } = await workspace.patterns.list({ all: Boolean(options.all), limit, members: Boolean(options.members) });
       if (total === 0) ctx.ui.hint('no patterns yet: run `nex-compound trigger pattern_detection --local --wait`');
       else if (total > patterns.length) ctx.ui.hint(`showing ${patterns.length} of ${total} patterns (--limit ${total} shows all)`);
       return {

@@ -17,7 +17,7 @@ export default defineCommand({
     if (!['table', 'markdown', 'md'].includes(format)) throw new UsageError(`--format must be table or markdown, got "${options.format}"`, 'use --json for JSON');
     const { engine, workspace } = await openLocalEngine(ctx);
     try {
-      const rules = workspace.playbook.list({ all: Boolean(options.all) });
+      const rules = await workspace.playbook.list({ all: Boolean(options.all) });
       if (rules.length === 0) ctx.ui.hint('no playbook rules yet: run `nex-compound trigger pattern_detection --local --wait`, then `nex-compound trigger playbook_synthesis --local --wait`');
       const json = { workspace_id: workspace.id, rules };
       if (format === 'markdown' || format === 'md') return { data: { kind: 'text', text: playbookMarkdown(workspace.id, rules), json } };

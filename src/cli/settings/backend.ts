@@ -5,7 +5,7 @@
 import { AuthError, UsageError } from '../../contract/errors.js';
 import { recordedParams } from '../../contract/job-params.js';
 import type { JobBackend, JobType } from '../../contract/jobs.js';
-import { defaultDatabasePath, openEngine, type Engine, type Workspace } from '../../engine/index.js';
+import type { Engine, Workspace } from '../../engine/index.js';
 import { DEFAULT_REQUEST_RETRIES } from '../../remote/defaults.js';
 import { nexioEnvironment } from '../../remote/providers.js';
 import type { Context } from '../context.js';
@@ -49,7 +49,7 @@ export interface LocalEngine {
   workspace: Workspace;
 }
 
-function databasePath(ctx: Context): { path: string; isDefault: boolean } {
+function databasePath(ctx: Context, defaultDatabasePath: typeof import('../../engine/index.js').defaultDatabasePath): { path: string; isDefault: boolean } {
   const explicit = ctx.globals.db ?? ctx.deps.env.NEX_COMPOUND_DB;
   if (explicit) return { path: explicit, isDefault: false };
   return { path: defaultDatabasePath(ctx.deps.env, ctx.deps.homedir), isDefault: true };
@@ -63,7 +63,9 @@ function workspaceId(ctx: Context): number {
 
 /** Opens the local engine's database and announces it on stderr. */
 export async function openLocalEngine(ctx: Context): Promise<LocalEngine> {
-  const { path: file, isDefault } = databasePath(ctx);
+  // The engine (and SQLite) load only for commands that use it: a remote status never does.
+  const { openEngine, defaultDatabasePath } = await import('../../engine/index.js');
+  const { path: file, isDefault } = databasePath(ctx, defaultDatabasePath);
   const id = workspaceId(ctx);
   const engine = await openEngine(file, { create: true, isDefaultPath: isDefault, env: ctx.deps.env, now: ctx.deps.now });
   ctx.ui.info(ctx.ui.errChalk.dim(`→ local engine at ${engine.path} (workspace ${id})`));

@@ -26,7 +26,7 @@ export type Transactions = Iterable<ArrayLike<number>> | TransactionPool;
 const isPool = (t: Transactions): t is TransactionPool => (t as TransactionPool).offsets instanceof Int32Array && (t as TransactionPool).items instanceof Int32Array;
 
 /** Each transaction in turn (pool entries as views, not copies). */
-function* eachTransaction(transactions: Transactions): Generator<ArrayLike<number>> {
+export function* eachTransaction(transactions: Transactions): Generator<ArrayLike<number>> {
   if (!isPool(transactions)) {
     yield* transactions;
     return;
@@ -117,7 +117,7 @@ class FpTree {
  * transactions, with its support. `items` is a reused buffer of ranks' item ids, unsorted:
  * copy it to keep it.
  */
-function mineFrequentItemsets(
+export function mineFrequentItemsets(
   transactions: Transactions,
   options: MiningOptions,
   emit: (items: readonly number[], support: number) => void,
