@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Thin entry point: build the real dependencies, run, and set the exit code (only here).
 import { createProcessDeps } from '../dist/cli/process-deps.js';
-import { run } from '../dist/cli/run.js';
+import { runCli } from '../dist/cli/entry.js';
 
 // A reader that went away (`nex-compound jobs | head -3`) is not an error worth a stack trace.
 for (const stream of [process.stdout, process.stderr]) {
@@ -25,4 +25,4 @@ process.on('SIGTERM', () => {
   controller.abort();
 });
 
-process.exitCode = await run(process.argv.slice(2), createProcessDeps(controller.signal));
+process.exitCode = await runCli(process.argv.slice(2), createProcessDeps(controller.signal));

@@ -63,17 +63,6 @@ export function parseDuration(input: string, what: string, { allowZero = true } 
   return ms;
 }
 
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  const totalSeconds = Math.round(ms / 1000);
-  const h = Math.floor(totalSeconds / 3600);
-  const m = Math.floor((totalSeconds % 3600) / 60);
-  const s = totalSeconds % 60;
-  if (h > 0) return `${h}h${String(m).padStart(2, '0')}m`;
-  if (m > 0) return `${m}m${String(s).padStart(2, '0')}s`;
-  return `${s}s`;
-}
-
 export function parseNonNegativeInt(input: string, what: string): number {
   // Beyond 2^53 a number is no longer a whole number SQLite accepts as a LIMIT or an id (exit 70 before).
   if (!/^\d+$/.test(input.trim()) || !Number.isSafeInteger(Number(input.trim()))) throw new UsageError(`${what} must be a whole number, got "${input}"`);

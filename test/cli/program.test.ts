@@ -9,7 +9,7 @@ import type { Deps } from '../../src/cli/deps.js';
 import { ExitCode, exitCodeOf } from '../../src/cli/exit-codes.js';
 import { commandWord } from '../../src/cli/globals.js';
 import { COMMAND_MODULES, buildProgram, loadCommands } from '../../src/cli/program.js';
-import { hintOf } from '../../src/cli/run.js';
+import { hintOf } from '../../src/cli/entry.js';
 import { createUi } from '../../src/cli/ui.js';
 
 const deps = { version: '0.0.0-test', stdout: new PassThrough(), stderr: new PassThrough(), env: {} } as unknown as Deps;

@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import { Agent } from 'undici';
 import { fileURLToPath } from 'node:url';
 import type { Deps } from '../../src/cli/deps.js';
-import { run } from '../../src/cli/run.js';
+import { runCli } from '../../src/cli/entry.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BIN = path.join(ROOT, 'bin', 'nex-compound.js');
@@ -114,7 +114,7 @@ export async function runInProcess(argv: string[], options: InProcessOptions = {
     homedir: '/nonexistent',
     version: '0.0.0-test',
   };
-  const code = await run(argv, deps);
+  const code = await runCli(argv, deps);
   return { code, stdout: stdout.text, stderr: stderr.text, sleeps };
 }
 

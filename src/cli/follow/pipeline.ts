@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { ChalkInstance } from 'chalk';
 import { DeadlinePassedError, KnownError } from '../../contract/errors.js';
 import { JOB_TYPES, statusJson, type JobBackend, type JobStatus, type JobType } from '../../contract/jobs.js';
-import { formatDuration } from '../../contract/parse.js';
+import { formatDuration } from '../render/duration.js';
 import type { Context } from '../context.js';
 import { exitCodeOf } from '../exit-codes.js';
 import { colorStatus, type Rendered } from '../render/render.js';

@@ -6,7 +6,7 @@
  */
 import type { Ui } from '../ui.js';
 import { statusJson, type JobStatus } from '../../contract/jobs.js';
-import { formatDuration } from '../../contract/parse.js';
+import { formatDuration } from './duration.js';
 import { colorStatus } from './render.js';
 
 export interface WatchReporter {

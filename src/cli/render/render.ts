@@ -5,7 +5,7 @@
 import type { ChalkInstance } from 'chalk';
 import type { OutputMode } from '../ui.js';
 import { lifecycleOf, statusJson, type AcceptedJob, type JobStatus } from '../../contract/jobs.js';
-import { formatDuration } from '../../contract/parse.js';
+import { formatDuration } from './duration.js';
 
 export type Rendered =
   | { kind: 'accepted'; job: AcceptedJob }

@@ -8,7 +8,7 @@ import { ExitCode, exitCodeOf } from './exit-codes.js';
 import { main } from './main.js';
 import { redactSecrets } from '../contract/redact.js';
 
-export async function run(argv: readonly string[], deps: Deps): Promise<number> {
+export async function runCli(argv: readonly string[], deps: Deps): Promise<number> {
   try {
     await main(argv, deps);
     return ExitCode.Completed;
