@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { statSync, readFileSync, writeFileSync, mkdirSync, chmodSync } from 'node:fs';
 import path from 'node:path';
 import { startFakeNexServer, type FakeNexServer } from '../helpers/fake-nex-server.js';
-import { ANSI_RE, ROOT, runBin, tempDir } from '../helpers/cli.js';
+import { ANSI_RE, ROOT, runBin, runBinAsUnprivileged, tempDir } from '../helpers/cli.js';
 
 const KEY = 'nexsk_bin_test_0123456789abcdef';
 let server: FakeNexServer;
@@ -178,13 +178,20 @@ describe('config', () => {
     assert.doesNotMatch(r.stderr, /\n\s+at /);
   });
 
-  // root writes through any mode, so this needs another user.
-  test('a config directory without write permission is a clear error with exit 2', { skip: process.getuid?.() === 0 ? 'running as root, which may write anywhere' : false }, async () => {
+  test('a config directory without write permission is a clear error with exit 2', async (t) => {
     const locked = tempDir('nex-compound-cfg-');
+    // nobody must reach the directory to find it unwritable (as root, the bin runs as nobody).
+    chmodSync(locked, 0o755);
     mkdirSync(path.join(locked, 'ro'));
-    chmodSync(path.join(locked, 'ro'), 0o500);
-    const w = await runBin(['config', 'set', 'timeout', '5m'], { env: { NEX_COMPOUND_CONFIG_DIR: path.join(locked, 'ro', 'sub') } });
-    assert.equal(w.code, 2);
+    chmodSync(path.join(locked, 'ro'), 0o555);
+    const w = runBinAsUnprivileged(['config', 'set', 'timeout', '5m'], { HOME: locked, NEX_COMPOUND_CONFIG_DIR: path.join(locked, 'ro', 'sub') });
+    if (!w) {
+      t.skip('running as root, and the user nobody cannot run this Node or read this checkout');
+      return;
+    }
+    assert.equal(w.code, 2, w.stderr);
+    assert.match(w.stderr, /^error: cannot use the config file in .*\/ro\/sub: /m);
+    assert.equal(w.stderr.split('\n').filter(Boolean).length, 2, 'one error line and one hint');
   });
 
   test('an unwritable config location is a one-line error with exit 2', async () => {

@@ -1,5 +1,5 @@
 /** Runs the CLI in-process with fake terminals, or as a real process from the built bin. */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -149,6 +149,23 @@ export function runBin(
     child.stdin.end(options.input ?? '');
     options.onSpawn?.(child);
   });
+}
+
+/**
+ * Permission tests need a user that file modes apply to; root reads and writes through any mode.
+ * As root this runs the bin as nobody (runuser) — possible only where nobody can run this Node and
+ * read this checkout (not when either sits in another user's private directory, as in CI's second
+ * pass); `undefined` then, and the caller skips saying why. As any other user it runs the bin as is.
+ */
+export function runBinAsUnprivileged(argv: string[], env: Record<string, string>): { code: number | null; stderr: string } | undefined {
+  if (process.getuid?.() !== 0) {
+    const r = spawnSync(process.execPath, [BIN, ...argv], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...env } });
+    return { code: r.status, stderr: r.stderr ?? '' };
+  }
+  const asNobody = (args: string[]) => spawnSync('runuser', ['-u', 'nobody', '--', 'env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...args], { encoding: 'utf8' });
+  if (asNobody([process.execPath, '-e', `require('fs').accessSync(${JSON.stringify(BIN)}, require('fs').constants.R_OK)`]).status !== 0) return undefined;
+  const r = asNobody([process.execPath, BIN, ...argv]);
+  return { code: r.status, stderr: r.stderr ?? '' };
 }
 
 export const ANSI_RE = /\u001b\[/;

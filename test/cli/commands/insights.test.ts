@@ -10,7 +10,7 @@ import net from 'node:net';
 import path from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { startFakeNexServer, type FakeNexServer } from '../../helpers/fake-nex-server.js';
-import { BIN, runBin, tempDir } from '../../helpers/cli.js';
+import { BIN, runBin, runBinAsUnprivileged, tempDir } from '../../helpers/cli.js';
 import { openDatabaseWith } from '../../../src/engine/store/db.js';
 
 function engineEnv() {
@@ -94,26 +94,19 @@ describe('insights', () => {
       server.close();
     }
 
-    // A file without read permission. root reads any file whatever its mode, so as root the
-    // bin runs as nobody — where nobody can run this Node and read this checkout at all
-    // (not when Node or the tree sits in another user's private directory, as in CI's second pass).
+    // A file without read permission (as root, the bin runs as nobody: see runBinAsUnprivileged).
     const line = `${JSON.stringify({ text: 'a note long enough to make the file large', source: 'x' })}\n`;
-    const asRoot = process.getuid?.() === 0;
-    const nobody = (args: string[], env: Record<string, string> = {}) => {
-      const r = spawnSync('runuser', ['-u', 'nobody', '--', 'env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...args], { encoding: 'utf8' });
-      return { code: r.status, stderr: r.stderr ?? '' };
-    };
-    if (asRoot && nobody([process.execPath, '-e', `require('fs').accessSync(${JSON.stringify(BIN)}, require('fs').constants.R_OK)`]).code !== 0) {
-      t.skip('EACCES part skipped: running as root, and the user nobody cannot run this Node or read this checkout');
-      return;
-    }
     for (const [size, text] of Object.entries({ small: line, large: line.repeat(Math.ceil((5 * 1024 * 1024) / line.length)) })) {
       const file = path.join(dir, `${size}.jsonl`);
       writeFileSync(file, text);
       chmodSync(file, 0o000);
       const db = path.join(dir, `${size}.db`);
       const env = { HOME: dir, NEX_COMPOUND_DB: db, NEX_COMPOUND_CONFIG_DIR: dir };
-      const r = asRoot ? nobody([process.execPath, BIN, 'insights', 'import', file], env) : await runBin(['insights', 'import', file], { env });
+      const r = runBinAsUnprivileged(['insights', 'import', file], env);
+      if (!r) {
+        t.skip('EACCES part skipped: running as root, and the user nobody cannot run this Node or read this checkout');
+        return;
+      }
       check(r, file, 'EACCES', "hint: check the file's permissions and owner\n", db);
     }
   });
