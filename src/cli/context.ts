@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { Deps } from './deps.js';
-import type { GlobalOptions } from './globals.js';
+import type { GlobalOptions } from './program.js';
 import type { Ui } from './ui.js';
 
 /** What every command receives: the outside world, the terminal, and the global flags. */

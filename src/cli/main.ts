@@ -46,12 +46,7 @@ export async function main(argv: readonly string[], deps: Deps): Promise<void> {
 
   if (argv.length === 1 && (argv[0] === '--help' || argv[0] === '-h') && printCachedHelp(deps)) return;
 
-  const [commander, { createUi }, { buildProgram, loadCommands }, { commandWord }] = await Promise.all([
-    import('commander'),
-    import('./ui.js'),
-    import('./program.js'),
-    import('./globals.js'),
-  ]);
+  const [commander, { createUi }, { buildProgram, commandWord, loadCommands }] = await Promise.all([import('commander'), import('./ui.js'), import('./program.js')]);
   const { CommanderError } = commander;
   const word = argv[0] === 'help' ? undefined : commandWord(argv);
   const program = buildProgram(deps, commander, createUi, await loadCommands(word));

@@ -18,7 +18,7 @@ import { getJob, listJobs, toJobStatus } from './queue/queue.js';
 import { WorkerSupervisor } from './queue/spawn.js';
 import { openDatabase, type Database } from './store/db.js';
 import type { ExportRecord, Insight, InsightStatus, NewInsight } from './store/insights.js';
-import { createApiKey, keyVerifier, listApiKeys, revokeApiKey, type ApiKeyRow } from './store/keys.js';
+import type { ApiKeyRow } from './store/keys.js';
 import type { ImportInput, ImportOptions, ImportSummary } from './store/import/import.js';
 import type { RevertResult } from './jobs/consolidation/revert.js';
 
@@ -45,12 +45,15 @@ export interface Engine {
   /** Starts a background worker when queued or abandoned jobs need one. */
   ensureWorker(afterTrigger: boolean): void;
   keys: {
-    create(workspaceId: number, scopes: Scope[]): { key: string; row: ApiKeyRow };
-    list(): ApiKeyRow[];
+    create(workspaceId: number, scopes: Scope[]): Promise<{ key: string; row: ApiKeyRow }>;
+    list(): Promise<ApiKeyRow[]>;
     /** The revoked key, or undefined when there is none by that id. */
-    revoke(keyId: string): ApiKeyRow | undefined;
-    /** The active key a presented secret belongs to (cached until another connection commits). */
-    verify(presented: string): ApiKeyRow | undefined;
+    revoke(keyId: string): Promise<ApiKeyRow | undefined>;
+    /**
+     * A check of presented secrets for a server: it answers synchronously with the active key a
+     * secret belongs to (cached until another connection commits).
+     */
+    verifier(): Promise<(presented: string) => ApiKeyRow | undefined>;
   };
   close(): void;
 }
@@ -107,12 +110,12 @@ export async function implementedJobTypes(): Promise<JobType[]> {
 }
 
 const store = () => import('./store/insights.js');
+const keys = () => import('./store/keys.js');
 
 function engineOver(db: Database, options: EngineOptions): Engine {
   const { now } = options;
   const workers = new WorkerSupervisor(db, db.name, options.env, now);
   const workspaces = new Map<number, Workspace>();
-  let verify: ((presented: string) => ApiKeyRow | undefined) | undefined;
   const engine: Engine = {
     path: db.name,
     workspace(id) {
@@ -123,10 +126,10 @@ function engineOver(db: Database, options: EngineOptions): Engine {
     unusedWorkspaceId: async () => (await store()).unusedWorkspaceId(db),
     ensureWorker: (afterTrigger) => workers.ensureWorker(afterTrigger),
     keys: {
-      create: (workspaceId, scopes) => createApiKey(db, workspaceId, scopes, now()),
-      list: () => listApiKeys(db),
-      revoke: (keyId) => revokeApiKey(db, keyId, now()),
-      verify: (presented) => (verify ??= keyVerifier(db))(presented),
+      create: async (workspaceId, scopes) => (await keys()).createApiKey(db, workspaceId, scopes, now()),
+      list: async () => (await keys()).listApiKeys(db),
+      revoke: async (keyId) => (await keys()).revokeApiKey(db, keyId, now()),
+      verifier: async () => (await keys()).keyVerifier(db),
     },
     close: () => db.close(),
   };

@@ -36,8 +36,9 @@ const problem = (reply: Pick<FastifyReply, 'code'>, code: number, message: strin
 let openapi: string | undefined;
 const openapiDocument = () => (openapi ??= readFileSync(new URL('../contract/openapi/nex-compounding.openapi.json', import.meta.url), 'utf8'));
 
-export function buildServer(options: ServerOptions): FastifyInstance {
+export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
   const { engine } = options;
+  const verify = await engine.keys.verifier();
   /** The active key an Authorization header carries, if any. */
   const keyOf = (header: string | undefined): ApiKeyRow | undefined => {
     const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
@@ -102,7 +103,6 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     if (!options.allowedHosts.has(host)) return problem(reply, 400, `this server does not answer for host "${host.slice(0, 100)}"`);
   });
 
-  const verify = (presented: string): ApiKeyRow | undefined => engine.keys.verify(presented);
   // Polls re-claim a killed worker's job; checking the worker table on every poll would cost
   // each request two queries, so it is done at most once per WORKER_CHECK_MS.
   let lastWorkerCheck = 0;

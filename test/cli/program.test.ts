@@ -7,8 +7,7 @@ import { RefusedError, StorageError, UsageError } from '../../src/contract/error
 import { defineCommand, switchOption, valueOption } from '../../src/cli/command.js';
 import type { Deps } from '../../src/cli/deps.js';
 import { ExitCode, exitCodeOf } from '../../src/cli/exit-codes.js';
-import { commandWord } from '../../src/cli/globals.js';
-import { COMMAND_MODULES, buildProgram, loadCommands } from '../../src/cli/program.js';
+import { COMMAND_MODULES, buildProgram, commandWord, loadCommands } from '../../src/cli/program.js';
 import { hintOf } from '../../src/cli/entry.js';
 import { createUi } from '../../src/cli/ui.js';
 

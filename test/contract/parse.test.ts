@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseBaseUrl, parseDuration, parseJobRunId, parseJobType } from '../../src/contract/parse.js';
-import { formatDuration } from '../../src/cli/render/duration.js';
+import { formatDuration } from '../../src/cli/render/render.js';
 import { UsageError } from '../../src/contract/errors.js';
 import { parseRetryAfter } from '../../src/remote/http.js';
 import { fullJitterBackoff, pollDelay } from '../../src/contract/backoff.js';

@@ -31,7 +31,7 @@ import { openDatabaseWith, type Database } from '../../src/engine/store/db.js';
 import { importInsights, MAX_REPORTED } from '../../src/engine/store/import/import.js';
 import { BadLine, toRow } from '../../src/engine/store/import/rows.js';
 import { JOB_TYPES } from '../../src/contract/jobs.js';
-import { CONFIG_KEYS } from '../../src/cli/settings/config-store.js';
+import { CONFIG_KEYS } from '../../src/cli/settings/config-keys.js';
 import { parseServeOptions } from '../../src/cli/commands/serve.js';
 import { UsageError } from '../../src/contract/errors.js';
 

@@ -44,8 +44,8 @@ import { PROVIDERS } from '../../src/remote/providers.js';
 import { lifecycleOf } from '../../src/contract/jobs.js';
 import type { ExportRecord } from '../../src/engine/store/insights.js';
 import { resolveSettings } from '../../src/cli/settings/settings.js';
-import type { GlobalOptions } from '../../src/cli/globals.js';
-import type { ConfigKey } from '../../src/cli/settings/config-store.js';
+import type { GlobalOptions } from '../../src/cli/program.js';
+import type { ConfigKey } from '../../src/cli/settings/config-keys.js';
 
 const SOAK_FACTOR = 20;
 const SOAK = process.env.NEX_COMPOUND_SOAK === '1';

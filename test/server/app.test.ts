@@ -8,11 +8,11 @@ import { openEngine } from '../../src/engine/index.js';
 import { buildServer } from '../../src/server/index.js';
 import { ROOT, tempDir } from '../helpers/cli.js';
 
-async function withServer(run: (server: ReturnType<typeof buildServer>, key: string) => Promise<void>): Promise<void> {
+async function withServer(run: (server: Awaited<ReturnType<typeof buildServer>>, key: string) => Promise<void>): Promise<void> {
   const engine = await openEngine(path.join(tempDir('nex-compound-app-'), 'engine.db'), { create: true, env: { NEX_COMPOUND_LEASE_MS: '600000' }, now: Date.now });
-  const server = buildServer({ engine, allowedHosts: new Set(['localhost:80']), version: '0.0.0-test' });
+  const server = await buildServer({ engine, allowedHosts: new Set(['localhost:80']), version: '0.0.0-test' });
   try {
-    await run(server, engine.keys.create(1, ['record.read', 'record.write']).key);
+    await run(server, (await engine.keys.create(1, ['record.read', 'record.write'])).key);
   } finally {
     await server.close();
     engine.close();

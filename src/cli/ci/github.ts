@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import type { Ui } from '../ui.js';
-import { formatDuration } from '../render/duration.js';
+import { formatDuration } from '../render/render.js';
 import { isFailureOutcome } from '../../contract/lifecycle.js';
 import { lifecycleOf, type JobStatus } from '../../contract/jobs.js';
 

@@ -5,7 +5,7 @@
 import type { Command, Option } from 'commander';
 import { UsageError } from '../../contract/errors.js';
 import type { Context } from '../context.js';
-import { CONFIG_KEYS } from '../settings/config-store.js';
+import { CONFIG_KEYS } from '../settings/config-keys.js';
 import { JOB_TYPES } from '../../contract/jobs.js';
 import { PROVIDER_NAMES } from '../../contract/lifecycle.js';
 import { defineCommand, type CommandResult } from '../command.js';

@@ -4,16 +4,8 @@ import { PROVIDERS } from '../../remote/providers.js';
 import { defineCommand, defineGroup, switchOption, type CommandResult } from '../command.js';
 import type { Context } from '../context.js';
 import { profileName } from '../settings/settings.js';
-import {
-  CONFIG_KEYS,
-  ConfigStore,
-  configPath,
-  isSecretKey,
-  parseConfigKey,
-  redactSecret,
-  validateConfigValue,
-  type ConfigKey,
-} from '../settings/config-store.js';
+import { CONFIG_KEYS, isSecretKey, parseConfigKey, redactSecret, validateConfigValue, type ConfigKey } from '../settings/config-keys.js';
+import { ConfigStore, configPath } from '../settings/config-store.js';
 
 /** The environment variable that holds the same credential, for the hint. */
 function credentialEnv(key: ConfigKey): string {

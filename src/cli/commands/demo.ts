@@ -41,7 +41,7 @@ export default defineCommand({
     const settings = await resolveSettings(ctx.globals, {}, deps);
     let outcome: PipelineOutcome;
     try {
-      outcome = await runPipeline(ctx, localBackend(workspace, settings), planned, { ...settings, timeoutMs: 10 * 60_000 }, { dryRun: false, strict: false });
+      outcome = await runPipeline(ctx, await localBackend(workspace, settings), planned, { ...settings, timeoutMs: 10 * 60_000 }, { dryRun: false, strict: false });
     } finally {
       engine.close();
     }

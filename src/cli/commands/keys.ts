@@ -27,7 +27,7 @@ export default defineGroup({
         const scopes = parseScopes(options.scope);
         const { engine, workspace } = await openLocalEngine(ctx);
         try {
-          const { key, row } = engine.keys.create(workspace.id, scopes);
+          const { key, row } = await engine.keys.create(workspace.id, scopes);
           // The one time the key is shown: it is data, so stdout; the advice goes to stderr.
           ctx.ui.info(`created ${row.key_id} for workspace ${workspace.id} (${scopes.join(', ')}); the key is shown once — store it now`);
           return { data: { kind: 'text', text: key, json: { key, ...describe(row), scopes } } };
@@ -42,7 +42,7 @@ export default defineGroup({
       async run(ctx) {
         const { engine } = await openLocalEngine(ctx);
         try {
-          const keys = engine.keys.list();
+          const keys = await engine.keys.list();
           if (keys.length === 0) ctx.ui.hint('no API keys yet: `nex-compound keys create --workspace 1 --scope record.write`');
           return { data: { kind: 'rows', columns: ['key_id', 'workspace_id', 'scopes', 'created_at', 'revoked_at'], rows: keys.map(describe), json: keys.map((k) => ({ ...describe(k), scopes: k.scopes })) } };
         } finally {
@@ -58,7 +58,7 @@ export default defineGroup({
         if (!/^key_[0-9a-f]{12}$/.test(keyId)) throw new UsageError(`"${keyId.slice(0, 40)}" is not a key id`, 'key ids look like key_0123456789ab; `nex-compound keys list` shows them');
         const { engine } = await openLocalEngine(ctx);
         try {
-          const row = engine.keys.revoke(keyId);
+          const row = await engine.keys.revoke(keyId);
           if (!row) throw new NotFoundError(`no API key ${keyId}`, 'list them with `nex-compound keys list`');
           ctx.ui.info(`revoked ${keyId}: requests with it now get 401`);
           return { data: { kind: 'record', record: describe(row) } };

@@ -41,9 +41,9 @@ async function serveCommand(ctx: Context, options: OptionValues<typeof OPTIONS>)
   const { engine } = await openLocalEngine(ctx);
   const { buildServer } = await import('../../server/index.js');
   const allowedHosts = new Set<string>();
-  const app = buildServer({
+  const app = await buildServer({
     engine,
-    paramsFor: (jobType) => engineParams(jobType, settings),
+    paramsFor: await engineParams(settings),
     allowedHosts,
     version: ctx.deps.version,
     logError: (error) => ctx.ui.warn(`request failed: ${ctx.globals.debug && error instanceof Error ? (error.stack ?? error.message) : error instanceof Error ? error.message : String(error)}`),

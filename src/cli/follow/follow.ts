@@ -5,7 +5,7 @@
  */
 import { DeadlinePassedError, InterruptedError, JobFailedError, KnownError, type ErrorKind } from '../../contract/errors.js';
 import { lifecycleOf, type JobBackend, type JobStatus } from '../../contract/jobs.js';
-import { formatDuration } from '../render/duration.js';
+import { formatDuration } from '../render/render.js';
 import { isGithubActions } from '../ci/detect.js';
 import type { CommandResult } from '../command.js';
 import type { Context } from '../context.js';

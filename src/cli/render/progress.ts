@@ -6,8 +6,7 @@
  */
 import type { Ui } from '../ui.js';
 import { statusJson, type JobStatus } from '../../contract/jobs.js';
-import { formatDuration } from './duration.js';
-import { colorStatus } from './render.js';
+import { colorStatus, formatDuration } from './render.js';
 
 export interface WatchReporter {
   change(status: JobStatus): void;

@@ -3,7 +3,6 @@
  * Heavy modules (undici, better-sqlite3) are loaded here, only by the commands that use them.
  */
 import { AuthError, UsageError } from '../../contract/errors.js';
-import { recordedParams } from '../../contract/job-params.js';
 import type { JobBackend, JobType } from '../../contract/jobs.js';
 import type { Engine, Workspace } from '../../engine/index.js';
 import { DEFAULT_REQUEST_RETRIES } from '../../remote/defaults.js';
@@ -76,8 +75,8 @@ export async function openLocalEngine(ctx: Context): Promise<LocalEngine> {
 const LOCAL_NOT_FOUND_HINT = 'check the job_run_id, --db and --workspace; `nex-compound jobs --local` lists the jobs';
 
 /** The workspace's jobs as a JobBackend, recording the profile's engine settings with each job. */
-export function localBackend(workspace: Workspace, settings: Settings): JobBackend {
-  return workspace.backend({ paramsFor: (jobType) => engineParams(jobType, settings), notFoundHint: LOCAL_NOT_FOUND_HINT });
+export async function localBackend(workspace: Workspace, settings: Settings): Promise<JobBackend> {
+  return workspace.backend({ paramsFor: await engineParams(settings), notFoundHint: LOCAL_NOT_FOUND_HINT });
 }
 
 async function openLocalBackend(ctx: Context, settings: Settings): Promise<JobBackend> {
@@ -85,9 +84,13 @@ async function openLocalBackend(ctx: Context, settings: Settings): Promise<JobBa
   return localBackend(workspace, settings);
 }
 
-/** Engine settings from the profile, recorded with each job so the worker needs no config. */
-export function engineParams(jobType: JobType, settings: Settings): Record<string, unknown> {
-  return recordedParams(jobType, (key) => settings.stored[key as keyof Settings['stored']]);
+/**
+ * Engine settings from the profile, recorded with each job so the worker needs no config. The
+ * settings' parsers load here, only for commands that record jobs locally.
+ */
+export async function engineParams(settings: Settings): Promise<(jobType: JobType) => Record<string, unknown>> {
+  const { recordedParams } = await import('../../contract/job-params.js');
+  return (jobType) => recordedParams(jobType, (key) => settings.stored[key as keyof Settings['stored']]);
 }
 
 async function openRemoteBackend(ctx: Context, settings: Settings, options: { retries?: number }): Promise<JobBackend> {

@@ -6,26 +6,8 @@
 import { chmodSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../../contract/errors.js';
-import { JOB_SETTING_KEYS, jobSettingFor } from '../../contract/job-params.js';
-import { parseBaseUrl, parseDuration } from '../../contract/parse.js';
 import type { Deps } from '../deps.js';
-
-/** The keys `config set` knows: connection settings, every job's settings, other providers'. */
-export const CONFIG_KEYS = [
-  'api-key',
-  'base-url',
-  'timeout',
-  'interval',
-  ...(JOB_SETTING_KEYS as ReadonlyArray<`${'decay' | 'consolidation' | 'patterns' | 'playbook'}.${string}`>),
-  'julep.api-key',
-  'julep.base-url',
-  'nexio.api-key',
-  'nexio.base-url',
-  'jobs.api-key',
-  'jobs.base-url',
-] as const;
-export type ConfigKey = (typeof CONFIG_KEYS)[number];
-export type Profile = Partial<Record<ConfigKey, string>>;
+import type { ConfigKey, Profile } from './config-keys.js';
 
 const PROFILE_NAME_RE = /^[A-Za-z0-9_-]{1,64}$/;
 export const DEFAULT_PROFILE = 'default';
@@ -46,57 +28,6 @@ export function parseProfileName(name: string): string {
     throw new UsageError(`profile name "${name}" is not valid`, 'use letters, digits, "-" and "_" (at most 64)');
   }
   return name;
-}
-
-export function parseConfigKey(key: string): ConfigKey {
-  const normalized = key.trim().toLowerCase().replace(/_/g, '-');
-  if ((CONFIG_KEYS as readonly string[]).includes(normalized)) return normalized as ConfigKey;
-  // Dotted keys may be written with a dash: consolidation-threshold, patterns-min-support.
-  // The decay settings were once decay-half-life and so on; they read as decay.half-life now.
-  const dotted = normalized.replace(/^(decay|consolidation|patterns|playbook|julep|nexio|jobs)-/, '$1.');
-  if ((CONFIG_KEYS as readonly string[]).includes(dotted)) return dotted as ConfigKey;
-  throw new UsageError(`unknown config key "${key}"`, `valid keys: ${CONFIG_KEYS.join(', ')}`);
-}
-
-/** Normalizes and checks a value before it is stored. */
-export function validateConfigValue(key: ConfigKey, value: string): string {
-  const trimmed = value.trim();
-  switch (key) {
-    case 'api-key':
-    case 'julep.api-key':
-    case 'nexio.api-key':
-    case 'jobs.api-key':
-      if (!trimmed || /\s/.test(trimmed.replace(/^Bearer\s+/i, ''))) throw new UsageError('the API key must be one word without spaces');
-      return trimmed.replace(/^Bearer\s+/i, '');
-    case 'base-url':
-    case 'julep.base-url':
-    case 'nexio.base-url':
-    case 'jobs.base-url':
-      return parseBaseUrl(trimmed, key).href.replace(/\/$/, '');
-    case 'timeout':
-      parseDuration(trimmed, 'timeout');
-      return trimmed;
-    case 'interval':
-      parseDuration(trimmed, key, { allowZero: false });
-      return trimmed;
-    default: {
-      const setting = jobSettingFor(key);
-      if (!setting) throw new UsageError(`unknown config key "${key}"`);
-      // Stored as given (a duration keeps its unit), normalized only where the parser does.
-      const parsed = setting.parse(trimmed, key);
-      return typeof parsed === 'string' ? parsed : trimmed;
-    }
-  }
-}
-
-/** Keys whose values are credentials: never printed, read from stdin without echo. */
-export function isSecretKey(key: ConfigKey): boolean {
-  return key === 'api-key' || key.endsWith('.api-key');
-}
-
-export function redactSecret(value: string): string {
-  if (value.length <= 8) return '****';
-  return `${value.slice(0, 4)}…${value.slice(-2)} (redacted)`;
 }
 
 /** A profile written before the decay settings were renamed (decay-half-life → decay.half-life) reads as today's. */

@@ -3,9 +3,10 @@
  */
 import { existsSync } from 'node:fs';
 import { PROVIDERS, type ProviderSpec } from '../../remote/providers.js';
-import { ConfigStore, DEFAULT_PROFILE, configPath, parseProfileName, type Profile } from './config-store.js';
+import type { Profile } from './config-keys.js';
+import { ConfigStore, DEFAULT_PROFILE, configPath, parseProfileName } from './config-store.js';
 import type { Deps } from '../deps.js';
-import type { GlobalOptions } from '../globals.js';
+import type { GlobalOptions } from '../program.js';
 import { UsageError } from '../../contract/errors.js';
 import { parseBaseUrl, parseDuration, parseProvider } from '../../contract/parse.js';
 

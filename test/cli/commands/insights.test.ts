@@ -4,13 +4,12 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { startFakeNexServer, type FakeNexServer } from '../../helpers/fake-nex-server.js';
-import { BIN, runBin, runBinAsUnprivileged, tempDir } from '../../helpers/cli.js';
+import { runBin, runBinAsUnprivileged, tempDir } from '../../helpers/cli.js';
 import { openDatabaseWith } from '../../../src/engine/store/db.js';
 
 function engineEnv() {

@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../../../src/contract/errors.js';
 import { engineParams } from '../../../src/cli/settings/backend.js';
-import { CONFIG_KEYS, parseConfigKey, validateConfigValue } from '../../../src/cli/settings/config-store.js';
+import { CONFIG_KEYS, parseConfigKey, validateConfigValue } from '../../../src/cli/settings/config-keys.js';
 import { resolveSettings } from '../../../src/cli/settings/settings.js';
 import { tempDir } from '../../helpers/cli.js';
 
@@ -28,8 +28,9 @@ test('a profile written with the old decay key names still drives the engine par
   const dir = tempDir('nex-compound-settings-');
   writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ profiles: { default: { 'decay-half-life': '10d', 'consolidation.threshold': '0.9' } } }));
   const settings = await resolveSettings({}, {}, { env: { NEX_COMPOUND_CONFIG_DIR: dir }, homedir: dir });
-  assert.deepEqual(engineParams('decay_sweep', settings), { halfLifeMs: 10 * 86_400_000 });
-  assert.deepEqual(engineParams('consolidation', settings), { threshold: 0.9 });
-  assert.deepEqual(engineParams('metrics', settings), { halfLifeMs: 10 * 86_400_000 });
-  assert.deepEqual(engineParams('playbook_synthesis', settings), {});
+  const paramsFor = await engineParams(settings);
+  assert.deepEqual(paramsFor('decay_sweep'), { halfLifeMs: 10 * 86_400_000 });
+  assert.deepEqual(paramsFor('consolidation'), { threshold: 0.9 });
+  assert.deepEqual(paramsFor('metrics'), { halfLifeMs: 10 * 86_400_000 });
+  assert.deepEqual(paramsFor('playbook_synthesis'), {});
 });
