@@ -12,20 +12,10 @@ import type { Database } from '../../store/db.js';
 import { jobParams } from '../../../contract/job-params.js';
 import type { JobContext, JobOutcome } from '../job.js';
 import { intersectPostings, loadTransactions } from '../patterns/job.js';
+import type { RuleBody } from './store.js';
 
 
-export interface SynthesizedRule {
-  rule_id: string;
-  antecedent: string[];
-  consequent: string[];
-  /** The two sides as they read (stems as their commonest word): what `text` says. */
-  antecedent_labels: string[];
-  consequent_labels: string[];
-  text: string;
-  support: number;
-  confidence: number;
-  lift: number;
-  source_patterns: number[];
+export interface SynthesizedRule extends RuleBody {
   change: 'new' | 'updated' | 'unchanged';
 }
 

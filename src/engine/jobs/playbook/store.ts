@@ -1,10 +1,12 @@
 /** Reading the playbook playbook_synthesis stored: active rules, most confident first. */
 import type { Database } from '../../store/db.js';
 
-export interface RuleRecord {
+/** What a rule says and its figures, as synthesized and as stored. */
+export interface RuleBody {
   rule_id: string;
   antecedent: string[];
   consequent: string[];
+  /** The two sides as they read (stems as their commonest word): what `text` says. */
   antecedent_labels: string[];
   consequent_labels: string[];
   text: string;
@@ -12,6 +14,9 @@ export interface RuleRecord {
   confidence: number;
   lift: number;
   source_patterns: number[];
+}
+
+export interface RuleRecord extends RuleBody {
   status: string;
   created_at: string | null;
   updated_at: string | null;
