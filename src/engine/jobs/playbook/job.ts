@@ -14,7 +14,6 @@ import type { JobContext, JobOutcome } from '../job.js';
 import { intersectPostings, loadTransactions } from '../patterns/job.js';
 import type { RuleBody } from './store.js';
 
-
 export interface SynthesizedRule extends RuleBody {
   change: 'new' | 'updated' | 'unchanged';
 }
