@@ -15,4 +15,6 @@ export interface Context {
    * sockets would otherwise hold the process open after the output is written.
    */
   onDispose?: (cleanup: () => Promise<void> | void) => void;
+  /** The local database and workspace this run opened, once it has: follow-up commands name them. */
+  localEngine?: { path: string; workspaceId: number };
 }

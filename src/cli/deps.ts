@@ -3,6 +3,7 @@
  * Tests build their own Deps with fake terminals, a fake clock and a loopback dispatcher.
  */
 import type { Dispatcher } from 'undici';
+import type { Secrets } from '../contract/redact.js';
 
 export interface OutputStream {
   write(chunk: string): boolean;
@@ -31,4 +32,6 @@ export interface Deps {
   dispatcher?: Dispatcher;
   homedir: string;
   version: string;
+  /** The secrets this run knows; runCli makes the set when a caller brings none. */
+  secrets?: Secrets;
 }

@@ -6,9 +6,12 @@ import type { Deps } from './deps.js';
 import { KnownError, RefusedError, StorageError } from '../contract/errors.js';
 import { ExitCode, exitCodeOf } from './exit-codes.js';
 import { main } from './main.js';
-import { redactSecrets } from '../contract/redact.js';
+import { Secrets } from '../contract/redact.js';
+import { defuseWorkflowCommand, sanitize } from '../contract/sanitize.js';
 
 export async function runCli(argv: readonly string[], deps: Deps): Promise<number> {
+  // One set of the run's secrets, shared by the Ui and by the report below.
+  deps.secrets ??= new Secrets();
   try {
     await main(argv, deps);
     return ExitCode.Completed;
@@ -20,18 +23,23 @@ export async function runCli(argv: readonly string[], deps: Deps): Promise<numbe
 
 export function reportError(error: unknown, deps: Deps, argv: readonly string[]): void {
   const debug = argv.includes('--debug');
-  const secrets = [deps.env.NEX_API_KEY, deps.env.JULEP_API_KEY, deps.env.NEXIO_API_KEY, deps.env.JOBS_API_TOKEN, apiKeyFlag(argv), configSetSecret(argv)];
-  const redact = (text: string) => redactSecrets(text, secrets);
+  // Whatever the run learnt (a key from the config profile, say), and what it may not have got
+  // to before it failed: the environment's keys and a key on the command line.
+  const secrets = deps.secrets ?? new Secrets();
+  for (const secret of [deps.env.NEX_API_KEY, deps.env.JULEP_API_KEY, deps.env.NEXIO_API_KEY, deps.env.JOBS_API_TOKEN, apiKeyFlag(argv), configSetSecret(argv)]) secrets.add(secret);
+  const redact = (text: string) => secrets.redact(text);
+  // A message may carry a server's words: one line, escapes shown, no workflow command.
+  const line = (text: string) => defuseWorkflowCommand(sanitize(redact(text)));
   const color = !deps.env.NO_COLOR && Boolean(deps.stderr.isTTY);
   const red = (text: string) => (color ? `\u001b[31m${text}\u001b[39m` : text);
   const dim = (text: string) => (color ? `\u001b[2m${text}\u001b[22m` : text);
   if (error instanceof KnownError) {
-    deps.stderr.write(redact(`${red('error:')} ${error.message}\n`));
+    deps.stderr.write(`${red('error:')} ${line(error.message)}\n`);
     const hint = hintOf(error);
-    if (hint) deps.stderr.write(redact(`${dim(`hint: ${hint}`)}\n`));
+    if (hint) deps.stderr.write(`${dim(`hint: ${line(hint)}`)}\n`);
   } else {
     const message = error instanceof Error ? error.message : String(error);
-    deps.stderr.write(redact(`${red('error:')} internal error: ${message}\n`));
+    deps.stderr.write(`${red('error:')} internal error: ${line(message)}\n`);
     if (!debug) deps.stderr.write(dim('hint: rerun with --debug for the stack trace, and report it\n'));
   }
   if (debug && error instanceof Error && error.stack) {

@@ -49,7 +49,7 @@ export const EXIT_CODE_TABLE: ReadonlyArray<readonly [number, string]> = [
   [9, 'import: some lines were bad (skipped, or with --strict nothing was written); each is reported with its line number'],
   [10, 'refused: a revert would overwrite later changes to the same insights (the message names what changed them)'],
   [70, 'internal error: a bug in nex-compound; rerun with --debug and report the stack trace'],
-  [130, 'interrupted (Ctrl-C); the job keeps running on the server'],
+  [130, 'interrupted (Ctrl-C or SIGTERM); a job already started keeps running (on the server, or in the local worker)'],
 ];
 
 export function exitCodeOf(error: unknown): ExitCodeValue {

@@ -25,6 +25,7 @@ const HELP_TOPICS: Record<string, () => string> = {
       '  NEX_COMPOUND_DB        local engine database (default $XDG_DATA_HOME/nex-compound/engine.db)',
       '  NEX_COMPOUND_WORKSPACE local engine workspace (default 1)',
       '  NEX_COMPOUND_LEASE_MS  local worker lease (default 30000; tests shorten it)',
+      '  NEX_COMPOUND_REQUEST_TIMEOUT  one remote request\'s whole deadline: connect, headers, body (default 30s)',
       '  HTTPS_PROXY, HTTP_PROXY, NO_PROXY  proxy settings',
       '  NO_COLOR, FORCE_COLOR  disable or force colors',
       '  CI                     when set, spinners never animate',

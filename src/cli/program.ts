@@ -4,6 +4,8 @@
  * what it returns and cleans up. A run loads only the module of the command it names.
  */
 import type { Command, Option } from 'commander';
+import { isAbortError } from '../contract/abort.js';
+import { InterruptedError } from '../contract/errors.js';
 import { JOB_TYPES } from '../contract/jobs.js';
 import { isGroup, negatedOption, switchOption, valueOption, type AnyCommand, type CommandResult, type CommandSpec, type OptionSpecs, type OptionValues } from './command.js';
 import type { Context } from './context.js';
@@ -111,7 +113,11 @@ export function buildProgram(deps: Deps, commander: Commander, createUi: typeof 
     const cleanups: Array<() => Promise<void> | void> = [];
     const ctx: Context = { deps, ui, globals, program, onDispose: (cleanup) => cleanups.push(cleanup) };
     try {
-      const result = await handler(ctx);
+      const result = await handler(ctx).catch((error: unknown) => {
+        // Ctrl-C (or SIGTERM) in the middle of anything is an interruption, never a bug.
+        if (deps.signal?.aborted && isAbortError(error)) throw new InterruptedError('interrupted before the command finished; nothing more was done');
+        throw error;
+      });
       if (result.data) {
         const { render } = await import('./render/render.js');
         ui.out(await render(result.data, ui.mode, ui.outChalk, ui.stdoutColumns));

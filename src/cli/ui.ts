@@ -2,10 +2,13 @@
  * The one place that writes to the terminal. stdout carries data only; everything
  * else (backend line, progress, warnings, hints, errors) goes to stderr.
  * Every write passes through redaction so a secret can never leak, even when a
- * server echoes it back in an error message.
+ * server echoes it back in an error message, and no written line can start a CI workflow
+ * command (only `workflowCommand` writes those). Text from outside (server fields, insight
+ * text) goes through `clean` before it is put in a line: see src/contract/sanitize.ts.
  */
 import type { ChalkInstance } from 'chalk';
-import { replaceForms, secretForms } from '../contract/redact.js';
+import { Secrets } from '../contract/redact.js';
+import { defuseWorkflowCommand, sanitize } from '../contract/sanitize.js';
 import type { Deps, OutputStream } from './deps.js';
 
 export interface UiOptions {
@@ -40,14 +43,16 @@ const PLAIN: ChalkInstance = (() => {
 })();
 
 export class Ui {
-  private readonly secrets = new Set<string>();
+  private readonly secrets: Secrets;
 
   constructor(
     private readonly deps: Deps,
     readonly options: UiOptions,
     readonly outChalk: ChalkInstance,
     readonly errChalk: ChalkInstance,
-  ) {}
+  ) {
+    this.secrets = deps.secrets ?? new Secrets();
+  }
 
   get mode(): OutputMode {
     if (this.options.json || this.options.ndjson) return 'json';
@@ -72,16 +77,21 @@ export class Ui {
   }
 
   addSecret(secret: string | undefined): void {
-    if (secret) for (const form of secretForms(secret)) this.secrets.add(form);
+    this.secrets.add(secret);
   }
 
   redact(text: string): string {
-    return replaceForms(text, this.secrets);
+    return this.secrets.redact(text);
+  }
+
+  /** Untrusted text made fit for a line: secrets redacted, then every control character escaped. */
+  clean(text: string): string {
+    return sanitize(this.redact(text));
   }
 
   /** Data, to stdout. */
   out(text: string): void {
-    this.deps.stdout.write(this.redact(text.endsWith('\n') ? text : `${text}\n`));
+    this.deps.stdout.write(defused(this.redact(text.endsWith('\n') ? text : `${text}\n`)));
   }
 
   /** Chatter (backend line, progress lines, hints), to stderr; --quiet silences it. */
@@ -90,11 +100,11 @@ export class Ui {
   }
 
   hint(line: string): void {
-    if (!this.options.quiet) this.err(this.errChalk.dim(line));
+    if (!this.options.quiet) this.err(this.errChalk.dim(this.clean(line)));
   }
 
   warn(line: string): void {
-    this.err(`${this.errChalk.yellow('warning:')} ${line}`);
+    this.err(`${this.errChalk.yellow('warning:')} ${this.clean(line)}`);
   }
 
   debug(line: string): void {
@@ -102,8 +112,18 @@ export class Ui {
   }
 
   err(line: string): void {
+    this.deps.stderr.write(defused(this.redact(`${line}\n`)));
+  }
+
+  /** A GitHub Actions workflow command (the CI module's own), to stderr as the runner reads it. */
+  workflowCommand(line: string): void {
     this.deps.stderr.write(this.redact(`${line}\n`));
   }
+}
+
+/** Every line of a write, with any line a runner would take for a workflow command defused. */
+function defused(text: string): string {
+  return text.includes('::') ? text.split('\n').map(defuseWorkflowCommand).join('\n') : text;
 }
 
 export function isCi(env: Deps['env']): boolean {

@@ -1,7 +1,12 @@
 /**
  * The remote backend: the Nex Developer API's POST /v1/compounding/trigger and
  * GET /v1/compounding/jobs/{job_run_id} (src/contract/openapi/nex-compounding.openapi.yaml),
- * and the status endpoint of each other job API it follows (src/backends/providers.ts).
+ * and the status endpoint of each other job API it follows (src/remote/providers.ts).
+ *
+ * Nothing a server says is trusted: an answer is taken for a job only when it is the Nex API's
+ * JSON for the job that was asked; anything else (a web page, another job, a body that never
+ * ends) is a clear failure with its exit code, never a success. The server's words are redacted
+ * (every secret of the run) before anything is cut, and unparsable bodies are never quoted.
  */
 import { randomUUID } from 'node:crypto';
 import { isLoopbackHost } from '../contract/parse.js';
@@ -14,7 +19,6 @@ import {
   TriggerOutcomeUnknownError,
   UsageError,
 } from '../contract/errors.js';
-import { redactSecrets } from '../contract/redact.js';
 import { isUuid } from '../contract/parse.js';
 import { JOB_TYPES, type AcceptedJob, type CallOptions, type JobBackend, type JobStatus, type JobType, type TriggerOptions, type TriggerRequest } from '../contract/jobs.js';
 import { fullJitterBackoff } from '../contract/backoff.js';
@@ -22,6 +26,7 @@ import {
   OversizedBodyError,
   TransientError,
   describeNetworkError,
+  errorCode,
   headerValue,
   isNeverReached,
   isReachedTransient,
@@ -47,6 +52,10 @@ export interface RemoteBackendOptions {
   random: () => number;
   debug: (line: string) => void;
   warn: (line: string) => void;
+  /** Every secret the run knows redacted (the CLI's Ui does it); applied before anything is cut. */
+  redact: (text: string) => string;
+  /** The deadline of one whole request; REQUEST_DEADLINE_MS when absent. */
+  requestDeadlineMs?: number;
 }
 
 export class RemoteBackend implements JobBackend {
@@ -67,6 +76,13 @@ export class RemoteBackend implements JobBackend {
       );
     }
     this.authorization = this.provider.authorization(options.apiKey);
+    // undici refuses such a header value before sending anything; say so before trying.
+    if (/[^\t\x20-\x7e]/.test(this.authorization)) {
+      throw new UsageError(
+        `the ${this.provider.credential} holds a character an HTTP header cannot carry (a line break, a control or a non-ASCII character); nothing was sent`,
+        `copy the key again into ${this.provider.keyEnv} or \`nex-compound config set ${this.provider.keyConfig}\``,
+      );
+    }
     this.description = `remote ${this.provider.title} at ${baseUrl.origin}${baseUrl.pathname.replace(/\/$/, '')}`;
   }
 
@@ -104,15 +120,15 @@ export class RemoteBackend implements JobBackend {
           throw unknownOutcome(error.message, error);
         }
         if (error instanceof KnownError) throw error;
-        if (isAbortError(error)) {
+        const refusal = connectionRefusal(error, url);
+        if (refusal) throw refusal;
+        if (callOptions.signal?.aborted) {
           if (attempt === 0) throw error;
           throw unknownOutcome('interrupted while a retry of the trigger was in flight', error);
         }
         if (isNeverReached(error)) {
           // Safe to resend: the server never saw this request.
-          await this.backoffOrThrow(attempt, describeNetworkError(error), undefined, callOptions.signal, () =>
-            new ServiceError(`could not reach ${url.origin}: ${describeNetworkError(error)} after ${attempt + 1} attempts`, 'check the network, --base-url and proxy settings (HTTPS_PROXY, NO_PROXY)', { cause: error }),
-          );
+          await this.backoffOrThrow(attempt, describeNetworkError(error), undefined, callOptions.signal, () => unreachable(url, error, attempt + 1), retriesFor(error, this.options.retries));
           continue;
         }
         throw unknownOutcome(`the trigger request was sent but no answer arrived (${describeNetworkError(error)})`, error);
@@ -136,8 +152,9 @@ export class RemoteBackend implements JobBackend {
       }
       if (status < 200 || status >= 300) throw this.errorFor(response, 'trigger');
 
+      // A success the client cannot read may still have created the job.
       const parsed = parseJsonBody(response);
-      if (parsed.kind === 'html') throw htmlError(response, this.provider);
+      if (parsed.kind === 'html') throw unknownOutcome(`${url.origin} answered ${status} with an HTML page, not the Nex API's JSON`);
       if (parsed.kind === 'invalid') throw unknownOutcome(`the server accepted the trigger (${status}) but its answer is not valid JSON`);
       const accepted = parsed.value as Partial<AcceptedJob>;
       if (typeof accepted.job_run_id !== 'string' || !isUuid(accepted.job_run_id)) {
@@ -164,11 +181,14 @@ export class RemoteBackend implements JobBackend {
         return await this.statusOnce(url, jobRunId, callOptions.signal);
       } catch (error) {
         if (!(error instanceof TransientError)) throw error;
-        if (attempt >= retries) {
-          // Still transient: a watch (retries 0) keeps polling through it.
-          throw new TransientError(`${error.message} (${attempt + 1} attempt${attempt === 0 ? '' : 's'})`, error.neverReached, error.retryAfterMs, { cause: error });
+        if (attempt >= Math.min(retries, error.maxRetries ?? retries)) {
+          // With retries used up, the failure is what it is; a watch (which asks for retries: 0
+          // and polls again itself) gets it still transient, up to its own limits.
+          if (error.final && (retries > 0 || callOptions.retries === undefined)) throw error.final;
+          const still = new TransientError(`${error.message} (${attempt + 1} attempt${attempt === 0 ? '' : 's'})`, error.neverReached, error.retryAfterMs, { cause: error });
+          throw error.final ? still.withLimit(error.maxRetries ?? Number.POSITIVE_INFINITY, error.final) : still;
         }
-        await this.backoffOrThrow(attempt, error.message, error.retryAfterMs, callOptions.signal, () => error);
+        await this.backoffOrThrow(attempt, error.message, error.retryAfterMs, callOptions.signal, () => error, retries);
       }
     }
   }
@@ -178,26 +198,44 @@ export class RemoteBackend implements JobBackend {
     try {
       response = await sendRequest({ method: 'GET', url, headers: this.headers(), ...(signal ? { signal } : {}) }, this.options);
     } catch (error) {
-      if (error instanceof KnownError || isAbortError(error)) throw error;
+      if (error instanceof KnownError) throw error;
+      const refusal = connectionRefusal(error, url);
+      if (refusal) throw refusal;
+      if (isAbortError(error) && signal?.aborted) throw error;
       if (isNeverReached(error) || isReachedTransient(error)) {
-        throw new TransientError(`could not read the job status from ${url.origin}: ${describeNetworkError(error)}`, isNeverReached(error), undefined, { cause: error });
+        const transient = new TransientError(`could not read the job status from ${url.origin}: ${describeNetworkError(error)}`, isNeverReached(error), undefined, { cause: error });
+        // A name that does not resolve is worth one more try, not minutes of them.
+        if (isUnresolvable(error)) throw transient.withLimit(1, unreachable(url, error, 2));
+        throw transient;
       }
       throw new ServiceError(`request to ${url.origin} failed: ${describeNetworkError(error)}`, undefined, { cause: error });
     }
     const { status } = response;
-    if (status === 408 || status === 429 || status >= 500) {
+    const parsed = parseJsonBody(response);
+    const transient = status === 408 || status === 429 || status >= 500;
+    if (parsed.kind === 'html') {
+      // A web page is not the API, whatever its status code: a wrong --base-url, a proxy's page.
+      // A gateway's page (502, 503…) may pass, so it is polled through; if it stays, that is the answer.
+      const page = notTheApi(response, this.provider, 'an HTML page');
+      if (!transient) throw page;
+      throw new TransientError(`${url.origin} answered ${status}${response.statusText ? ` ${response.statusText}` : ''} with an HTML page`, false).withLimit(Number.POSITIVE_INFINITY, page);
+    }
+    if (transient) {
       const retryAfter = parseRetryAfter(headerValue(response.headers, 'retry-after'), this.options.now());
       throw new TransientError(this.errorFor(response, 'status', jobRunId).message, false, retryAfter);
     }
+    if (status !== 200 && parsed.kind === 'invalid' && parsed.reason !== 'empty body') throw notTheApi(response, this.provider, 'an answer that is not JSON');
     if (status !== 200) throw this.errorFor(response, 'status', jobRunId);
-    const parsed = parseJsonBody(response);
-    if (parsed.kind === 'html') throw htmlError(response, this.provider);
     // A complete but unparsable JSON body is most often a truncated one: worth another read.
-    if (parsed.kind === 'invalid') throw new TransientError(`the job status from ${url.origin} is not valid JSON (${parsed.reason})`, false);
+    if (parsed.kind === 'invalid') throw new TransientError(`the job status from ${url.origin} is not valid JSON${parsed.reason === 'empty body' ? ' (an empty body)' : ''}`, false);
     const value = parsed.value;
     const jobStatus = value && typeof value === 'object' && !Array.isArray(value) ? this.provider.toStatus(value as Record<string, unknown>, jobRunId, this.options.apiKey) : undefined;
     if (!jobStatus) {
       throw new ServiceError(`the answer from ${url.origin} is not a ${this.provider.title} job status`, `check --base-url${this.provider.name === 'nex' ? '' : ` and --provider (now ${this.provider.name})`}`);
+    }
+    // The status of another job is no answer about this one: never taken for its outcome.
+    if (String(jobStatus.job_run_id).toLowerCase() !== jobRunId.toLowerCase()) {
+      throw new TransientError(`${url.origin} answered with the status of another job (${String(jobStatus.job_run_id).slice(0, 64)}) when asked for ${jobRunId}`, false);
     }
     return jobStatus;
   }
@@ -208,10 +246,11 @@ export class RemoteBackend implements JobBackend {
     retryAfterMs: number | undefined,
     signal: AbortSignal | undefined,
     finalError: () => Error,
+    retries = this.options.retries,
   ): Promise<void> {
-    if (attempt >= this.options.retries) throw finalError();
+    if (attempt >= retries) throw finalError();
     const delay = retryAfterMs ?? fullJitterBackoff(attempt, this.options.random);
-    this.options.warn(`${reason}; retrying in ${(delay / 1000).toFixed(1)}s (attempt ${attempt + 2} of ${this.options.retries + 1})`);
+    this.options.warn(`${reason}; retrying in ${(delay / 1000).toFixed(1)}s (attempt ${attempt + 2} of ${retries + 1})`);
     await this.options.sleep(delay, signal);
   }
 
@@ -226,17 +265,20 @@ export class RemoteBackend implements JobBackend {
   /** The server's {code, message}, the HTTP status, and what to do next. */
   private errorFor(response: HttpResponse, operation: 'trigger' | 'status', jobRunId?: string): KnownError {
     const { status } = response;
-    // A server may echo the Authorization header back; its words never carry our key out.
-    const described = describeServerError(response);
-    const serverMessage = described === undefined ? undefined : redactSecrets(described, [this.options.apiKey]);
+    // A server may echo the Authorization header back: its words are redacted whole, then cut.
+    const described = describeServerError(response, this.options.redact);
     const prefix = `${response.url.origin} answered ${status}${response.statusText ? ` ${response.statusText}` : ''}`;
-    const message = serverMessage ? `${prefix}: ${serverMessage}` : prefix;
+    const message = described ? `${prefix}: ${described}` : prefix;
     const provider = this.provider;
     const setKey = `set ${provider.keyEnv}, or run \`nex-compound config set ${provider.keyConfig}\``;
+    // `nex-compound serve` says who it is; its keys come from `keys create`, not the Nex web UI.
+    const fromServe = /^nex-compound\//.test(headerValue(response.headers, 'server') ?? '');
     switch (status) {
       case 401:
+        if (fromServe) return new AuthError(message, `${setKey} with a key of that server's \`nex-compound keys create\` (on the machine running serve)`);
         return new AuthError(message, provider.name === 'nex' ? `${setKey} (keys are created in the Nex web UI)` : `${setKey} with a valid ${provider.credential}`);
       case 403:
+        if (fromServe && operation === 'trigger') return new AuthError(message, 'the key needs the record.write scope: `nex-compound keys create --scope record.write` on the machine running serve');
         return new AuthError(message, operation === 'trigger' ? 'the API key needs the record.write scope to trigger jobs: create a key with it in the Nex web UI' : `the ${provider.credential} is not allowed to read this job`);
       case 404:
         return operation === 'status'
@@ -263,8 +305,9 @@ function parseJsonBody(response: HttpResponse): ParsedBody {
   if (text === '') return { kind: 'invalid', reason: 'empty body' };
   try {
     return { kind: 'json', value: JSON.parse(text) };
-  } catch (error) {
-    return { kind: 'invalid', reason: error instanceof Error ? error.message : 'parse error' };
+  } catch {
+    // Never the parser's message: it quotes the body.
+    return { kind: 'invalid', reason: 'not JSON' };
   }
 }
 
@@ -273,31 +316,34 @@ function htmlTitle(text: string): string | undefined {
   return match?.[1]?.trim().replace(/\s+/g, ' ');
 }
 
-function htmlError(response: HttpResponse, provider: ProviderSpec): ServiceError {
-  const title = htmlTitle(response.text);
-  return new ServiceError(
-    `${response.url.origin} answered ${response.status} with an HTML page${title ? ` ("${title}")` : ''} instead of JSON`,
-    `check --base-url: it should point at the ${provider.title}${provider.defaultBaseUrl ? ` (default ${provider.defaultBaseUrl})` : ''}`,
-  );
-}
+/** Most of a server's message shown: the whole, redacted, then cut (never cut first: a cut secret is no longer found). */
+const MESSAGE_CHARS = 400;
 
-function describeServerError(response: HttpResponse): string | undefined {
+/**
+ * The server's own words about a failure, redacted and on one line; a body that is not JSON is
+ * described, never quoted (it could be anything, a secret included).
+ */
+function describeServerError(response: HttpResponse, redact: (text: string) => string): string | undefined {
   const parsed = parseJsonBody(response);
+  const shown = (text: string) => {
+    const clean = oneLine(redact(text));
+    return clean.length > MESSAGE_CHARS ? `${clean.slice(0, MESSAGE_CHARS - 1)}…` : clean;
+  };
   if (parsed.kind === 'html') {
     const title = htmlTitle(response.text);
-    return `an HTML error page${title ? ` ("${title}")` : ''}`;
+    return `an HTML error page${title ? ` ("${shown(title)}")` : ''}`;
   }
   if (parsed.kind === 'json' && parsed.value && typeof parsed.value === 'object') {
     const { message, error, detail } = parsed.value as { message?: unknown; error?: unknown; detail?: unknown };
-    if (typeof message === 'string' && message) return oneLine(message);
-    if (typeof error === 'string' && error) return oneLine(error);
+    if (typeof message === 'string' && message) return shown(message);
+    if (typeof error === 'string' && error) return shown(error);
     // Nexio: {"error": {"code", "message"}}.
     if (error && typeof error === 'object') {
       const { code, message: inner } = error as { code?: unknown; message?: unknown };
-      if (typeof inner === 'string' && inner) return oneLine(typeof code === 'string' && code ? `${inner} (${code})` : inner);
+      if (typeof inner === 'string' && inner) return shown(typeof code === 'string' && code ? `${inner} (${code})` : inner);
     }
     // FastAPI (Julep): {"detail": "…"} or a 422's [{loc, msg, type}, …].
-    if (typeof detail === 'string' && detail) return oneLine(detail);
+    if (typeof detail === 'string' && detail) return shown(detail);
     if (Array.isArray(detail)) {
       const problems = detail
         .filter((d): d is { loc?: unknown; msg?: unknown } => Boolean(d) && typeof d === 'object')
@@ -305,12 +351,58 @@ function describeServerError(response: HttpResponse): string | undefined {
           const where = Array.isArray(d.loc) ? d.loc.map(String).join('.') : '';
           return `${where ? `${where}: ` : ''}${typeof d.msg === 'string' ? d.msg : 'invalid'}`;
         });
-      if (problems.length > 0) return oneLine(problems.slice(0, 5).join('; ')).slice(0, 400);
+      if (problems.length > 0) return shown(problems.slice(0, 5).join('; '));
     }
     return undefined;
   }
-  const text = response.text.trim();
-  return text ? oneLine(text).slice(0, 200) : undefined;
+  const bytes = Buffer.byteLength(response.text);
+  return bytes > 0 ? `a body that is not JSON (${bytes} bytes)` : undefined;
+}
+
+/** Why a connection could not carry the request, when no retry will change it. */
+function connectionRefusal(error: unknown, url: URL): KnownError | undefined {
+  const messages: string[] = [];
+  const codes: string[] = [];
+  for (let current: unknown = error, depth = 0; depth < 5 && current instanceof Error; depth++, current = (current as { cause?: unknown }).cause) {
+    messages.push(current.message);
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string') codes.push(code);
+  }
+  const text = messages.join(' | ');
+  const proxy = /Proxy response \((\d{3})\)/.exec(text);
+  if (proxy) return new ServiceError(`the proxy refused CONNECT (${proxy[1]}) to ${url.host}`, 'check HTTPS_PROXY, HTTP_PROXY and NO_PROXY');
+  if (codes.includes('ERR_SSL_WRONG_VERSION_NUMBER') || /wrong version number|packet length too long|ssl3_get_record/i.test(text)) {
+    return new ServiceError(
+      `the server at ${url.host} does not speak TLS — did you mean http://${url.host}${url.pathname}?`,
+      'a plain-http server needs an http:// base URL (the API key goes over plain http only to loopback, or with --allow-insecure-http)',
+    );
+  }
+  if (codes.includes('UND_ERR_INVALID_ARG') && /header/i.test(text)) return new UsageError('a request header holds a character HTTP cannot carry; nothing was sent', 'check the API key for line breaks or non-ASCII characters');
+  return undefined;
+}
+
+/** A host name that does not resolve: another try may help (a DNS blip), minutes of them will not. */
+function isUnresolvable(error: unknown): boolean {
+  const code = errorCode(error);
+  return code === 'ENOTFOUND' || code === 'EAI_NONAME';
+}
+
+function retriesFor(error: unknown, retries: number): number {
+  return isUnresolvable(error) ? Math.min(1, retries) : retries;
+}
+
+function unreachable(url: URL, error: unknown, attempts: number): ServiceError {
+  if (isUnresolvable(error)) return new ServiceError(`cannot resolve ${url.hostname}`, 'check --base-url and this machine\'s DNS', { cause: error });
+  return new ServiceError(`could not reach ${url.origin}: ${describeNetworkError(error)} after ${attempts} attempt${attempts === 1 ? '' : 's'}`, 'check the network, --base-url and proxy settings (HTTPS_PROXY, NO_PROXY)', { cause: error });
+}
+
+/** What a web page (or another non-JSON answer) tells the user: a wrong URL, not a missing job. */
+function notTheApi(response: HttpResponse, provider: ProviderSpec, what: string): ServiceError {
+  const title = what === 'an HTML page' ? htmlTitle(response.text) : undefined;
+  return new ServiceError(
+    `this is not the ${provider.title} (got ${what}${title ? ` ("${title}")` : ''} from ${response.url.host}, status ${response.status})`,
+    `check --base-url: it should point at the ${provider.title}${provider.defaultBaseUrl ? ` (default ${provider.defaultBaseUrl})` : ''}`,
+  );
 }
 
 function oneLine(text: string): string {

@@ -10,6 +10,11 @@ import { ServiceError } from '../contract/errors.js';
 export const CONNECT_TIMEOUT_MS = 10_000;
 export const HEADERS_TIMEOUT_MS = 30_000;
 export const BODY_TIMEOUT_MS = 30_000;
+/**
+ * One request's whole life — connect, headers and the complete body — at most this long (the
+ * timeouts above measure gaps, so a body trickled a byte at a time would pass them all).
+ */
+export const REQUEST_DEADLINE_MS = 30_000;
 /** Status bodies are small; anything larger is a misrouted request, not a job. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 export const MAX_REDIRECTS = 5;
@@ -37,6 +42,16 @@ export interface HttpClientOptions {
   dispatcher: Dispatcher;
   debug: (line: string) => void;
   now: () => number;
+  /** The deadline of one whole request (REQUEST_DEADLINE_MS unless configured). */
+  requestDeadlineMs?: number;
+}
+
+/** The whole request took longer than its deadline: the server was reached, the answer never completed. */
+export class RequestDeadlineError extends Error {
+  readonly code = 'NEX_REQUEST_DEADLINE';
+  constructor(readonly ms: number) {
+    super(`no complete answer within ${ms / 1000}s`);
+  }
 }
 
 /** Errors thrown before a single byte of the request could have been processed. */
@@ -61,6 +76,7 @@ const REACHED_TRANSIENT_CODES = new Set([
   'UND_ERR_BODY_TIMEOUT',
   'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
   'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH',
+  'NEX_REQUEST_DEADLINE',
 ]);
 
 const DESCRIPTIONS: Record<string, string> = {
@@ -81,6 +97,7 @@ const DESCRIPTIONS: Record<string, string> = {
 };
 
 export function errorCode(error: unknown): string | undefined {
+  if (error instanceof RequestDeadlineError) return error.code;
   let current: unknown = error;
   for (let depth = 0; depth < 4 && current && typeof current === 'object'; depth++) {
     const code = (current as { code?: unknown }).code;
@@ -92,6 +109,7 @@ export function errorCode(error: unknown): string | undefined {
 }
 
 export function describeNetworkError(error: unknown): string {
+  if (error instanceof RequestDeadlineError) return error.message;
   const code = errorCode(error);
   if (code && DESCRIPTIONS[code]) return `${DESCRIPTIONS[code]} (${code})`;
   return error instanceof Error ? error.message : String(error);
@@ -120,8 +138,16 @@ export function createDispatcher(env: Readonly<Record<string, string | undefined
   };
   const httpProxy = env.HTTP_PROXY ?? env.http_proxy;
   const httpsProxy = env.HTTPS_PROXY ?? env.https_proxy;
-  const { Agent, EnvHttpProxyAgent } = undiciCore();
-  if (!httpProxy && !httpsProxy) return new Agent(timeouts);
+  const { Agent, EnvHttpProxyAgent, buildConnector } = undiciCore();
+  if (!httpProxy && !httpsProxy) {
+    const connector = buildConnector({ timeout: CONNECT_TIMEOUT_MS });
+    const connect: typeof connector = (options, callback) =>
+      connector(options, (error, socket) => {
+        if (!error && socket) skipInterimContinue(socket as unknown as import('node:net').Socket);
+        (callback as (error: Error | null, socket: unknown) => void)(error, socket);
+      });
+    return new Agent({ headersTimeout: HEADERS_TIMEOUT_MS, bodyTimeout: BODY_TIMEOUT_MS, connect });
+  }
   const noProxy = env.NO_PROXY ?? env.no_proxy;
   return new EnvHttpProxyAgent({
     ...timeouts,
@@ -131,11 +157,70 @@ export function createDispatcher(env: Readonly<Record<string, string | undefined
   });
 }
 
+const CONTINUE_RE = /^HTTP\/1\.[01] 100 [^\r\n]*\r\n(?:[^\r\n]+\r\n)*\r\n/;
+
+/**
+ * An interim `100 Continue` answer is dropped before undici's parser sees it: undici takes one it
+ * did not ask for (we never send Expect) for a broken connection, though HTTP says a client must
+ * skip it. A response starts with the first bytes read after a request was written (one request
+ * at a time on a connection), and only there is a 100 looked for.
+ */
+function skipInterimContinue(socket: import('node:net').Socket): void {
+  let atResponseStart = false;
+  let pending: Buffer | undefined;
+  const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
+  socket.write = ((...args: unknown[]) => {
+    atResponseStart = true;
+    return write(...args);
+  }) as typeof socket.write;
+  const read = socket.read.bind(socket);
+  socket.read = ((size?: number) => {
+    let chunk = read(size) as Buffer | null;
+    if (!atResponseStart || chunk === null) return chunk;
+    if (pending) {
+      chunk = Buffer.concat([pending, chunk]);
+      pending = undefined;
+    }
+    for (;;) {
+      const head = chunk.subarray(0, 1024).toString('latin1');
+      if (!head.startsWith('HTTP/1.') || head.length < 13) break;
+      if (!/^HTTP\/1\.[01] 100 /.test(head)) break;
+      const match = CONTINUE_RE.exec(head);
+      // Half a 100 so far: wait for the rest before deciding.
+      if (!match) {
+        pending = chunk;
+        return null;
+      }
+      chunk = chunk.subarray(match[0].length);
+      if (chunk.length === 0) return null;
+    }
+    atResponseStart = false;
+    return chunk;
+  }) as typeof socket.read;
+}
+
 /**
  * Sends one request, following same-origin redirects only: the Authorization header
  * must never travel to another origin.
  */
 export async function sendRequest(req: HttpRequest, options: HttpClientOptions): Promise<HttpResponse> {
+  const ms = options.requestDeadlineMs ?? REQUEST_DEADLINE_MS;
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(new RequestDeadlineError(ms)), ms);
+  timer.unref?.();
+  const signal = req.signal ? AbortSignal.any([req.signal, deadline.signal]) : deadline.signal;
+  try {
+    return await exchange({ ...req, signal }, options);
+  } catch (error) {
+    // The caller's own abort (Ctrl-C, a watch's deadline) wins over ours.
+    if (deadline.signal.aborted && !req.signal?.aborted) throw deadline.signal.reason as RequestDeadlineError;
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function exchange(req: HttpRequest, options: HttpClientOptions): Promise<HttpResponse> {
   let url = req.url;
   const method = req.method;
   const body = req.body;

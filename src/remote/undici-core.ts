@@ -11,6 +11,7 @@ import type * as Undici from 'undici';
 export interface UndiciCore {
   Agent: typeof Undici.Agent;
   EnvHttpProxyAgent: typeof Undici.EnvHttpProxyAgent;
+  buildConnector: typeof Undici.buildConnector;
 }
 
 let loaded: UndiciCore | undefined;
@@ -25,11 +26,12 @@ export function undiciCore(): UndiciCore {
     loaded = {
       Agent: require('undici/lib/dispatcher/agent.js') as UndiciCore['Agent'],
       EnvHttpProxyAgent: require('undici/lib/dispatcher/env-http-proxy-agent.js') as UndiciCore['EnvHttpProxyAgent'],
+      buildConnector: require('undici/lib/core/connect.js') as UndiciCore['buildConnector'],
     };
-    if (typeof loaded.Agent !== 'function' || typeof loaded.EnvHttpProxyAgent !== 'function') throw new Error('undici layout changed');
+    if (typeof loaded.Agent !== 'function' || typeof loaded.EnvHttpProxyAgent !== 'function' || typeof loaded.buildConnector !== 'function') throw new Error('undici layout changed');
   } catch {
     const undici = require('undici') as typeof Undici;
-    loaded = { Agent: undici.Agent, EnvHttpProxyAgent: undici.EnvHttpProxyAgent };
+    loaded = { Agent: undici.Agent, EnvHttpProxyAgent: undici.EnvHttpProxyAgent, buildConnector: undici.buildConnector };
   }
   return loaded;
 }

@@ -39,6 +39,10 @@ const openapiDocument = () => (openapi ??= readFileSync(new URL('../contract/ope
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
   const { engine } = options;
   const verify = await engine.keys.verifier();
+  // Refusals say which server refused: its keys come from `nex-compound keys create`, and the
+  // client's hint says so (the header is on 401 and 403 only, so other answers cost nothing).
+  const serverName = `nex-compound/${options.version}`;
+  const refuse = (reply: FastifyReply, code: 401 | 403, message: string) => problem(reply.header('server', serverName), code, message);
   /** The active key an Authorization header carries, if any. */
   const keyOf = (header: string | undefined): ApiKeyRow | undefined => {
     const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
@@ -78,7 +82,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     // A URL fastify cannot route (a bad %-escape) still answers in the contract's terms.
     frameworkErrors: (error, request, reply) => {
       if (error.code !== 'FST_ERR_BAD_URL' && error.code !== 'FST_ERR_MAX_PARAM_LENGTH') void problem(reply, 400, `malformed request: ${error.message}`);
-      else if (!keyOf(request.headers.authorization)) void problem(reply, 401, 'missing or invalid API key: send Authorization: Bearer <key>');
+      else if (!keyOf(request.headers.authorization)) void refuse(reply, 401, 'missing or invalid API key: send Authorization: Bearer <key>');
       else void problem(reply, 404, 'not found');
     },
   });
@@ -117,7 +121,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     const key = keyOf(request.headers.authorization);
     if (!key) {
       const bearer = /^Bearer\s+\S+$/i.test(request.headers.authorization ?? '');
-      return problem(reply, 401, bearer ? 'invalid or revoked API key' : 'missing API key: send Authorization: Bearer <key>');
+      return refuse(reply, 401, bearer ? 'invalid or revoked API key' : 'missing API key: send Authorization: Bearer <key>');
     }
     request.apiKey = key;
   };
@@ -127,7 +131,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
 
   app.post('/v1/compounding/trigger', { onRequest: authenticate }, async (request, reply) => {
     const key = request.apiKey!;
-    if (!key.scopes.includes('record.write')) return problem(reply, 403, 'this API key lacks the record.write scope');
+    if (!key.scopes.includes('record.write')) return refuse(reply, 403, 'this API key lacks the record.write scope');
     const body = request.body as unknown;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) return problem(reply, 400, 'the body must be a JSON object with job_type');
     const { job_type: jobType, dry_run: dryRun = false, ...rest } = body as Record<string, unknown>;

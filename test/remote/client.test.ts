@@ -196,7 +196,7 @@ describe('status', () => {
     server.inject('status', { kind: 'respond', status: 200, headers: { 'content-type': 'text/html' }, body: '<!doctype html><html><head><title>Sign in</title></head><body>login</body></html>' });
     const r = await cli(['status', id]);
     assert.equal(r.code, 6);
-    assert.match(r.stderr, /HTML page \("Sign in"\) instead of JSON/);
+    assert.match(r.stderr, /this is not the Nex API \(got an HTML page \("Sign in"\) from 127\.0\.0\.1:\d+, status 200\)/);
     assert.match(r.stderr, /--base-url/);
     assert.equal(r.stderr.trim().split('\n').filter((l) => l.startsWith('error:')).length, 1);
     assert.doesNotMatch(r.stderr, /\n\s+at /);

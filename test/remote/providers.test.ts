@@ -182,7 +182,7 @@ describe('julep', () => {
     assert.equal((r.stderr.match(/"paused"/g) ?? []).length, 1, 'warned once, not on every poll');
     assert.ok(julep.hits(id) > 3, `kept polling (${julep.hits(id)} polls)`);
     assert.match(r.stderr, /deadline passed/);
-    assert.ok(r.stderr.includes(`nex-compound watch --provider julep ${id}`), 'says how to resume');
+    assert.ok(r.stderr.includes(`nex-compound watch ${id} --remote --provider julep --base-url `), `says how to resume, naming the backend: ${r.stderr}`);
   });
 
   test('422 for a malformed id (real process): exit 2, the validation detail readable, one error line plus hint, no stack', async () => {

@@ -11,6 +11,7 @@ import type { Ui } from '../ui.js';
 import { formatDuration } from '../render/render.js';
 import { isFailureOutcome } from '../../contract/lifecycle.js';
 import { lifecycleOf, type JobStatus } from '../../contract/jobs.js';
+import { sanitize } from '../../contract/sanitize.js';
 
 /** The toolkit's escaping: a message may not break out of its line or its command. */
 export function escapeData(text: string): string {
@@ -28,15 +29,15 @@ export class GithubActions {
   ) {}
 
   group(title: string): void {
-    this.ui.err(`::group::${escapeData(title)}`);
+    this.ui.workflowCommand(`::group::${escapeData(this.ui.clean(title))}`);
   }
 
   endGroup(): void {
-    this.ui.err('::endgroup::');
+    this.ui.workflowCommand('::endgroup::');
   }
 
   annotate(level: 'error' | 'warning' | 'notice', message: string, title?: string): void {
-    this.ui.err(`::${level}${title ? ` title=${escapeProperty(title)}` : ''}::${escapeData(this.ui.redact(message))}`);
+    this.ui.workflowCommand(`::${level}${title ? ` title=${escapeProperty(this.ui.clean(title))}` : ''}::${escapeData(this.ui.clean(message))}`);
   }
 
   /** name<<delimiter blocks, as the toolkit writes them: safe for any value, multi-line included. */
@@ -46,7 +47,7 @@ export class GithubActions {
     const text = entries
       .map(([name, value]) => {
         const delimiter = `ghadelimiter_${randomUUID()}`;
-        return `${name}<<${delimiter}\n${this.ui.redact(String(value))}\n${delimiter}\n`;
+        return `${name}<<${delimiter}\n${this.ui.clean(String(value))}\n${delimiter}\n`;
       })
       .join('');
     this.append('GITHUB_OUTPUT', text, 'step outputs');
@@ -83,7 +84,8 @@ export function jobOutputs(status: JobStatus, prefix = ''): Record<string, strin
   };
 }
 
-const cell = (value: unknown) => (value === undefined || value === null ? '' : String(value).replace(/\|/g, '\\|').replace(/\n/g, ' '));
+/** A server's field in a markdown table cell: one line, escapes shown, no table break, no HTML, no code span. */
+const cell = (value: unknown) => (value === undefined || value === null ? '' : sanitize(String(value)).replace(/[|`<>]/g, (c) => `\\${c}`));
 
 const OUTCOME_MARKS: Record<string, string> = { succeeded: '✅', succeeded_with_warnings: '⚠️', failed: '❌', cancelled: '❌' };
 

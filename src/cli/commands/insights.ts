@@ -68,7 +68,7 @@ async function importCommand(ctx: Context, file: string, options: OptionValues<t
   const { engine, workspace } = await openLocalEngine(ctx);
   try {
     const summary = await workspace.insights.import(input, { format, strict: Boolean(options.strict), parallel });
-    for (const error of summary.errors) ctx.ui.err(`${file === '-' ? 'stdin' : file}:${error.line}: ${error.message}`);
+    for (const error of summary.errors) ctx.ui.err(ctx.ui.clean(`${file === '-' ? 'stdin' : file}:${error.line}: ${error.message}`));
     if (summary.skipped > summary.errors.length) ctx.ui.err(`… and ${summary.skipped - summary.errors.length} more bad lines`);
     const record = {
       lines: summary.lines,

@@ -1,5 +1,7 @@
 /** `nex-compound metrics`: the latest local metrics snapshot and the trend over recent ones. */
+import { sanitize } from '../../contract/sanitize.js';
 import { defineCommand, valueOption, type CommandResult, type OptionValues } from '../command.js';
+import { styled } from '../render/render.js';
 import type { Context } from '../context.js';
 import { openLocalEngine } from '../settings/backend.js';
 
@@ -43,17 +45,22 @@ async function metricsCommand(ctx: Context, options: OptionValues<typeof OPTIONS
       stale_ratio: latest.stale_ratio,
       patterns: latest.patterns,
       rules: latest.rules,
-      confidence_histogram: latest.confidence_histogram
-        .map((n, i) => `${(i / 10).toFixed(1)}–${((i + 1) / 10).toFixed(1)} ${'█'.repeat(Math.round((n / histogramMax) * 20))} ${n}`)
-        .join('\n'),
-      [`trend (${snapshots.length} snapshots)`]: [
-        `active      ${sparkline(trend.map((t) => t.active))}`,
-        `confidence  ${sparkline(trend.map((t) => t.average_confidence ?? 0))}`,
-        `stale ratio ${sparkline(trend.map((t) => t.stale_ratio))}`,
-      ].join('\n'),
-      last_runs: Object.entries(latest.last_runs)
-        .map(([type, run]) => `${type}: ${run.status}${run.duration_ms !== null ? ` in ${run.duration_ms} ms` : ''}`)
-        .join('\n'),
+      // Lines of our own (figures only): kept as lines.
+      confidence_histogram: styled(
+        latest.confidence_histogram.map((n, i) => `${(i / 10).toFixed(1)}–${((i + 1) / 10).toFixed(1)} ${'█'.repeat(Math.round((n / histogramMax) * 20))} ${n}`).join('\n'),
+      ),
+      [`trend (${snapshots.length} snapshots)`]: styled(
+        [
+          `active      ${sparkline(trend.map((t) => t.active))}`,
+          `confidence  ${sparkline(trend.map((t) => t.average_confidence ?? 0))}`,
+          `stale ratio ${sparkline(trend.map((t) => t.stale_ratio))}`,
+        ].join('\n'),
+      ),
+      last_runs: styled(
+        Object.entries(latest.last_runs)
+          .map(([type, run]) => sanitize(`${type}: ${run.status}${run.duration_ms !== null ? ` in ${run.duration_ms} ms` : ''}`))
+          .join('\n'),
+      ),
     };
     return { data: { kind: 'record', record, json: { latest, trend } } };
   } finally {

@@ -3,8 +3,9 @@ import { JobFailedError, UsageError } from '../../contract/errors.js';
 import { isFailureOutcome } from '../../contract/lifecycle.js';
 import { lifecycleOf, type JobStatus } from '../../contract/jobs.js';
 import { parseJobRunId, parseNonNegativeInt, parseProvider, parseProviderJobId } from '../../contract/parse.js';
+import { sanitize } from '../../contract/sanitize.js';
 import { defineCommand, switchOption, valueOption } from '../command.js';
-import { strictFailure, warningMessage } from '../follow/outcome.js';
+import { strictFailure, summarizeDetails, warningMessage } from '../follow/outcome.js';
 import { openBackend } from '../settings/backend.js';
 import { resolveSettings } from '../settings/settings.js';
 
@@ -30,7 +31,10 @@ export default defineCommand({
     const warning = options.strict ? undefined : warningMessage(status);
     if (warning) ctx.ui.warn(warning);
     let failure = options.strict ? strictFailure(status) : undefined;
-    if (options.exitStatus && isFailureOutcome(outcome)) failure = new JobFailedError(`job ${id} ${outcome === 'cancelled' ? 'was cancelled' : 'failed'} (${status.status})`);
+    if (options.exitStatus && isFailureOutcome(outcome)) {
+      const reason = status.error_details ? `: ${summarizeDetails(status.error_details, (text) => ctx.ui.redact(text))}` : '';
+      failure = new JobFailedError(`job ${id} ${outcome === 'cancelled' ? 'was cancelled' : 'failed'} (${String(status.status)})${reason}`);
+    }
     if (options.details) {
       if (!backend.details) throw new UsageError('--details needs the local engine: the Nex API reports counts only', 'add --local (and --db if the job ran elsewhere)');
       const details = await backend.details(id);
@@ -55,7 +59,7 @@ interface ClusterDetails {
 
 /** Plain lines: a run's clusters (members, similarity to the canonical insight, resulting text) and conflicts. */
 export function describeDetails(status: JobStatus, details: Record<string, unknown> | null): string {
-  const head = `${status.job_type ?? 'job'} ${status.job_run_id} ${status.status}${status.dry_run ? ' (dry run: nothing was written)' : ''}`;
+  const head = sanitize(`${status.job_type ?? 'job'} ${status.job_run_id} ${status.status}`) + (status.dry_run ? ' (dry run: nothing was written)' : '');
   if (!details) return `${head}\nno details recorded${status.status === 'completed' ? '' : ' yet'}`;
   const clusters = (details.clusters as ClusterDetails[] | undefined) ?? [];
   if (!Array.isArray(details.clusters)) return `${head}\n${JSON.stringify(details, null, 2)}`;
@@ -65,8 +69,8 @@ export function describeDetails(status: JobStatus, details: Record<string, unkno
     `${status.insights_scanned ?? 0} insights scanned · ${String(details.merged)} merged into ${clusters.length} cluster${clusters.length === 1 ? '' : 's'} · ${String(details.conflicts_total ?? conflicts.length)} conflicts · threshold ${String(details.threshold)}`,
   ];
   clusters.forEach((cluster, i) => {
-    lines.push('', `cluster ${i + 1}: insight ${cluster.survivor} survives${cluster.text_from !== cluster.survivor ? `, with the text of ${cluster.text_from}` : ''}`, `  → ${cluster.text}`);
-    for (const m of cluster.members) lines.push(`  ${String(m.id).padStart(7)}  ${m.similarity.toFixed(3)}  ${m.text}`);
+    lines.push('', `cluster ${i + 1}: insight ${cluster.survivor} survives${cluster.text_from !== cluster.survivor ? `, with the text of ${cluster.text_from}` : ''}`, `  → ${sanitize(cluster.text)}`);
+    for (const m of cluster.members) lines.push(`  ${String(m.id).padStart(7)}  ${m.similarity.toFixed(3)}  ${sanitize(m.text)}`);
   });
   if (conflicts.length > 0) {
     lines.push('', 'conflicts (similar, but a number, date, negation or name differs: never merged):');

@@ -7,7 +7,7 @@ import { isGithubActions } from '../ci/detect.js';
 import { defineCommand, switchOption, valueOption, type OptionValues } from '../command.js';
 import { FOLLOW_OPTIONS } from '../follow/options.js';
 import { sendTrigger } from '../follow/trigger.js';
-import { openBackend } from '../settings/backend.js';
+import { openBackend, sameBackendFlags } from '../settings/backend.js';
 import { resolveSettings } from '../settings/settings.js';
 
 const OPTIONS = {
@@ -45,7 +45,7 @@ export default defineCommand({
         const { GithubActions } = await import('../ci/github.js');
         new GithubActions(deps.env, ui).setOutputs({ job_run_id: job.job_run_id, status: job.status });
       }
-      ui.hint(`follow it with: nex-compound watch ${job.job_run_id}`);
+      ui.hint(`follow it with: nex-compound watch ${job.job_run_id}${sameBackendFlags(ctx, settings, backend.kind)}`);
       return { data: { kind: 'accepted', job } };
     }
     ui.info(`accepted ${job.job_type} job ${job.job_run_id}${job.dry_run ? ' (dry run)' : ''}`);

@@ -3,15 +3,16 @@
  * progress on stderr, warnings, the CI log group and annotations, and the outcome that decides
  * the exit code when several jobs end differently.
  */
-import { DeadlinePassedError, InterruptedError, JobFailedError, KnownError, type ErrorKind } from '../../contract/errors.js';
+import { DeadlinePassedError, InterruptedError, JobFailedError, KnownError, ServiceError, type ErrorKind } from '../../contract/errors.js';
 import { lifecycleOf, type JobBackend, type JobStatus } from '../../contract/jobs.js';
 import { formatDuration } from '../render/render.js';
 import { isGithubActions } from '../ci/detect.js';
 import type { CommandResult } from '../command.js';
 import type { Context } from '../context.js';
 import { createWatchReporter } from '../render/progress.js';
+import { sameBackendFlags } from '../settings/backend.js';
 import type { Settings } from '../settings/settings.js';
-import { strictFailure, warningMessage } from './outcome.js';
+import { strictFailure, summarizeDetails, warningMessage } from './outcome.js';
 import { watchJobs, type WatchResult } from './watch-loop.js';
 
 export interface ObservePolicy {
@@ -62,8 +63,9 @@ export async function observeJobs(
     gha?.endGroup();
   }
   const strict = Boolean(policy.strict);
+  const place: Place = { kind: backend.kind, flags: sameBackendFlags(ctx, settings, backend.kind), redact: (text) => ui.redact(text) };
   const statuses = results.map(finalStatus).filter((s): s is JobStatus => s !== undefined);
-  const errors = results.map((r) => outcomeError(r, settings, strict)).filter((e): e is KnownError => e !== undefined);
+  const errors = results.map((r) => outcomeError(r, settings, strict, place)).filter((e): e is KnownError => e !== undefined);
   if (!strict) {
     for (const status of statuses) {
       const warning = warningMessage(status);
@@ -90,7 +92,7 @@ export async function followJobs(
   }
   const error = worstError(errors);
   if (error && errors.length > 1) {
-    for (const other of errors) if (other !== error) ui.err(`${ui.errChalk.red('error:')} ${other.message}`);
+    for (const other of errors) if (other !== error) ui.err(`${ui.errChalk.red('error:')} ${ui.clean(other.message)}`);
   }
   const data = ui.options.ndjson || statuses.length === 0 ? undefined : ({ kind: 'statuses', statuses } as const);
   return { ...(data ? { data } : {}), ...(error ? { error } : {}) };
@@ -101,16 +103,22 @@ function finalStatus(result: WatchResult): JobStatus | undefined {
   return outcome.kind === 'completed' || outcome.kind === 'failed' ? outcome.status : outcome.last;
 }
 
-function outcomeError(result: WatchResult, settings: Settings, strict: boolean): KnownError | undefined {
+/** Where the watched jobs live, for follow-up commands that must reach them again. */
+interface Place {
+  kind: 'local' | 'remote';
+  flags: string;
+  redact: (text: string) => string;
+}
+
+function outcomeError(result: WatchResult, settings: Settings, strict: boolean, place: Place): KnownError | undefined {
   const { jobRunId, outcome } = result;
-  const providerFlag = settings.provider.name === 'nex' ? '' : ` --provider ${settings.provider.name}`;
-  const resume = `resume with: nex-compound watch${providerFlag} ${jobRunId}`;
+  const resume = `resume with: nex-compound watch ${jobRunId}${place.flags}`;
   switch (outcome.kind) {
     case 'completed':
       return strict ? strictFailure(outcome.status) : undefined;
     case 'failed': {
       const details = outcome.status.error_details;
-      const reason = details ? summarizeDetails(details) : 'no error_details given';
+      const reason = details ? summarizeDetails(details, place.redact) : 'no error_details given';
       const what = outcome.status.job_type ?? 'job';
       if (lifecycleOf(outcome.status).outcome === 'cancelled') {
         return new JobFailedError(`job ${jobRunId} (${what}) was cancelled (${outcome.status.status})${details ? `: ${reason}` : ''}`);
@@ -122,11 +130,21 @@ function outcomeError(result: WatchResult, settings: Settings, strict: boolean):
         `the ${formatDuration(settings.timeoutMs)} deadline passed while job ${jobRunId} was ${outcome.last?.status ?? 'not yet seen'}; it may still be running`,
         `${resume} (raise --timeout, or 0 for none)`,
       );
-    case 'interrupted':
-      return new InterruptedError(`interrupted; job ${jobRunId} keeps running on the server`, resume);
+    case 'interrupted': {
+      const where = place.kind === 'local' ? "in the local engine's background worker" : 'on the server';
+      return new InterruptedError(`interrupted; job ${jobRunId} keeps running ${where}${outcome.last ? ` (last seen ${lastSeen(outcome.last)})` : ''}`, resume);
+    }
+    case 'gave_up':
+      return new ServiceError(`${outcome.error.message} — gave up after ${outcome.failures} consecutive failed polls`, `the job may still be running; ${resume}`);
     case 'error':
       return outcome.error;
   }
+}
+
+/** A job's last known state in a few words: its status, progress and stage. */
+function lastSeen(status: JobStatus): string {
+  const progress = status.progress !== undefined ? ` at ${Math.round(status.progress)}%` : '';
+  return `${String(status.status)}${progress}${status.stage ? `, stage ${String(status.stage)}` : ''}`;
 }
 
 /** Which outcome decides the exit code when several jobs end differently. */
@@ -138,11 +156,4 @@ export function worstError(errors: readonly KnownError[]): KnownError | undefine
     return index === -1 ? PRECEDENCE.length : index;
   };
   return [...errors].sort((a, b) => rank(a) - rank(b))[0];
-}
-
-function summarizeDetails(details: Record<string, unknown>): string {
-  const message = details.message ?? details.error ?? details.reason;
-  if (typeof message === 'string' && message) return message;
-  const text = JSON.stringify(details);
-  return text.length > 300 ? `${text.slice(0, 300)}…` : text;
 }

@@ -9,7 +9,8 @@ import { DeadlinePassedError, KnownError } from '../../contract/errors.js';
 import { JOB_TYPES, statusJson, type JobBackend, type JobStatus, type JobType } from '../../contract/jobs.js';
 import type { Context } from '../context.js';
 import { exitCodeOf } from '../exit-codes.js';
-import { colorStatus, formatDuration, type Rendered } from '../render/render.js';
+import { colorStatus, formatDuration, styled, type Rendered } from '../render/render.js';
+import { sameBackendFlags } from '../settings/backend.js';
 import type { Settings } from '../settings/settings.js';
 import { observeJobs, worstError } from './follow.js';
 import { sendTrigger } from './trigger.js';
@@ -46,7 +47,7 @@ export async function runPipeline(
         skipped: jobTypes.slice(index),
         error: new DeadlinePassedError(
           `the ${formatDuration(settings.timeoutMs)} deadline passed before ${jobType} was triggered`,
-          `rerun the rest with: nex-compound run --jobs ${jobTypes.slice(index).join(',')} (raise --timeout, or 0 for none)`,
+          `rerun the rest with: nex-compound run --jobs ${jobTypes.slice(index).join(',')}${sameBackendFlags(ctx, settings, backend.kind)} (raise --timeout, or 0 for none)`,
         ),
       };
     }
@@ -91,14 +92,14 @@ export function pipelineSummary(
       ...outcome.statuses.map((s) => ({
         job_type: s.job_type ?? '',
         job_run_id: s.job_run_id,
-        status: colorStatus(s, chalk),
+        status: styled(colorStatus(s, chalk)),
         scanned: s.insights_scanned,
         affected: s.insights_affected,
         candidates: s.candidates_created,
         errors: s.errors,
         duration: s.duration_ms !== undefined ? formatDuration(s.duration_ms) : '',
       })),
-      ...outcome.skipped.map((jobType) => ({ job_type: jobType, job_run_id: '', status: chalk.dim('skipped') })),
+      ...outcome.skipped.map((jobType) => ({ job_type: jobType, job_run_id: '', status: styled(chalk.dim('skipped')) })),
     ],
     json: {
       ...extraJson,

@@ -1,5 +1,6 @@
 /** Sending one trigger, shared by `trigger` and `run`. */
-import { InterruptedError } from '../../contract/errors.js';
+import { InterruptedError, KnownError, TriggerOutcomeUnknownError } from '../../contract/errors.js';
+import { sameBackendFlags, shellWord } from '../settings/backend.js';
 import { isAbortError } from '../../contract/abort.js';
 import type { AcceptedJob, JobBackend, TriggerRequest } from '../../contract/jobs.js';
 import type { Context } from '../context.js';
@@ -18,11 +19,12 @@ export async function sendTrigger(
   try {
     job = await backend.trigger(request, { idempotencyKey, ...(deps.signal ? { signal: deps.signal } : {}) });
   } catch (error) {
-    if (isAbortError(error) || deps.signal?.aborted) {
-      throw new InterruptedError(
-        `interrupted before the trigger was answered; a job may or may not have been created (Idempotency-Key ${idempotencyKey})`,
-        `retry safely with: nex-compound trigger ${request.job_type}${request.dry_run ? ' --dry-run' : ''} --idempotency-key ${idempotencyKey}`,
-      );
+    const retry = `nex-compound trigger ${request.job_type}${request.dry_run ? ' --dry-run' : ''}${sameBackendFlags(ctx, settings, backend.kind)} --idempotency-key ${shellWord(idempotencyKey)}`;
+    if (deps.signal?.aborted && (isAbortError(error) || !(error instanceof KnownError))) {
+      throw new InterruptedError(`interrupted before the trigger was answered; a job may or may not have been created (Idempotency-Key ${idempotencyKey})`, `retry safely with: ${retry}`);
+    }
+    if (error instanceof TriggerOutcomeUnknownError) {
+      throw new TriggerOutcomeUnknownError(error.message, error.idempotencyKey, `retry with the same key, which a server honouring Idempotency-Key answers with the same job: ${retry}`, { cause: error });
     }
     throw error;
   }

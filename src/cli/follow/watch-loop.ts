@@ -3,7 +3,7 @@
  * A watch reports the job's true outcome or a distinct deadline / unreachable
  * outcome; it never turns an unknown into a success.
  */
-import { KnownError, ServiceError } from '../../contract/errors.js';
+import { KnownError } from '../../contract/errors.js';
 import { isAbortError } from '../../contract/abort.js';
 import { TransientError } from '../../remote/transient.js';
 import { fullJitterBackoff, pollDelay } from '../../contract/backoff.js';
@@ -38,6 +38,8 @@ export type WatchOutcome =
   | { kind: 'failed'; status: JobStatus }
   | { kind: 'deadline'; last?: JobStatus }
   | { kind: 'interrupted'; last?: JobStatus }
+  /** The polls kept failing (MAX_CONSECUTIVE_FAILURES in a row): the job may still be running. */
+  | { kind: 'gave_up'; error: KnownError; failures: number; last?: JobStatus }
   | { kind: 'error'; error: KnownError; last?: JobStatus };
 
 export interface WatchResult {
@@ -85,12 +87,10 @@ async function watchJob(backend: JobBackend, jobRunId: string, clock: WatchClock
       }
       if (error instanceof TransientError) {
         failures++;
+        // A failure worth only so many tries (a name that does not resolve) ends the watch with its own words.
+        if (error.final && error.maxRetries !== undefined && failures > error.maxRetries) return done({ kind: 'error', error: error.final, ...(last ? { last } : {}) });
         if (failures >= maxFailures) {
-          return done({
-            kind: 'error',
-            error: new ServiceError(`${error.message} — gave up after ${failures} consecutive failed polls`, `the job may still be running; resume with: nex-compound watch ${jobRunId}`),
-            ...(last ? { last } : {}),
-          });
+          return done({ kind: 'gave_up', error, failures, ...(last ? { last } : {}) });
         }
         delay = Math.max(error.retryAfterMs ?? 0, options.intervalMs ?? 0, fullJitterBackoff(failures - 1, clock.random, 1000));
         options.onWarning?.(`${error.message}; polling again in ${(delay / 1000).toFixed(1)}s (${failures} failed in a row, giving up at ${maxFailures})`);

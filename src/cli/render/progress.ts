@@ -6,6 +6,7 @@
  */
 import type { Ui } from '../ui.js';
 import { statusJson, type JobStatus } from '../../contract/jobs.js';
+import { safeJson } from '../../contract/sanitize.js';
 import { colorStatus, formatDuration } from './render.js';
 
 export interface WatchReporter {
@@ -28,7 +29,7 @@ export async function createWatchReporter(ui: Ui, jobRunIds: readonly string[], 
   const latest = new Map<string, JobStatus>();
   const ndjson = ui.options.ndjson;
   const emitNdjson = (status: JobStatus) => {
-    if (ndjson) ui.out(JSON.stringify({ timestamp: new Date(now()).toISOString(), ...statusJson(status) }));
+    if (ndjson) ui.out(safeJson({ timestamp: new Date(now()).toISOString(), ...statusJson(status) }));
   };
 
   if (ui.options.quiet || !ui.interactive) {
@@ -36,7 +37,7 @@ export async function createWatchReporter(ui: Ui, jobRunIds: readonly string[], 
       change(status) {
         latest.set(status.job_run_id, status);
         emitNdjson(status);
-        ui.info(`${new Date(now()).toISOString()} ${status.job_run_id} ${describe(status)}`);
+        ui.info(`${new Date(now()).toISOString()} ${ui.clean(`${status.job_run_id} ${describe(status)}`)}`);
       },
       poll() {},
       warn(message) {
@@ -60,7 +61,8 @@ export async function createWatchReporter(ui: Ui, jobRunIds: readonly string[], 
           status.attempts !== undefined && status.max_attempts !== undefined ? `attempt ${status.attempts} of ${status.max_attempts}` : '',
           status.reason ? status.reason : '',
         ].filter(Boolean).map((part) => ` · ${part}`).join('');
-        return `${status.job_type ?? 'job'} ${id.slice(0, 8)} ${colorStatus(status, chalk)}${bar} · ${elapsed}${extra}${counts(status, ' · ')}`;
+        // The server's words are cleaned before the colors of ours go around them.
+        return `${ui.clean(`${status.job_type ?? 'job'} ${id.slice(0, 8)}`)} ${colorStatus(status, chalk)}${bar} · ${elapsed}${ui.clean(`${extra}${counts(status, ' · ')}`)}`;
       })
       .join('\n');
   const spinner: SpinnerLike = ora({

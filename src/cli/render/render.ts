@@ -5,6 +5,7 @@
 import type { ChalkInstance } from 'chalk';
 import type { OutputMode } from '../ui.js';
 import { lifecycleOf, statusJson, type AcceptedJob, type JobStatus } from '../../contract/jobs.js';
+import { safeJson, sanitize } from '../../contract/sanitize.js';
 
 export type Rendered =
   | { kind: 'accepted'; job: AcceptedJob }
@@ -39,7 +40,7 @@ const STATUS_FIELDS = [
 ] as const;
 
 export async function render(data: Rendered, mode: OutputMode, chalk: ChalkInstance, columns?: number): Promise<string> {
-  if (mode === 'json') return JSON.stringify(toJson(data), null, 2);
+  if (mode === 'json') return safeJson(toJson(data), 2);
   switch (data.kind) {
     case 'accepted':
       return renderRecord(acceptedRecord(data.job), mode, chalk);
@@ -52,7 +53,7 @@ export async function render(data: Rendered, mode: OutputMode, chalk: ChalkInsta
         data.statuses.map((s) => ({
           job_run_id: s.job_run_id,
           job_type: s.job_type ?? '',
-          status: colorStatus(s, chalk),
+          status: styled(colorStatus(s, chalk)),
           scanned: s.insights_scanned ?? '',
           affected: s.insights_affected ?? '',
           candidates: s.candidates_created ?? '',
@@ -67,7 +68,8 @@ export async function render(data: Rendered, mode: OutputMode, chalk: ChalkInsta
     case 'rows':
       return renderRows(data.columns, data.rows, mode, columns);
     case 'text':
-      return data.text;
+      // A document of ours holding others' words: each line cleaned, the lines kept.
+      return data.text.split('\n').map(sanitize).join('\n');
   }
 }
 
@@ -104,11 +106,11 @@ function statusRecord(status: JobStatus, chalk: ChalkInstance): Record<string, u
     const value = status[field];
     if (value === undefined) continue;
     if (field === 'status') {
-      record[field] = colorStatus(status, chalk);
+      record[field] = styled(colorStatus(status, chalk));
       // Another API's own word next to where it sits in the common lifecycle.
       if (status.normalized) record.state = status.normalized.state;
     } else if (field === 'attempts' && status.max_attempts !== undefined) record[field] = `${value} of ${status.max_attempts}`;
-    else if (field === 'warning') record[field] = chalk.yellow(String(value));
+    else if (field === 'warning') record[field] = styled(chalk.yellow(sanitize(String(value))));
     else if (field === 'duration_ms' && typeof value === 'number') record[field] = `${value} (${formatDuration(value)})`;
     else if (field === 'progress' && typeof value === 'number') record[field] = `${value}%`;
     else record[field] = value;
@@ -120,7 +122,7 @@ function statusRecord(status: JobStatus, chalk: ChalkInstance): Record<string, u
 
 /** A status word colored by where it sits in the lifecycle, whichever API said it. */
 export function colorStatus(status: JobStatus, chalk: ChalkInstance): string {
-  const word = String(status.status);
+  const word = sanitize(String(status.status));
   switch (lifecycleOf(status).state) {
     case 'succeeded':
       return chalk.green(word);
@@ -160,10 +162,19 @@ async function renderRows(columns: string[], rows: Array<Record<string, unknown>
   return table.toString();
 }
 
+/** A value the caller formatted and styled itself (colors, lines of its own): shown as it is. */
+export class Styled {
+  constructor(readonly text: string) {}
+}
+
+export const styled = (text: string): Styled => new Styled(text);
+
+/** Every other value may hold others' words: shown on one line with its escapes visible. */
 function cell(value: unknown): string {
+  if (value instanceof Styled) return value.text;
   if (value === undefined || value === null) return '';
-  if (typeof value === 'object') return JSON.stringify(value);
-  return String(value);
+  if (typeof value === 'object') return sanitize(JSON.stringify(value));
+  return sanitize(String(value));
 }
 
 function visibleLength(text: string): number {

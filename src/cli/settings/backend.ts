@@ -6,7 +6,7 @@ import { AuthError, UsageError } from '../../contract/errors.js';
 import type { JobBackend, JobType } from '../../contract/jobs.js';
 import type { Engine, Workspace } from '../../engine/index.js';
 import { DEFAULT_REQUEST_RETRIES } from '../../remote/defaults.js';
-import { nexioEnvironment } from '../../remote/providers.js';
+import { PROVIDERS, nexioEnvironment } from '../../remote/providers.js';
 import type { Context } from '../context.js';
 import { isCi } from '../ui.js';
 import type { Settings } from './settings.js';
@@ -28,6 +28,8 @@ export function chooseBackend(ctx: Context, settings: Settings): BackendKind {
   if (globals.local) return 'local';
   if (globals.remote) return 'remote';
   if (settings.apiKey) return 'remote';
+  // A base URL given for this run names the remote API: without a key that is an auth error, never a local run.
+  if (settings.baseUrlSource === 'flag' || settings.baseUrlSource === 'env') return 'remote';
   if (isCi(ctx.deps.env)) {
     throw new AuthError(
       'no API key, and CI is set: refusing to guess the backend',
@@ -68,7 +70,36 @@ export async function openLocalEngine(ctx: Context): Promise<LocalEngine> {
   const id = workspaceId(ctx);
   const engine = await openEngine(file, { create: true, isDefaultPath: isDefault, env: ctx.deps.env, now: ctx.deps.now });
   ctx.ui.info(ctx.ui.errChalk.dim(`→ local engine at ${engine.path} (workspace ${id})`));
+  ctx.localEngine = { path: engine.path, workspaceId: id };
   return { engine, workspace: engine.workspace(id) };
+}
+
+/** A value as one shell word: quoted when it holds anything a shell would read. */
+export function shellWord(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The flags that make a printed follow-up command (resume, retry, follow) reach the same place:
+ * the backend, its database and workspace, the profile and the provider this run used — pasted
+ * as is, in the same shell, it finds the same job.
+ */
+export function sameBackendFlags(ctx: Context, settings: Settings, kind: 'local' | 'remote'): string {
+  const flags: string[] = [];
+  if (kind === 'local') {
+    flags.push('--local');
+    const local = ctx.localEngine;
+    if (local) {
+      flags.push('--db', shellWord(local.path));
+      if (local.workspaceId !== 1) flags.push('--workspace', String(local.workspaceId));
+    }
+  } else {
+    flags.push('--remote');
+    if (settings.provider.name !== 'nex') flags.push('--provider', settings.provider.name);
+    if (settings.baseUrl && (settings.baseUrlSource === 'flag' || settings.baseUrlSource === 'env')) flags.push('--base-url', shellWord(settings.baseUrl.href));
+  }
+  if (ctx.globals.profile !== undefined || ctx.deps.env.NEX_COMPOUND_PROFILE) flags.push('--profile', shellWord(settings.profile));
+  return ` ${flags.join(' ')}`;
 }
 
 /** What a local watch says when a job id is not in the database and workspace it looked in. */
@@ -99,7 +130,7 @@ async function openRemoteBackend(ctx: Context, settings: Settings, options: { re
   if (!settings.apiKey) {
     throw new AuthError(
       `no ${provider.credential} for the ${provider.title} (profile "${settings.profile}")`,
-      `set ${provider.keyEnv}, or run \`nex-compound config set ${provider.keyConfig}\` (it reads the key from stdin)`,
+      `set ${provider.keyEnv}, or run \`nex-compound config set ${provider.keyConfig}\` (it reads the key from stdin)${ctx.globals.remote || provider.name !== 'nex' ? '' : '; or pass --local for the bundled engine'}`,
     );
   }
   const baseUrl = settings.baseUrl;
@@ -109,7 +140,12 @@ async function openRemoteBackend(ctx: Context, settings: Settings, options: { re
       `pass --base-url, set ${provider.baseUrlEnv}, or run \`nex-compound config set ${provider.baseUrlConfig} <url>\``,
     );
   }
+  // Every key this run could know, so none is printed whichever a server echoes.
   ui.addSecret(settings.apiKey);
+  for (const spec of Object.values(PROVIDERS)) {
+    ui.addSecret(deps.env[spec.keyEnv]);
+    ui.addSecret(settings.stored[spec.keyConfig]);
+  }
   if (settings.apiKeySource === 'flag') {
     ui.warn(`--api-key leaks into shell history and \`ps\`; prefer ${provider.keyEnv} or \`nex-compound config set ${provider.keyConfig}\``);
   }
@@ -141,6 +177,8 @@ async function openRemoteBackend(ctx: Context, settings: Settings, options: { re
     random: deps.random,
     debug: (line) => ui.debug(line),
     warn: (line) => ui.warn(line),
+    redact: (text) => ui.redact(text),
+    requestDeadlineMs: settings.requestTimeoutMs,
   });
   const environment = provider.name === 'nexio' ? nexioEnvironment(settings.apiKey) : undefined;
   ui.info(ui.errChalk.dim(`→ ${backend.description} (profile ${settings.profile}${environment ? `, ${environment} environment from the nx_${environment}_ key` : ''})`));

@@ -9,6 +9,7 @@ export const CONFIG_KEYS = [
   'base-url',
   'timeout',
   'interval',
+  'request-timeout',
   ...(JOB_SETTING_KEYS as ReadonlyArray<`${'decay' | 'consolidation' | 'patterns' | 'playbook'}.${string}`>),
   'julep.api-key',
   'julep.base-url',
@@ -49,6 +50,7 @@ export function validateConfigValue(key: ConfigKey, value: string): string {
       parseDuration(trimmed, 'timeout');
       return trimmed;
     case 'interval':
+    case 'request-timeout':
       parseDuration(trimmed, key, { allowZero: false });
       return trimmed;
     default: {

@@ -25,11 +25,14 @@ export interface Settings {
   timeoutMs: number;
   /** Undefined = adaptive polling. */
   intervalMs: number | undefined;
+  /** One remote request's whole deadline: connect, headers and the complete body. */
+  requestTimeoutMs: number;
   /** The profile as stored, for engine parameters (decay settings). */
   stored: Profile;
 }
 
 const DEFAULT_TIMEOUT = '30m';
+const DEFAULT_REQUEST_TIMEOUT = '30s';
 
 export function profileName(globals: GlobalOptions, env: Deps['env']): string {
   // An empty variable counts as unset, as for every other setting.
@@ -69,6 +72,7 @@ export async function resolveSettings(
   const baseUrl = baseUrlText ?? provider.defaultBaseUrl;
   const [timeoutText] = pick(commandOptions.timeout, undefined, stored.timeout);
   const [intervalText] = pick(commandOptions.interval, undefined, stored.interval);
+  const [requestTimeoutText] = pick(undefined, env.NEX_COMPOUND_REQUEST_TIMEOUT, stored['request-timeout']);
 
   return {
     profile,
@@ -79,6 +83,7 @@ export async function resolveSettings(
     apiKeySource,
     timeoutMs: parseDuration(timeoutText ?? DEFAULT_TIMEOUT, 'timeout'),
     intervalMs: intervalText !== undefined ? parseDuration(intervalText, 'interval', { allowZero: false }) : undefined,
+    requestTimeoutMs: parseDuration(requestTimeoutText ?? DEFAULT_REQUEST_TIMEOUT, 'request-timeout', { allowZero: false }),
     stored,
   };
 }
