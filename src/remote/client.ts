@@ -218,7 +218,7 @@ export class RemoteBackend implements JobBackend {
       // A gateway's page (502, 503…) may pass, so it is polled through; if it stays, that is the answer.
       const page = notTheApi(response, this.provider, 'an HTML page');
       if (!transient) throw page;
-      throw new TransientError(`${url.origin} answered ${status}${response.statusText ? ` ${response.statusText}` : ''} with an HTML page`, false).withLimit(Number.POSITIVE_INFINITY, page);
+      throw new TransientError(this.errorFor(response, 'status', jobRunId).message, false).withLimit(Number.POSITIVE_INFINITY, page);
     }
     if (transient) {
       const retryAfter = parseRetryAfter(headerValue(response.headers, 'retry-after'), this.options.now());

@@ -409,7 +409,8 @@ describe('through the fault proxy', { concurrency: true }, () => {
     const budgetCases: Array<{ name: string; fault: ProxyFault; error: RegExp }> = [
       { name: 'reset on every request', fault: { kind: 'reset-before' }, error: new RegExp(`could not read the job status from http://127\\.0\\.0\\.1:\\d+: (${RESET_SRC}) \\(3 attempts\\)`) },
       { name: '503 on every request', fault: { kind: 'status', status: 503, message: 'maintenance' }, error: /answered 503 Service Unavailable: maintenance \(3 attempts\)/ },
-      { name: 'HTML 502 on every request', fault: { kind: 'html', status: 502 }, error: /answered 502 Bad Gateway: an HTML error page \("502 Bad Gateway"\) \(3 attempts\)/ },
+      // A gateway's page is polled through; if it stays, the answer is that this is not the API.
+      { name: 'HTML 502 on every request', fault: { kind: 'html', status: 502 }, error: /this is not the Nex API \(got an HTML page \("502 Bad Gateway"\) from 127\.0\.0\.1:\d+, status 502\)/ },
     ];
     for (const c of budgetCases) {
       test(`${c.name}: exit 6 after the retry budget (--retries 2), within a bound`, () =>
@@ -432,7 +433,7 @@ describe('through the fault proxy', { concurrency: true }, () => {
       { name: 'oversized body (endless stream)', fault: { kind: 'oversized', mode: 'endless' }, error: /is larger than 1 MiB; this is not a Nex API response/, hint: /hint: check --base-url/ },
       { name: 'redirect to another origin', fault: { kind: 'redirect', status: 307 }, error: /redirected to another origin/, hint: /hint: if http:\/\/127\.0\.0\.1:\d+ is the right server, pass it with --base-url/ },
       { name: 'redirect (301) to another origin', fault: { kind: 'redirect', status: 301 }, error: /redirected to another origin/ },
-      { name: 'HTML 200 (a login page)', fault: { kind: 'html', status: 200 }, error: /answered 200 with an HTML page \("200 OK"\) instead of JSON/, hint: /hint: check --base-url/ },
+      { name: 'HTML 200 (a login page)', fault: { kind: 'html', status: 200 }, error: /this is not the Nex API \(got an HTML page \("200 OK"\) from 127\.0\.0\.1:\d+, status 200\)/, hint: /hint: check --base-url/ },
     ];
     for (const c of endCases) {
       test(`${c.name}: exit 6 at once, no retry`, () =>

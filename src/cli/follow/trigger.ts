@@ -19,7 +19,7 @@ export async function sendTrigger(
   try {
     job = await backend.trigger(request, { idempotencyKey, ...(deps.signal ? { signal: deps.signal } : {}) });
   } catch (error) {
-    const retry = `nex-compound trigger ${request.job_type}${request.dry_run ? ' --dry-run' : ''}${sameBackendFlags(ctx, settings, backend.kind)} --idempotency-key ${shellWord(idempotencyKey)}`;
+    const retry = `nex-compound trigger ${request.job_type}${request.dry_run ? ' --dry-run' : ''} --idempotency-key ${shellWord(idempotencyKey)}${sameBackendFlags(ctx, settings, backend.kind)}`;
     if (deps.signal?.aborted && (isAbortError(error) || !(error instanceof KnownError))) {
       throw new InterruptedError(`interrupted before the trigger was answered; a job may or may not have been created (Idempotency-Key ${idempotencyKey})`, `retry safely with: ${retry}`);
     }
