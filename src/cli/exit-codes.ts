@@ -43,7 +43,7 @@ export const EXIT_CODE_TABLE: ReadonlyArray<readonly [number, string]> = [
   [3, 'authentication or permission: missing API key, 401, 403'],
   [4, 'job not found (404)'],
   [5, 'the --timeout deadline passed while a job was still running (it may still be running)'],
-  [6, 'service unreachable, an answer that is not the API's (a web page, another job, no TLS, a proxy's refusal), or a server error, after retries'],
+  [6, "service unreachable, an answer that is not the API's (a web page, another job, no TLS, a proxy's refusal), or a server error, after retries"],
   [7, 'trigger outcome unknown: the request may or may not have created a job'],
   [8, 'local database unusable: missing directory, corrupt, unreadable or unwritable file, or a newer schema'],
   [9, 'import: some lines were bad (skipped, or with --strict nothing was written); each is reported with its line number'],
