@@ -203,8 +203,8 @@ describe('5f. 401 and 403 from a local `nex-compound serve`: exit 3, the hint na
     }
   });
 
-  test('a wrong key: `status <id>` → 401 → exit 3', async (t) => {
-    if (problem) return t.skip(problem);
+  test('a wrong key: `status <id>` → 401 → exit 3', async () => {
+    assert.equal(problem, undefined, "serve and a key are set up");
     const key = `nxk_${randomKey()}`;
     const r = await runTimed(['status', JOB_A, '--retries', '0', '--remote', '--base-url', url], cleanEnv({ NEX_API_KEY: key }), FAST);
     assertRun(r, { code: 3, maxMs: 5000, keys: [key] });
@@ -213,8 +213,8 @@ describe('5f. 401 and 403 from a local `nex-compound serve`: exit 3, the hint na
     assert.doesNotMatch(r.stderr, /web UI/);
   });
 
-  test('a key without record.write: `trigger metrics` → 403 → exit 3', async (t) => {
-    if (problem) return t.skip(problem);
+  test('a key without record.write: `trigger metrics` → 403 → exit 3', async () => {
+    assert.equal(problem, undefined, "serve and a key are set up");
     const r = await runTimed(['trigger', 'metrics', '--retries', '0', '--remote', '--base-url', url], cleanEnv({ NEX_API_KEY: readOnlyKey }), FAST);
     assertRun(r, { code: 3, maxMs: 5000, keys: [readOnlyKey] });
     assert.match(r.stderr, /403/);
