@@ -18,6 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import { after } from 'node:test';
 import path from 'node:path';
 import assert from 'node:assert/strict';
 import { BIN, tempDir } from './cli.js';
@@ -400,3 +401,25 @@ export function assertRun(result: TimedResult, expect: { code: number | number[]
 
 export const JOB_A = '550e8400-e29b-41d4-a716-446655440000';
 export const JOB_B = '6ba7b810-9dad-41d1-80b4-00c04fd430c8';
+
+/** Kills a process's run after this long: every case is far quicker, so a hang shows as a failure. */
+export const FAST = { killAfterMs: 15_000 };
+
+/** The flags that point the CLI at a hostile server. */
+export const remote = (server: { url: string }): string[] => ['--remote', '--base-url', server.url];
+
+/**
+ * The servers (and proxies) one test file starts, closed after it: `serve` starts a hostile
+ * server, `track` adds anything else with a close().
+ */
+export function serverPool(): { serve: (respond: Responder) => Promise<HostileServer>; track: <T extends { close: () => Promise<void> }>(server: T) => T } {
+  const servers: Array<{ close: () => Promise<void> }> = [];
+  after(async () => {
+    for (const server of servers) await server.close();
+  });
+  const track = <T extends { close: () => Promise<void> }>(server: T): T => {
+    servers.push(server);
+    return server;
+  };
+  return { serve: async (respond) => track(await startHostileServer(respond)), track };
+}

@@ -9,33 +9,23 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import {
-  JOB_A,
   assertRun,
   cleanEnv,
+  FAST,
+  JOB_A,
   randomKey,
+  remote,
   replyHtml,
   replyJson,
   runTimed,
-  startHostileServer,
+  serverPool,
   startPlainHttpServer,
-  type HostileServer,
-  type Responder,
 } from '../helpers/hostile-server.js';
 import { BIN } from '../helpers/cli.js';
 
-const servers: Array<{ close: () => Promise<void> }> = [];
-after(async () => {
-  for (const s of servers) await s.close();
-});
+const { serve, track } = serverPool();
 
-async function serve(respond: Responder): Promise<HostileServer> {
-  const server = await startHostileServer(respond);
-  servers.push(server);
-  return server;
-}
 
-const remote = (server: HostileServer) => ['--remote', '--base-url', server.url];
-const FAST = { killAfterMs: 15_000 };
 const escapeRe = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
 const running = (id: string) => ({ job_run_id: id, job_type: 'metrics', status: 'running', dry_run: false, insights_scanned: 1 });
@@ -63,7 +53,7 @@ describe('5b. https:// to a plain http port: exit 6 "does not speak TLS", sugges
   ]) {
     test(`\`${argv.slice(0, 2).join(' ')}\` → exit 6`, async () => {
       const plain = await startPlainHttpServer();
-      servers.push(plain);
+      track(plain);
       const key = randomKey();
       const r = await runTimed([...argv, '--remote', '--base-url', `https://127.0.0.1:${plain.port}`], cleanEnv({ NEX_API_KEY: key }), FAST);
       assertRun(r, { code: 6, maxMs: 5000, keys: [key] });

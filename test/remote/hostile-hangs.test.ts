@@ -4,36 +4,27 @@
  * connect, headers and the whole body — so a trickle cannot keep a request alive forever, and a
  * watch ends within its --timeout plus at most one request deadline.
  */
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import {
-  JOB_A,
   assertRun,
   cleanEnv,
+  JOB_A,
   randomKey,
+  remote,
   replyJson,
   runTimed,
+  serverPool,
   stall,
-  startHostileServer,
   trickle,
-  type HostileServer,
   type Responder,
 } from '../helpers/hostile-server.js';
 
-const servers: HostileServer[] = [];
-after(async () => {
-  for (const s of servers) await s.close();
-});
+const { serve } = serverPool();
 
-async function serve(respond: Responder): Promise<HostileServer> {
-  const server = await startHostileServer(respond);
-  servers.push(server);
-  return server;
-}
 
 const REQUEST_TIMEOUT = '3s';
-const remote = (server: HostileServer) => ['--remote', '--base-url', server.url];
 const env = (key: string) => cleanEnv({ NEX_API_KEY: key, NEX_COMPOUND_REQUEST_TIMEOUT: REQUEST_TIMEOUT });
 
 /** A status body of a running job, padded so that trickling it takes minutes. */

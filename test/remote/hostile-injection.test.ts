@@ -4,28 +4,25 @@
  * and GitHub Actions workflow commands after newlines. None of it may reach the terminal, the CI
  * log or the step output files raw; it must be shown escaped, not silently dropped.
  */
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
-  JOB_A,
   assertRun,
   cleanEnv,
+  FAST,
+  JOB_A,
   randomKey,
   replyJson,
   runTimed,
+  serverPool,
   startHostileServer,
-  type HostileServer,
   type TimedResult,
 } from '../helpers/hostile-server.js';
 
-const servers: HostileServer[] = [];
-after(async () => {
-  for (const s of servers) await s.close();
-});
+const { track } = serverPool();
 
-const FAST = { killAfterMs: 15_000 };
 
 /** Every trick at once. */
 const INJECTED = [
@@ -122,7 +119,7 @@ describe('4. escapes and workflow commands in a status: nothing raw reaches the 
         const code = command.code[bodyName];
         test(`${command.name}, ${bodyName}, ${ci.name} → exit ${code}, escaped`, async () => {
           const server = await startHostileServer((_req, socket) => replyJson(socket, 200, BODIES[bodyName]));
-          servers.push(server);
+          track(server);
           const key = randomKey();
           const env = cleanEnv({ NEX_API_KEY: key });
           const files: Record<string, string> = {};
@@ -143,7 +140,7 @@ describe('4. escapes and workflow commands in a status: nothing raw reaches the 
 
   test('status <id> --json, injected status: no raw escape, bidi or C1 byte in the JSON either', async () => {
     const server = await startHostileServer((_req, socket) => replyJson(socket, 200, BODIES['injected status']));
-    servers.push(server);
+    track(server);
     const key = randomKey();
     const r = await runTimed(['status', JOB_A, '--retries', '0', '--json', '--remote', '--base-url', server.url], cleanEnv({ NEX_API_KEY: key }), FAST);
     assertRun(r, { code: 0, maxMs: 6000, keys: [key] });

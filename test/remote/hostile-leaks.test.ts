@@ -4,37 +4,27 @@
  * HTML title, in a redirect's Location, URL-encoded, JSON-escaped, with and without "Bearer ".
  * No 12 characters in a row of the key may reach stdout or stderr (test/helpers/hostile-server.ts).
  */
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import {
-  JOB_A,
   assertRun,
   awkwardKey,
   cleanEnv,
+  FAST,
+  JOB_A,
   randomKey,
+  remote,
   reply,
   replyHtml,
   replyJson,
   runTimed,
-  startHostileServer,
-  type HostileServer,
-  type Responder,
+  serverPool,
 } from '../helpers/hostile-server.js';
 
-const servers: HostileServer[] = [];
-after(async () => {
-  for (const s of servers) await s.close();
-});
+const { serve } = serverPool();
 
-async function serve(respond: Responder): Promise<HostileServer> {
-  const server = await startHostileServer(respond);
-  servers.push(server);
-  return server;
-}
 
-const remote = (server: HostileServer) => ['--remote', '--base-url', server.url];
-const FAST = { killAfterMs: 15_000 };
 
 /** A message of `total` characters (no white space) with the key starting at `start`. */
 function messageWithKeyAt(key: string, start: number, total: number): string {

@@ -3,40 +3,32 @@
  * status, an HTML 202, a key no HTTP header can carry, a proxy refusing CONNECT, Ctrl-C during a
  * request, and a base URL given without any key (which must never fall back to the local engine).
  */
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import {
-  JOB_A,
-  JOB_B,
   assertRun,
   cleanEnv,
+  FAST,
+  JOB_A,
+  JOB_B,
   randomKey,
+  remote,
   replyHtml,
   replyJson,
   runTimed,
+  serverPool,
   stall,
-  startHostileServer,
   startRefusingProxy,
   type HostileServer,
   type Responder,
 } from '../helpers/hostile-server.js';
 
-const servers: Array<{ close: () => Promise<void> }> = [];
-after(async () => {
-  for (const s of servers) await s.close();
-});
+const { serve, track } = serverPool();
 
-async function serve(respond: Responder): Promise<HostileServer> {
-  const server = await startHostileServer(respond);
-  servers.push(server);
-  return server;
-}
 
-const remote = (server: HostileServer) => ['--remote', '--base-url', server.url];
-const FAST = { killAfterMs: 15_000 };
 const errorLines = (stderr: string) => stderr.split('\n').filter((l) => /^error:/.test(l));
 
 describe('3a. the server answers another job\'s status: never exit 0', { concurrency: 3 }, () => {
@@ -142,7 +134,7 @@ describe('3d. HTTPS_PROXY refusing CONNECT with 404: exit 6 naming the proxy, ne
   for (const c of cases) {
     test(`${c.name} → exit ${c.code}`, async () => {
       const proxy = await startRefusingProxy(404);
-      servers.push(proxy);
+      track(proxy);
       const key = randomKey();
       const env = cleanEnv({ NEX_API_KEY: key, HTTPS_PROXY: proxy.url });
       const r = await runTimed([...c.argv, '--remote', '--base-url', 'https://example.invalid/'], env, FAST);
