@@ -2,10 +2,10 @@
  * `nex-compound revert <job_run_id>`: restores every insight a local consolidation run
  * changed to its state before the run (the engine refuses when a later change touched them).
  */
-import { NotFoundError, UsageError } from '../../contract/errors.js';
+import { NotFoundError, RefusedError, UsageError } from '../../contract/errors.js';
 import { parseJobRunId } from '../../contract/parse.js';
 import { defineCommand } from '../command.js';
-import { openLocalEngine } from '../settings/backend.js';
+import { localFlags, openLocalEngine } from '../settings/backend.js';
 
 export default defineCommand({
   name: 'revert',
@@ -17,7 +17,9 @@ export default defineCommand({
     const { engine, workspace } = await openLocalEngine(ctx);
     try {
       const result = await workspace.revert(id).catch((error: unknown) => {
-        if (error instanceof NotFoundError && !error.hint) throw new NotFoundError(error.message, 'list the jobs with `nex-compound jobs`');
+        if (error instanceof NotFoundError && !error.hint) throw new NotFoundError(error.message, `list the jobs with \`nex-compound jobs${localFlags(ctx)}\``);
+        // The run to undo first, as a command that reaches this database.
+        if (error instanceof RefusedError && error.revertFirst) throw new RefusedError(error.message, `revert ${error.revertFirst} first (\`nex-compound revert ${error.revertFirst}${localFlags(ctx)}\`)`);
         throw error;
       });
       ctx.ui.info(`reverted ${id}: ${result.restored} insight${result.restored === 1 ? '' : 's'} restored`);

@@ -86,20 +86,21 @@ export function shellWord(value: string): string {
  */
 export function sameBackendFlags(ctx: Context, settings: Settings, kind: 'local' | 'remote'): string {
   const flags: string[] = [];
-  if (kind === 'local') {
-    flags.push('--local');
-    const local = ctx.localEngine;
-    if (local) {
-      flags.push('--db', shellWord(local.path));
-      if (local.workspaceId !== 1) flags.push('--workspace', String(local.workspaceId));
-    }
-  } else {
+  if (kind === 'local') flags.push(localFlags(ctx).trim());
+  else {
     flags.push('--remote');
     if (settings.provider.name !== 'nex') flags.push('--provider', settings.provider.name);
     if (settings.baseUrl && (settings.baseUrlSource === 'flag' || settings.baseUrlSource === 'env')) flags.push('--base-url', shellWord(settings.baseUrl.href));
   }
   if (ctx.globals.profile !== undefined || ctx.deps.env.NEX_COMPOUND_PROFILE) flags.push('--profile', shellWord(settings.profile));
   return ` ${flags.join(' ')}`;
+}
+
+/** `--local --db X [--workspace N]`: a follow-up command that reaches the database this run opened. */
+export function localFlags(ctx: Context): string {
+  const local = ctx.localEngine;
+  if (!local) return ' --local';
+  return ` --local --db ${shellWord(local.path)}${local.workspaceId !== 1 ? ` --workspace ${local.workspaceId}` : ''}`;
 }
 
 /** What a local watch says when a job id is not in the database and workspace it looked in. */

@@ -117,6 +117,7 @@ describe('consolidation through the real bin', () => {
     assert.match(wrongType.stderr, /only consolidation runs can be reverted/);
     const unknown = await runBin(['revert', '5f0c6a36-9a7e-4c43-9d1f-0d6c1d7ab001'], { env });
     assert.equal(unknown.code, 4);
+    assert.ok(unknown.stderr.includes(`nex-compound jobs --local --db ${file}`), `the hint reaches this database: ${unknown.stderr}`);
     const malformed = await runBin(['revert', 'not-a-uuid'], { env });
     assert.equal(malformed.code, 2);
   });
