@@ -66,6 +66,8 @@ export interface CommandSpec<A extends readonly ArgumentSpec[] = readonly Argume
   readonly options?: O;
   /** Printed after the options in --help. */
   readonly helpAfter?: string;
+  /** Works on the local engine only: --remote is refused rather than ignored. */
+  readonly localOnly?: boolean;
   run(ctx: Context, args: ArgumentValues<A>, options: OptionValues<O>): Promise<CommandResult>;
 }
 

@@ -5,7 +5,7 @@
  */
 import type { Command, Option } from 'commander';
 import { isAbortError } from '../contract/abort.js';
-import { InterruptedError } from '../contract/errors.js';
+import { InterruptedError, UsageError } from '../contract/errors.js';
 import { JOB_TYPES } from '../contract/jobs.js';
 import { isGroup, negatedOption, switchOption, valueOption, type AnyCommand, type CommandResult, type CommandSpec, type OptionSpecs, type OptionValues } from './command.js';
 import type { Context } from './context.js';
@@ -155,7 +155,12 @@ function register(parent: Command, spec: AnyCommand, commander: Commander, execu
     const self = values.at(-1) as Command;
     const options = values.at(-2);
     const args = values.slice(0, -2);
-    return execute(self, (ctx) => (spec as CommandSpec).run(ctx, args as never, options as never));
+    return execute(self, (ctx) => {
+      if ((spec as CommandSpec).localOnly && ctx.globals.remote) {
+        throw new UsageError(`\`${self.parent?.name() === 'nex-compound' ? '' : `${self.parent?.name()} `}${spec.name}\` works on the local engine only: the Nex API has no such endpoint`, 'drop --remote (and pass --db to choose the database)');
+      }
+      return (spec as CommandSpec).run(ctx, args as never, options as never);
+    });
   });
 }
 

@@ -3,7 +3,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { statSync, readFileSync, writeFileSync, mkdirSync, chmodSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startFakeNexServer, type FakeNexServer } from '../helpers/fake-nex-server.js';
 import { ANSI_RE, ROOT, runBin, runBinAsUnprivileged, tempDir } from '../helpers/cli.js';
@@ -73,6 +73,17 @@ describe('exit codes of the real process', () => {
     const r = await runBin(['trigger', 'metrics', '--wait'], { env: env({ NEX_API_KEY: undefined, CI: 'true', NEX_COMPOUND_DB: path.join(tempDir(), 'x.db') }) });
     assert.equal(r.code, 3);
     assert.match(r.stderr, /--local/);
+  });
+
+  test('2: --remote on a command of the local engine only is refused, not ignored; no database is opened', async () => {
+    const dir = tempDir();
+    const db = path.join(dir, 'engine.db');
+    for (const argv of [['metrics', '--remote'], ['--remote', 'insights', 'list'], ['patterns', '--remote'], ['keys', 'list', '--remote']]) {
+      const r = await runBin(argv, { env: { NEX_COMPOUND_DB: db, NEX_COMPOUND_CONFIG_DIR: dir } });
+      assert.equal(r.code, 2, `${argv.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, /^error: `[a-z ]+` works on the local engine only/m);
+    }
+    assert.equal(existsSync(db), false, 'nothing was opened');
   });
 
   test('4: not found', async () => {

@@ -18,6 +18,7 @@ const DEMO_DATA = fileURLToPath(new URL('../../../data/demo-insights.jsonl', imp
 
 export default defineCommand({
   name: 'demo',
+  localOnly: true,
   description: 'load the bundled sample dataset into a fresh local workspace and run every available job',
   async run(ctx) {
     const { deps, ui } = ctx;

@@ -220,6 +220,7 @@ export default defineGroup({
   subcommands: [
     defineCommand({
       name: 'add',
+      localOnly: true,
       description: 'add an insight; one with the same normalized text is reinforced instead',
       arguments: [{ syntax: '<text>' }],
       options: ADD_OPTIONS,
@@ -227,6 +228,7 @@ export default defineGroup({
     }),
     defineCommand({
       name: 'import',
+      localOnly: true,
       description: 'import JSONL or CSV (by extension or --format); "-" reads stdin',
       arguments: [{ syntax: '<file>' }],
       options: IMPORT_OPTIONS,
@@ -234,18 +236,21 @@ export default defineGroup({
     }),
     defineCommand({
       name: 'list',
+      localOnly: true,
       description: 'list insights',
       options: LIST_OPTIONS,
       run: (ctx, _args, options) => listCommand(ctx, options),
     }),
     defineCommand({
       name: 'show',
+      localOnly: true,
       description: 'one insight with its merge history',
       arguments: [{ syntax: '<id>' }],
       run: (ctx, [id]) => showCommand(ctx, id),
     }),
     defineCommand({
       name: 'export',
+      localOnly: true,
       description: 'every insight as JSONL, in id order (round-trips through import)',
       options: EXPORT_OPTIONS,
       run: (ctx, _args, options) => exportCommand(ctx, options),

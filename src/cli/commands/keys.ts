@@ -20,6 +20,7 @@ export default defineGroup({
   subcommands: [
     defineCommand({
       name: 'create',
+      localOnly: true,
       description: 'create a key for the workspace (--workspace, default 1) and print it once',
       options: { scope: listOption('--scope <scope...>', 'record.write to trigger jobs (every key can read job status)') },
       // The key's workspace is the global --workspace (default 1), as for every local command.
@@ -38,6 +39,7 @@ export default defineGroup({
     }),
     defineCommand({
       name: 'list',
+      localOnly: true,
       description: 'keys by id, workspace and scopes (never the keys themselves)',
       async run(ctx) {
         const { engine } = await openLocalEngine(ctx);
@@ -52,6 +54,7 @@ export default defineGroup({
     }),
     defineCommand({
       name: 'revoke',
+      localOnly: true,
       description: 'revoke a key: requests with it get 401 from then on',
       arguments: [{ syntax: '<key_id>' }],
       async run(ctx, [keyId]) {

@@ -20,6 +20,7 @@ const OPTIONS = {
 
 export default defineCommand({
   name: 'metrics',
+  localOnly: true,
   description: 'the latest local metrics snapshot and the trend over recent ones',
   options: OPTIONS,
   run: (ctx, _args, options) => metricsCommand(ctx, options),

@@ -6,6 +6,7 @@ import { openLocalEngine } from '../settings/backend.js';
 
 export default defineCommand({
   name: 'patterns',
+  localOnly: true,
   description: "the local workspace's patterns (closed frequent item sets), largest support first",
   options: {
     all: switchOption('--all', 'include patterns the latest pattern_detection no longer found (stale)'),

@@ -7,6 +7,7 @@ import { openLocalEngine } from '../settings/backend.js';
 
 export default defineCommand({
   name: 'playbook',
+  localOnly: true,
   description: "the local workspace's playbook: rules synthesized from patterns, most confident first",
   options: {
     format: valueOption('--format <format>', 'table (default) or markdown, to paste into a document'),

@@ -18,6 +18,7 @@ const OPTIONS = {
 
 export default defineCommand({
   name: 'serve',
+  localOnly: true,
   description: 'answer the Nex compounding API on this machine from the local engine (keys: `nex-compound keys create`)',
   options: OPTIONS,
   run: (ctx, _args, options) => serveCommand(ctx, options),
