@@ -25,7 +25,7 @@ async function configSetCommand(ctx: Context, keyArg: string, valueArg: string |
   const value = validateConfigValue(key, raw);
   if (isSecretKey(key)) ctx.ui.addSecret(value);
   const store = await ConfigStore.open(ctx.deps);
-  store.set(profile, key, value);
+  await store.set(profile, key, value);
   ctx.ui.info(`set ${key} for profile "${profile}" in ${store.path}`);
   return {};
 }
@@ -46,7 +46,7 @@ async function configUnsetCommand(ctx: Context, keyArg: string): Promise<Command
   const key = parseConfigKey(keyArg);
   const profile = profileName(ctx.globals, ctx.deps.env);
   const store = await ConfigStore.open(ctx.deps);
-  const removed = store.unset(profile, key);
+  const removed = await store.unset(profile, key);
   ctx.ui.info(removed ? `unset ${key} in profile "${profile}"` : `${key} was not set in profile "${profile}"`);
   return {};
 }

@@ -46,6 +46,7 @@ export class ConfigStore {
   private constructor(
     private readonly conf: import('conf').default<ConfigShape>,
     readonly path: string,
+    private readonly dir: string,
   ) {}
 
   static async open(deps: Pick<Deps, 'env' | 'homedir'>): Promise<ConfigStore> {
@@ -61,7 +62,7 @@ export class ConfigStore {
         configFileMode: 0o600,
         clearInvalidConfig: false,
       });
-      return new ConfigStore(conf, conf.path);
+      return new ConfigStore(conf, conf.path, dir);
     } catch (error) {
       const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
       throw new UsageError(`cannot use the config file in ${dir}: ${reason}`, 'fix or remove the file, or point NEX_COMPOUND_CONFIG_DIR somewhere writable');
@@ -76,35 +77,50 @@ export class ConfigStore {
     return Object.fromEntries(Object.entries(this.conf.get('profiles') ?? {}).map(([name, profile]) => [name, withCurrentKeys(profile)]));
   }
 
-  set(profile: string, key: ConfigKey, value: string): void {
-    this.write(() => {
+  async set(profile: string, key: ConfigKey, value: string): Promise<void> {
+    await this.write(() => {
       const profiles = this.profiles();
       profiles[profile] = { ...(profiles[profile] ?? {}), [key]: value };
       this.conf.set('profiles', profiles);
+      return undefined;
     });
   }
 
-  unset(profile: string, key: ConfigKey): boolean {
-    const profiles = this.profiles();
-    const current = profiles[profile];
-    if (!current || current[key] === undefined) return false;
-    this.write(() => {
+  async unset(profile: string, key: ConfigKey): Promise<boolean> {
+    return this.write(() => {
+      const profiles = this.profiles();
+      const current = profiles[profile];
+      if (!current || current[key] === undefined) return false;
       delete current[key];
       if (Object.keys(current).length === 0) delete profiles[profile];
       else profiles[profile] = current;
       this.conf.set('profiles', profiles);
+      return true;
     });
-    return true;
   }
 
-  private write(change: () => void): void {
+  /**
+   * A change to the file: read, changed and written (conf writes a temporary file and renames it)
+   * under a lock, so two `config set` at once both land — the second reads what the first wrote.
+   */
+  private async write<T>(change: () => T): Promise<T> {
+    const { lock } = await import('proper-lockfile');
+    let release: (() => Promise<void>) | undefined;
     try {
-      change();
+      release = await lock(this.dir, { lockfilePath: `${this.path}.lock`, retries: { retries: 40, minTimeout: 10, maxTimeout: 200 }, stale: 10_000 });
+      const result = change();
       // conf applies the mode when it creates the file; keep it 0600 if it already existed.
       chmodSync(this.path, 0o600);
+      return result;
     } catch (error) {
       const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
-      throw new UsageError(`cannot write the config file ${this.path}: ${reason}`, 'point NEX_COMPOUND_CONFIG_DIR at a writable directory');
+      const busy = (error as { code?: string }).code === 'ELOCKED';
+      throw new UsageError(
+        busy ? `the config file ${this.path} stayed locked by another nex-compound` : `cannot write the config file ${this.path}: ${reason}`,
+        busy ? 'retry when the other `config` command has finished' : 'point NEX_COMPOUND_CONFIG_DIR at a writable directory',
+      );
+    } finally {
+      await release?.().catch(() => undefined);
     }
   }
 }
