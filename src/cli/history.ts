@@ -2,7 +2,8 @@
  * The jobs this machine triggered on the remote API, kept in a small local history
  * ($XDG_DATA_HOME/nex-compound/remote-jobs.jsonl, the newest 200), for `nex-compound jobs`.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { writeFileAtomically } from './files.js';
 import path from 'node:path';
 import type { Deps } from './deps.js';
 import type { AcceptedJob } from '../contract/jobs.js';
@@ -40,7 +41,7 @@ export function recordRemoteJob(deps: Pick<Deps, 'env' | 'homedir' | 'now'>, job
     mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     appendFileSync(file, `${JSON.stringify(entry)}\n`, { mode: 0o600 });
     const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
-    if (lines.length > HISTORY_LIMIT * 1.5) writeFileSync(file, `${lines.slice(-HISTORY_LIMIT).join('\n')}\n`, { mode: 0o600 });
+    if (lines.length > HISTORY_LIMIT * 1.5) writeFileAtomically(file, `${lines.slice(-HISTORY_LIMIT).join('\n')}\n`);
     return undefined;
   } catch (error) {
     return `could not record the job in ${file}: ${error instanceof Error ? error.message : String(error)}`;

@@ -16,7 +16,7 @@ import type { MetricsSnapshot } from './jobs/metrics/job.js';
 import { LocalBackend, acceptedJob } from './queue/local-backend.js';
 import { getJob, listJobs, toJobStatus } from './queue/queue.js';
 import { WorkerSupervisor } from './queue/spawn.js';
-import { openDatabase, type Database } from './store/db.js';
+import { openDatabase, storageError, type Database } from './store/db.js';
 import type { ExportRecord, Insight, InsightStatus, NewInsight } from './store/insights.js';
 import type { ApiKeyRow } from './store/keys.js';
 import type { ImportInput, ImportOptions, ImportSummary } from './store/import/import.js';
@@ -110,6 +110,15 @@ export async function implementedJobTypes(): Promise<JobType[]> {
 }
 
 const store = () => import('./store/insights.js');
+
+/** Rows read lazily: a store failing halfway (a damaged page, a disk error) is the store's error kind. */
+function* storeErrors<T>(db: Database, rows: IterableIterator<T>): IterableIterator<T> {
+  try {
+    yield* rows;
+  } catch (error) {
+    throw storageError(db.name, error);
+  }
+}
 const keys = () => import('./store/keys.js');
 
 function engineOver(db: Database, options: EngineOptions): Engine {
@@ -160,7 +169,7 @@ function workspaceOver(db: Database, workspaceId: number, workers: WorkerSupervi
       list: async (filter) => (await store()).listInsights(db, { ...filter, workspaceId }),
       get: async (id) => (await store()).getInsight(db, workspaceId, id),
       history: async (id) => (await store()).mergeHistory(db, workspaceId, id),
-      export: async () => (await store()).exportInsights(db, workspaceId),
+      export: async () => storeErrors(db, (await store()).exportInsights(db, workspaceId)),
     },
     patterns: { list: async (options) => (await import('./jobs/patterns/store.js')).listPatterns(db, workspaceId, options) },
     playbook: { list: async (options) => (await import('./jobs/playbook/store.js')).listRules(db, workspaceId, options) },

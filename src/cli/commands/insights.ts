@@ -5,7 +5,8 @@ import { closeSync, createWriteStream, existsSync, openSync, statSync } from 'no
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
-import { ImportIncompleteError, NotFoundError, UsageError } from '../../contract/errors.js';
+import { ImportIncompleteError, KnownError, NotFoundError, UsageError } from '../../contract/errors.js';
+import { writeStreamAtomically } from '../files.js';
 import { parseNonNegativeInt } from '../../contract/parse.js';
 import type { ImportInput } from '../../engine/index.js';
 import { defineCommand, defineGroup, valueOption, switchOption, type CommandResult, type OptionValues } from '../command.js';
@@ -163,8 +164,11 @@ async function exportCommand(ctx: Context, options: OptionValues<typeof EXPORT_O
     if (options.output) {
       const target = path.resolve(options.output);
       try {
-        await pipeline(lines, createWriteStream(target, { mode: 0o600 }));
+        // Beside the old file until it is whole: a killed or failed export leaves the old one as it was.
+        await writeStreamAtomically(target, lines);
       } catch (error) {
+        // The store failing mid-read is the store's error, not the output path's.
+        if (error instanceof KnownError) throw error;
         throw new UsageError(`cannot write ${target}: ${(error as Error).message}`, 'choose a writable path with --output');
       }
       ctx.ui.info(`exported to ${target}`);

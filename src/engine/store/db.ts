@@ -299,7 +299,7 @@ function migrate(db: Database, file: string): void {
   }).immediate();
 }
 
-function storageError(file: string, error: unknown, what?: string): StorageError {
+export function storageError(file: string, error: unknown, what?: string): StorageError {
   const code = (error as { code?: string } | undefined)?.code ?? '';
   const message = error instanceof Error ? error.message : String(error);
   const otherPathHelps = { otherPathHelps: true };

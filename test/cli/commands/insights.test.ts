@@ -18,6 +18,47 @@ function engineEnv() {
 }
 
 describe('insights', () => {
+  test('a re-export killed with -9 half way leaves the previous export whole; a failing one too', async () => {
+    const { dir, env } = engineEnv();
+    const lines = Array.from({ length: 60_000 }, (_, i) => JSON.stringify({ text: `note ${i}: ${(i * 7919).toString(36)} renewal risk for account ${i % 977}`, source: 'crm', tags: ['t' + (i % 13)] }));
+    writeFileSync(path.join(dir, 'in.jsonl'), `${lines.join('\n')}\n`);
+    assert.equal((await runBin(['insights', 'import', path.join(dir, 'in.jsonl')], { env, timeoutMs: 60_000 })).code, 0);
+    const backup = path.join(dir, 'backup.jsonl');
+    assert.equal((await runBin(['insights', 'export', '--output', backup], { env, timeoutMs: 60_000 })).code, 0);
+    const before = readFileSync(backup, 'utf8');
+    assert.equal(before.split('\n').filter(Boolean).length, 60_000);
+    // The next export differs (one more insight), so a file that is neither is a broken one.
+    assert.equal((await runBin(['insights', 'add', 'one more insight'], { env })).code, 0);
+
+    let killedMidWrite = 0;
+    for (let attempt = 0; attempt < 10 && killedMidWrite === 0; attempt++) {
+      const { spawn } = await import('node:child_process');
+      const { BIN } = await import('../../helpers/cli.js');
+      const child = spawn(process.execPath, [BIN, 'insights', 'export', '--output', backup], { env: { ...process.env, ...env }, stdio: 'ignore' });
+      const closed = new Promise((resolve) => child.once('close', resolve));
+      const { readdirSync } = await import('node:fs');
+      const deadline = Date.now() + 20_000;
+      let temporary: string | undefined;
+      while (!temporary && Date.now() < deadline && child.exitCode === null) {
+        temporary = readdirSync(dir).find((f) => f.startsWith('.backup.jsonl.') && f.endsWith('.tmp') && statSync(path.join(dir, f)).size > 0);
+        if (!temporary) await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+      child.kill('SIGKILL');
+      await closed;
+      if (temporary && readFileSync(backup, 'utf8') === before) killedMidWrite++;
+      else assert.equal(readFileSync(backup, 'utf8').split('\n').filter(Boolean).length, 60_001, 'a finished export is the new one, whole');
+    }
+    assert.equal(killedMidWrite, 1, 'the export was killed while writing, and the old backup stayed whole');
+    assert.equal(readFileSync(backup, 'utf8'), before);
+
+    // An output that cannot be written: the old file stays, one line, exit 2.
+    const blocked = path.join(dir, 'sub', 'backup.jsonl');
+    const r = await runBin(['insights', 'export', '--output', blocked], { env });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /^error: cannot write /m);
+    assert.equal(readFileSync(backup, 'utf8'), before);
+  });
+
   test('add, reinforce, list, show, export — and export round-trips through import', async () => {
     const { dir, env } = engineEnv();
     const add = await runBin(['insights', 'add', 'Acme renews in Q3.', '--source', 'gong-call', '--confidence', '0.6', '--tags', 'renewal,enterprise', '--json'], { env });
