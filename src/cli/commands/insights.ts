@@ -1,9 +1,8 @@
 /**
  * `insights add|import|list|show|export`: the local engine's insight store.
  */
-import { closeSync, createWriteStream, existsSync, openSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { ImportIncompleteError, KnownError, NotFoundError, UsageError } from '../../contract/errors.js';
 import { writeStreamAtomically } from '../files.js';
