@@ -111,13 +111,35 @@ export async function implementedJobTypes(): Promise<JobType[]> {
 
 const store = () => import('./store/insights.js');
 
+/** SQLite's own failures (a full disk, a damaged page, a read-only file, a lock held too long) as the store's error kind. */
+function asStoreError(db: Database, error: unknown): unknown {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_') ? storageError(db.name, error) : error;
+}
+
 /** Rows read lazily: a store failing halfway (a damaged page, a disk error) is the store's error kind. */
 function* storeErrors<T>(db: Database, rows: IterableIterator<T>): IterableIterator<T> {
   try {
     yield* rows;
   } catch (error) {
-    throw storageError(db.name, error);
+    throw asStoreError(db, error);
   }
+}
+
+/** Every method of a facet, its SQLite failures turned into the store's error kind. */
+function guarded<T extends object>(db: Database, facet: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [name, method] of Object.entries(facet)) {
+    out[name] = (...args: unknown[]) => {
+      try {
+        const result: unknown = (method as (...a: unknown[]) => unknown)(...args);
+        return result instanceof Promise ? result.catch((error: unknown) => Promise.reject(asStoreError(db, error))) : result;
+      } catch (error) {
+        throw asStoreError(db, error);
+      }
+    };
+  }
+  return out as T;
 }
 const keys = () => import('./store/keys.js');
 
@@ -149,8 +171,8 @@ function workspaceOver(db: Database, workspaceId: number, workers: WorkerSupervi
   return {
     id: workspaceId,
     backend: (options = {}) => new LocalBackend({ db, dbPath: db.name, workspaceId, now, workers, ...options }),
-    jobs: {
-      list: (limit) => listJobs(db, { workspaceId, limit }).map(toJobStatus),
+    jobs: guarded(db, {
+      list: (limit: number) => listJobs(db, { workspaceId, limit }).map(toJobStatus),
       find(jobRunId) {
         const row = getJob(db, jobRunId);
         return row && row.workspace_id === workspaceId ? toJobStatus(row) : undefined;
@@ -162,18 +184,24 @@ function workspaceOver(db: Database, workspaceId: number, workers: WorkerSupervi
         if (!outcome.replay) workers.ensureWorker(true);
         return { job: acceptedJob(outcome.job), replay: outcome.replay };
       },
-    },
-    insights: {
+    }),
+    insights: guarded(db, {
       add: async (input) => (await store()).addInsight(db, { ...input, workspaceId, now: now() }),
       import: async (source, options) => (await import('./store/import/import.js')).importInsights(db, source, { ...options, workspaceId, now: now() }),
       list: async (filter) => (await store()).listInsights(db, { ...filter, workspaceId }),
       get: async (id) => (await store()).getInsight(db, workspaceId, id),
       history: async (id) => (await store()).mergeHistory(db, workspaceId, id),
       export: async () => storeErrors(db, (await store()).exportInsights(db, workspaceId)),
+    }),
+    patterns: guarded(db, { list: async (options: { all: boolean; limit: number; members: boolean }) => (await import('./jobs/patterns/store.js')).listPatterns(db, workspaceId, options) }),
+    playbook: guarded(db, { list: async (options: { all: boolean }) => (await import('./jobs/playbook/store.js')).listRules(db, workspaceId, options) }),
+    metrics: guarded(db, { recent: async (limit: number) => (await import('./jobs/metrics/job.js')).recentSnapshots(db, workspaceId, limit) }),
+    revert: async (jobRunId) => {
+      try {
+        return (await import('./jobs/consolidation/revert.js')).revertConsolidation(db, workspaceId, jobRunId, now());
+      } catch (error) {
+        throw asStoreError(db, error);
+      }
     },
-    patterns: { list: async (options) => (await import('./jobs/patterns/store.js')).listPatterns(db, workspaceId, options) },
-    playbook: { list: async (options) => (await import('./jobs/playbook/store.js')).listRules(db, workspaceId, options) },
-    metrics: { recent: async (limit) => (await import('./jobs/metrics/job.js')).recentSnapshots(db, workspaceId, limit) },
-    revert: async (jobRunId) => (await import('./jobs/consolidation/revert.js')).revertConsolidation(db, workspaceId, jobRunId, now()),
   };
 }

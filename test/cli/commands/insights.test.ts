@@ -18,6 +18,37 @@ function engineEnv() {
 }
 
 describe('insights', () => {
+  test('an import onto a full disk exits 8 with one line, and the store stays intact and usable', async (t) => {
+    const { spawnSync } = await import('node:child_process');
+    const { dir, env } = engineEnv();
+    const small = path.join(dir, 'small');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(small);
+    if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', small]).status !== 0) {
+      t.skip('cannot mount a small tmpfs here (needs root)');
+      return;
+    }
+    try {
+      const db = path.join(small, 'engine.db');
+      const lines = Array.from({ length: 20_000 }, (_, i) => JSON.stringify({ text: `note ${i} ${'padding '.repeat(8)}${(i * 7919).toString(36)}` }));
+      writeFileSync(path.join(dir, 'big.jsonl'), `${lines.join('\n')}\n`);
+      const r = await runBin(['insights', 'import', path.join(dir, 'big.jsonl')], { env: { ...env, NEX_COMPOUND_DB: db }, timeoutMs: 60_000 });
+      assert.equal(r.code, 8, r.stderr);
+      assert.match(r.stderr, /^error: the disk holding .* is full$/m);
+      assert.doesNotMatch(r.stderr, /internal error|\n\s+at /);
+      const check = new Sqlite(db, { readonly: true });
+      try {
+        assert.equal(check.pragma('integrity_check', { simple: true }), 'ok');
+      } finally {
+        check.close();
+      }
+      const list = await runBin(['insights', 'list', '--limit', '1', '--json'], { env: { ...env, NEX_COMPOUND_DB: db } });
+      assert.equal(list.code, 0, list.stderr);
+    } finally {
+      spawnSync('umount', [small]);
+    }
+  });
+
   test('a re-export killed with -9 half way leaves the previous export whole; a failing one too', async () => {
     const { dir, env } = engineEnv();
     const lines = Array.from({ length: 60_000 }, (_, i) => JSON.stringify({ text: `note ${i}: ${(i * 7919).toString(36)} renewal risk for account ${i % 977}`, source: 'crm', tags: ['t' + (i % 13)] }));
