@@ -114,7 +114,8 @@ const store = () => import('./store/insights.js');
 /** SQLite's own failures (a full disk, a damaged page, a read-only file, a lock held too long) as the store's error kind. */
 function asStoreError(db: Database, error: unknown): unknown {
   const code = (error as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' && code.startsWith('SQLITE_') ? storageError(db.name, error) : error;
+  // A broken constraint is a bug of ours (exit 70), not a state of the store.
+  return typeof code === 'string' && code.startsWith('SQLITE_') && !code.startsWith('SQLITE_CONSTRAINT') ? storageError(db.name, error) : error;
 }
 
 /** Rows read lazily: a store failing halfway (a damaged page, a disk error) is the store's error kind. */

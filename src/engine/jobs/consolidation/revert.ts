@@ -71,14 +71,15 @@ export function revertConsolidation(db: Database, workspaceId: number, jobRunId:
             );
           }
         }
-        // Merged insights come back as active: their normalized texts must still be free.
+        // Merged insights come back as active, and survivors take back their own texts: each of
+        // those normalized texts must not belong to an active insight added since.
         const clash = db.prepare(`SELECT id FROM insights WHERE workspace_id = ? AND status = 'active' AND normalized_text = ? AND id != ?`);
-        const survivors = new Set(changes.filter((c) => c.role === 'survivor').map((c) => c.insight_id));
+        const restored = new Set(changes.map((c) => c.insight_id));
         for (const change of changes) {
-          if (change.role !== 'merged') continue;
           const before = JSON.parse(change.before) as InsightRow;
+          if (before.status !== 'active') continue;
           const other = clash.get(workspaceId, before.normalized_text, change.insight_id) as { id: number } | undefined;
-          if (other && !survivors.has(other.id)) {
+          if (other && !restored.has(other.id)) {
             throw new RefusedError(`cannot revert ${jobRunId}: insight ${change.insight_id}'s text now belongs to insight ${other.id}, added since`, 'nothing was restored');
           }
         }

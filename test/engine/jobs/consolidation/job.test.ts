@@ -122,6 +122,24 @@ describe('consolidation through the real bin', () => {
     assert.equal(malformed.code, 2);
   });
 
+  test('revert after a text the run merged away was added again: exit 10 naming the new insight, nothing restored (was a UNIQUE crash)', async () => {
+    const { file, env } = await corpusEngine(200);
+    const run = await consolidate(env);
+    const clusters = run.details.clusters as Array<{ survivor: number; text_from: number; text: string; members: Array<{ id: number; text: string }> }>;
+    // Best: a survivor that took another member's text, so its own text is free again.
+    const cluster = clusters.find((c) => c.text_from !== c.survivor) ?? clusters[0]!;
+    const member = cluster.members.find((m) => m.id === cluster.survivor && m.text !== cluster.text) ?? cluster.members.find((m) => m.text !== cluster.text)!;
+    const add = await runBin(['insights', 'add', member.text, '--json'], { env });
+    assert.equal(add.code, 0, add.stderr);
+    const added = JSON.parse(add.stdout) as { id: number; reinforced: boolean };
+    assert.equal(added.reinforced, false, 'a new active insight holds the text');
+    const rows = allRows(file);
+    const refused = await runBin(['revert', run.status.job_run_id], { env });
+    assert.equal(refused.code, 10, refused.stderr);
+    assert.match(refused.stderr, new RegExp(`text now belongs to insight ${added.id}, added since`));
+    assert.deepEqual(allRows(file), rows, 'nothing was restored');
+  });
+
   test('kill -9 mid-consolidation: no partial merge; the re-claimed run completes with attempts = 2', async () => {
     const { file, env } = await corpusEngine(800, { NEX_COMPOUND_LEASE_MS: '1000', NEX_COMPOUND_JOB_SLOWDOWN_MS: '400' });
     const before = allRows(file);
