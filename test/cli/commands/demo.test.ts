@@ -1,0 +1,44 @@
+/** `demo`: the sample as of today, one demo at a time per database. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { sampleAsOfToday } from '../../../src/cli/commands/demo.js';
+import { BIN, runBin, tempDir } from '../../helpers/cli.js';
+
+const DAY = 86_400_000;
+
+test('the sample is as old on any day: every insight\'s age is the same whenever the demo runs', () => {
+  const ages = (now: number) =>
+    sampleAsOfToday(now).map((line) => {
+      const record = JSON.parse(line) as { created_at: string; last_reinforced_at: string };
+      return [now - Date.parse(record.created_at), now - Date.parse(record.last_reinforced_at)];
+    });
+  const today = Date.parse('2026-12-03T12:00:00Z');
+  const aYearOn = today + 365 * DAY;
+  assert.ok(ages(today).length >= 300);
+  assert.deepEqual(ages(aYearOn), ages(today));
+  // Nothing lies in the future of the day it runs.
+  assert.ok(ages(today).every(([created, reinforced]) => created! >= 0 && reinforced! >= 0));
+});
+
+test('a second demo on the same database while one runs is refused (exit 2) and the first completes', async () => {
+  const dir = tempDir('nex-compound-demo-');
+  const env = { XDG_DATA_HOME: dir, NEX_COMPOUND_CONFIG_DIR: dir, HOME: dir };
+  const first = spawn(process.execPath, [BIN, 'demo', '--json'], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  first.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const firstDone = new Promise<number | null>((resolve) => first.once('close', resolve));
+  // Wait until the first holds its database (it has announced it).
+  const deadline = Date.now() + 20_000;
+  while (!/local engine at/.test(stderr) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.match(stderr, /local engine at/, 'the first demo started');
+  const second = await runBin(['demo'], { env, timeoutMs: 20_000 });
+  assert.equal(second.code, 2, second.stderr);
+  assert.match(second.stderr, /^error: another `nex-compound demo` is running on .*demo\.db$/m);
+  assert.equal(await firstDone, 0, stderr);
+  // Once it is done, the next demo runs.
+  const third = await runBin(['demo', '--json'], { env, timeoutMs: 60_000 });
+  assert.equal(third.code, 0, third.stderr);
+  assert.ok(path.isAbsolute(JSON.parse(third.stdout).database));
+});
