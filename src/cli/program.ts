@@ -64,6 +64,7 @@ export const COMMAND_MODULES: Readonly<Record<string, () => Promise<{ default: A
   playbook: () => import('./commands/playbook.js'),
   serve: () => import('./commands/serve.js'),
   keys: () => import('./commands/keys.js'),
+  doctor: () => import('./commands/doctor.js'),
   completion: () => import('./commands/completion.js'),
   config: () => import('./commands/config.js'),
 };

@@ -19,11 +19,12 @@ import { WorkerSupervisor } from './queue/spawn.js';
 import { openDatabase, storageError, type Database } from './store/db.js';
 import type { ExportRecord, Insight, InsightStatus, NewInsight } from './store/insights.js';
 import type { ApiKeyRow } from './store/keys.js';
+import type { StoreCheck } from './store/doctor.js';
 import type { ImportInput, ImportOptions, ImportSummary } from './store/import/import.js';
 import type { RevertResult } from './jobs/consolidation/revert.js';
 
 export { defaultDatabasePath } from './store/db.js';
-export type { ApiKeyRow, ExportRecord, ImportInput, ImportSummary, Insight, InsightStatus, MetricsSnapshot, PatternRecord, RevertResult, RuleRecord };
+export type { ApiKeyRow, StoreCheck, ExportRecord, ImportInput, ImportSummary, Insight, InsightStatus, MetricsSnapshot, PatternRecord, RevertResult, RuleRecord };
 
 export interface EngineOptions {
   /** Create the file (and, for the default location, its directory) when missing. */
@@ -42,6 +43,8 @@ export interface Engine {
   workspace(id: number): Workspace;
   /** A workspace no insight belongs to yet. */
   unusedWorkspaceId(): Promise<number>;
+  /** SQLite's integrity check and the store's own invariants: what is wrong, if anything. */
+  check(): Promise<StoreCheck>;
   /** Starts a background worker when queued or abandoned jobs need one. */
   ensureWorker(afterTrigger: boolean): void;
   keys: {
@@ -157,6 +160,13 @@ function engineOver(db: Database, options: EngineOptions): Engine {
     },
     unusedWorkspaceId: async () => (await store()).unusedWorkspaceId(db),
     ensureWorker: (afterTrigger) => workers.ensureWorker(afterTrigger),
+    check: async () => {
+      try {
+        return (await import('./store/doctor.js')).checkStore(db);
+      } catch (error) {
+        throw asStoreError(db, error);
+      }
+    },
     keys: {
       create: async (workspaceId, scopes) => (await keys()).createApiKey(db, workspaceId, scopes, now()),
       list: async () => (await keys()).listApiKeys(db),

@@ -26,8 +26,6 @@ export interface ConsolidationResult {
   conflicts_total: number;
 }
 
-
-
 /** Texts merged (directly or through a chain) into each active insight by earlier runs. */
 function mergedHistory(db: Database, workspaceId: number): Map<number, string[]> {
   const rows = db.prepare(`SELECT id, text, status, merged_into FROM insights WHERE workspace_id = ? AND (status = 'merged' OR id IN (SELECT merged_into FROM insights WHERE workspace_id = ? AND status = 'merged'))`).all(workspaceId, workspaceId) as Array<{
