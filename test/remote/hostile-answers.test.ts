@@ -135,10 +135,12 @@ describe('5e. a resume hint reaches the same backend: --remote/--base-url/--prof
     });
   }
 
-  test('`trigger metrics --local --db X --wait --timeout 1ms` → exit 5, the resume command carries --local and --db X', async () => {
-    const env = cleanEnv({ NEX_API_KEY: randomKey() });
+  test('`trigger decay_sweep --local --db X --wait --timeout 300ms` (a slowed job) → exit 5, the resume command carries --local and --db X', async () => {
+    // A metrics job on an empty store can end before the first poll (then 0 is the true outcome);
+    // a decay_sweep whose progress reports each block 1.5 s cannot.
+    const env = cleanEnv({ NEX_API_KEY: randomKey(), NEX_COMPOUND_JOB_SLOWDOWN_MS: '1500' });
     const db = path.join(path.dirname(env.HOME!), 'resume.db');
-    const r = await runTimed(['trigger', 'metrics', '--local', '--db', db, '--wait', '--timeout', '1ms'], env, FAST);
+    const r = await runTimed(['trigger', 'decay_sweep', '--local', '--db', db, '--wait', '--timeout', '300ms'], env, FAST);
     assertRun(r, { code: 5, maxMs: 8000, keys: [env.NEX_API_KEY] });
     const line = resumeLine(r.stderr);
     assert.match(line, /(^|\s)--local(\s|$)/, `--local in: ${line}`);
