@@ -25,7 +25,9 @@ test('the sample is as old on any day: every insight\'s age is the same whenever
 test('a second demo on the same database while one runs is refused (exit 2) and the first completes', async () => {
   const dir = tempDir('nex-compound-demo-');
   const env = { XDG_DATA_HOME: dir, NEX_COMPOUND_CONFIG_DIR: dir, HOME: dir };
-  const first = spawn(process.execPath, [BIN, 'demo', '--json'], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // The first demo's jobs are slowed (each progress report blocks 300 ms), so it is surely still
+  // running when the second starts, however loaded the machine.
+  const first = spawn(process.execPath, [BIN, 'demo', '--json'], { env: { PATH: process.env.PATH ?? '', ...env, NEX_COMPOUND_JOB_SLOWDOWN_MS: '300' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   first.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const firstDone = new Promise<number | null>((resolve) => first.once('close', resolve));
