@@ -158,7 +158,8 @@ function register(parent: Command, spec: AnyCommand, commander: Commander, execu
     const args = values.slice(0, -2);
     return execute(self, (ctx) => {
       if ((spec as CommandSpec).localOnly && ctx.globals.remote) {
-        throw new UsageError(`\`${self.parent?.name() === 'nex-compound' ? '' : `${self.parent?.name()} `}${spec.name}\` works on the local engine only: the Nex API has no such endpoint`, 'drop --remote (and pass --db to choose the database)');
+        const name = self.parent && self.parent !== ctx.program ? `${self.parent.name()} ${spec.name}` : spec.name;
+        throw new UsageError(`\`${name}\` works on the local engine only: the Nex API has no such endpoint`, 'drop --remote (and pass --db to choose the database)');
       }
       return (spec as CommandSpec).run(ctx, args as never, options as never);
     });

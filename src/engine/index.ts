@@ -16,7 +16,7 @@ import type { MetricsSnapshot } from './jobs/metrics/job.js';
 import { LocalBackend, acceptedJob } from './queue/local-backend.js';
 import { getJob, listJobs, toJobStatus } from './queue/queue.js';
 import { WorkerSupervisor } from './queue/spawn.js';
-import { openDatabase, storageError, type Database } from './store/db.js';
+import { asStoreError, openDatabase, type Database } from './store/db.js';
 import type { ExportRecord, Insight, InsightStatus, NewInsight } from './store/insights.js';
 import type { ApiKeyRow } from './store/keys.js';
 import type { StoreCheck } from './store/doctor.js';
@@ -113,13 +113,6 @@ export async function implementedJobTypes(): Promise<JobType[]> {
 }
 
 const store = () => import('./store/insights.js');
-
-/** SQLite's own failures (a full disk, a damaged page, a read-only file, a lock held too long) as the store's error kind. */
-function asStoreError(db: Database, error: unknown): unknown {
-  const code = (error as { code?: unknown } | undefined)?.code;
-  // A broken constraint is a bug of ours (exit 70), not a state of the store.
-  return typeof code === 'string' && code.startsWith('SQLITE_') && !code.startsWith('SQLITE_CONSTRAINT') ? storageError(db.name, error) : error;
-}
 
 /** Rows read lazily: a store failing halfway (a damaged page, a disk error) is the store's error kind. */
 function* storeErrors<T>(db: Database, rows: IterableIterator<T>): IterableIterator<T> {

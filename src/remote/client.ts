@@ -9,7 +9,6 @@
  * (every secret of the run) before anything is cut, and unparsable bodies are never quoted.
  */
 import { randomUUID } from 'node:crypto';
-import { isLoopbackHost } from '../contract/parse.js';
 import type { Dispatcher } from 'undici';
 import {
   AuthError,
@@ -19,7 +18,7 @@ import {
   TriggerOutcomeUnknownError,
   UsageError,
 } from '../contract/errors.js';
-import { isUuid } from '../contract/parse.js';
+import { isLoopbackHost, isUuid } from '../contract/parse.js';
 import { JOB_TYPES, type AcceptedJob, type CallOptions, type JobBackend, type JobStatus, type JobType, type TriggerOptions, type TriggerRequest } from '../contract/jobs.js';
 import { fullJitterBackoff } from '../contract/backoff.js';
 import {
@@ -36,7 +35,6 @@ import {
 } from './http.js';
 import { isAbortError } from '../contract/abort.js';
 import { PROVIDERS, type ProviderSpec } from './providers.js';
-
 
 export interface RemoteBackendOptions {
   /** Nex when absent. */
@@ -97,7 +95,8 @@ export class RemoteBackend implements JobBackend {
       new TriggerOutcomeUnknownError(
         `${what}: the job may or may not have been created (Idempotency-Key ${idempotencyKey})`,
         idempotencyKey,
-        `retry with the same key, which a server honouring Idempotency-Key answers with the same job: nex-compound trigger ${request.job_type}${request.dry_run ? ' --dry-run' : ''} --idempotency-key ${idempotencyKey}`,
+        // The command to resend it is the caller's to name (it knows the flags that chose this server).
+        'retry with the same key, which a server honouring Idempotency-Key answers with the same job',
         { cause },
       );
 
@@ -216,7 +215,7 @@ export class RemoteBackend implements JobBackend {
     if (parsed.kind === 'html') {
       // A web page is not the API, whatever its status code: a wrong --base-url, a proxy's page.
       // A gateway's page (502, 503…) may pass, so it is polled through; if it stays, that is the answer.
-      const page = notTheApi(response, this.provider, 'an HTML page');
+      const page = notTheApi(response, this.provider, 'an HTML page', htmlTitle(response.text));
       if (!transient) throw page;
       throw new TransientError(this.errorFor(response, 'status', jobRunId).message, false).withLimit(Number.POSITIVE_INFINITY, page);
     }
@@ -397,8 +396,7 @@ function unreachable(url: URL, error: unknown, attempts: number): ServiceError {
 }
 
 /** What a web page (or another non-JSON answer) tells the user: a wrong URL, not a missing job. */
-function notTheApi(response: HttpResponse, provider: ProviderSpec, what: string): ServiceError {
-  const title = what === 'an HTML page' ? htmlTitle(response.text) : undefined;
+function notTheApi(response: HttpResponse, provider: ProviderSpec, what: string, title?: string): ServiceError {
   return new ServiceError(
     `this is not the ${provider.title} (got ${what}${title ? ` ("${title}")` : ''} from ${response.url.host}, status ${response.status})`,
     `check --base-url: it should point at the ${provider.title}${provider.defaultBaseUrl ? ` (default ${provider.defaultBaseUrl})` : ''}`,

@@ -183,9 +183,10 @@ function skipInterimContinue(socket: import('node:net').Socket): void {
     }
     for (;;) {
       const head = chunk.subarray(0, 1024).toString('latin1');
-      if (!head.startsWith('HTTP/1.') || head.length < 13) break;
-      if (!/^HTTP\/1\.[01] 100 /.test(head)) break;
-      const match = CONTINUE_RE.exec(head);
+      // Too short to tell yet ("HTTP/1.1 10"): wait for more before deciding.
+      const undecided = head.length < 13 && ['HTTP/1.1 100 ', 'HTTP/1.0 100 '].some((start) => start.startsWith(head));
+      if (!undecided && !/^HTTP\/1\.[01] 100 /.test(head)) break;
+      const match = undecided ? null : CONTINUE_RE.exec(head);
       // Half a 100 so far: wait for the rest before deciding.
       if (!match) {
         pending = chunk;

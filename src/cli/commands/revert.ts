@@ -2,7 +2,7 @@
  * `nex-compound revert <job_run_id>`: restores every insight a local consolidation run
  * changed to its state before the run (the engine refuses when a later change touched them).
  */
-import { NotFoundError, RefusedError, UsageError } from '../../contract/errors.js';
+import { NotFoundError, RefusedError } from '../../contract/errors.js';
 import { parseJobRunId } from '../../contract/parse.js';
 import { defineCommand } from '../command.js';
 import { localFlags, openLocalEngine } from '../settings/backend.js';
@@ -11,9 +11,9 @@ export default defineCommand({
   name: 'revert',
   description: 'undo a local consolidation run exactly; refuses if a later change touched the same insights',
   arguments: [{ syntax: '<job_run_id>', description: 'the consolidation run to undo' }],
+  localOnly: true,
   async run(ctx, [idArg]) {
     const id = parseJobRunId(idArg);
-    if (ctx.globals.remote) throw new UsageError('revert works on the local engine: the Nex API has no revert endpoint', 'drop --remote');
     const { engine, workspace } = await openLocalEngine(ctx);
     try {
       const result = await workspace.revert(id).catch((error: unknown) => {

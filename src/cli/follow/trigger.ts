@@ -24,7 +24,7 @@ export async function sendTrigger(
       throw new InterruptedError(`interrupted before the trigger was answered; a job may or may not have been created (Idempotency-Key ${idempotencyKey})`, `retry safely with: ${retry}`);
     }
     if (error instanceof TriggerOutcomeUnknownError) {
-      throw new TriggerOutcomeUnknownError(error.message, error.idempotencyKey, `retry with the same key, which a server honouring Idempotency-Key answers with the same job: ${retry}`, { cause: error });
+      throw new TriggerOutcomeUnknownError(error.message, error.idempotencyKey, `${error.hint}: ${retry}`, { cause: error });
     }
     throw error;
   }

@@ -29,7 +29,7 @@ export function chooseBackend(ctx: Context, settings: Settings): BackendKind {
   if (globals.remote) return 'remote';
   if (settings.apiKey) return 'remote';
   // A base URL given for this run names the remote API: without a key that is an auth error, never a local run.
-  if (settings.baseUrlSource === 'flag' || settings.baseUrlSource === 'env') return 'remote';
+  if (baseUrlGiven(settings)) return 'remote';
   if (isCi(ctx.deps.env)) {
     throw new AuthError(
       'no API key, and CI is set: refusing to guess the backend',
@@ -38,6 +38,9 @@ export function chooseBackend(ctx: Context, settings: Settings): BackendKind {
   }
   return 'local';
 }
+
+/** A base URL chosen for this run (a flag or the environment), not a profile's or the default. */
+const baseUrlGiven = (settings: Settings) => settings.baseUrlSource === 'flag' || settings.baseUrlSource === 'env';
 
 export async function openBackend(ctx: Context, settings: Settings, options: { retries?: number } = {}): Promise<JobBackend> {
   const kind = chooseBackend(ctx, settings);
@@ -84,13 +87,13 @@ export function shellWord(value: string): string {
  * the backend, its database and workspace, the profile and the provider this run used — pasted
  * as is, in the same shell, it finds the same job.
  */
-export function sameBackendFlags(ctx: Context, settings: Settings, kind: 'local' | 'remote'): string {
+export function sameBackendFlags(ctx: Context, settings: Settings, kind: BackendKind): string {
   const flags: string[] = [];
   if (kind === 'local') flags.push(localFlags(ctx).trim());
   else {
     flags.push('--remote');
     if (settings.provider.name !== 'nex') flags.push('--provider', settings.provider.name);
-    if (settings.baseUrl && (settings.baseUrlSource === 'flag' || settings.baseUrlSource === 'env')) flags.push('--base-url', shellWord(settings.baseUrl.href));
+    if (settings.baseUrl && baseUrlGiven(settings)) flags.push('--base-url', shellWord(settings.baseUrl.href));
   }
   if (ctx.globals.profile !== undefined || ctx.deps.env.NEX_COMPOUND_PROFILE) flags.push('--profile', shellWord(settings.profile));
   return ` ${flags.join(' ')}`;

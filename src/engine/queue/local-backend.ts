@@ -4,7 +4,7 @@
  */
 import { NotFoundError } from '../../contract/errors.js';
 import type { AcceptedJob, JobBackend, JobStatus, JobType, TriggerRequest } from '../../contract/jobs.js';
-import type { Database } from '../store/db.js';
+import { asStoreError, type Database } from '../store/db.js';
 import { createJob, getJob, getJobResult, toJobStatus, type JobRow } from './queue.js';
 import type { WorkerSupervisor } from './spawn.js';
 
@@ -38,20 +38,22 @@ export class LocalBackend implements JobBackend {
 
   async trigger(request: TriggerRequest): Promise<AcceptedJob> {
     const params = this.options.paramsFor?.(request.job_type);
-    const row = createJob(this.options.db, {
-      workspaceId: this.options.workspaceId,
-      jobType: request.job_type,
-      dryRun: request.dry_run,
-      ...(params ? { params } : {}),
-      now: this.options.now(),
-    });
-    this.options.workers.ensureWorker(true);
+    const row = this.stored(() =>
+      createJob(this.options.db, {
+        workspaceId: this.options.workspaceId,
+        jobType: request.job_type,
+        dryRun: request.dry_run,
+        ...(params ? { params } : {}),
+        now: this.options.now(),
+      }),
+    );
+    this.stored(() => this.options.workers.ensureWorker(true));
     return acceptedJob(row);
   }
 
   async status(jobRunId: string): Promise<JobStatus> {
-    this.options.workers.ensureWorker(false);
-    const row = getJob(this.options.db, jobRunId);
+    this.stored(() => this.options.workers.ensureWorker(false));
+    const row = this.stored(() => getJob(this.options.db, jobRunId));
     if (!row || row.workspace_id !== this.options.workspaceId) {
       throw new NotFoundError(`job ${jobRunId} not found in ${this.description}`, this.options.notFoundHint);
     }
@@ -60,6 +62,15 @@ export class LocalBackend implements JobBackend {
 
   async details(jobRunId: string): Promise<Record<string, unknown> | null> {
     await this.status(jobRunId);
-    return getJobResult(this.options.db, jobRunId) as Record<string, unknown> | null;
+    return this.stored(() => getJobResult(this.options.db, jobRunId) as Record<string, unknown> | null);
+  }
+
+  /** A step on the store: SQLite's own failures (a full disk…) as the store's error kind. */
+  private stored<T>(step: () => T): T {
+    try {
+      return step();
+    } catch (error) {
+      throw asStoreError(this.options.db, error);
+    }
   }
 }

@@ -299,7 +299,7 @@ function migrate(db: Database, file: string): void {
   }).immediate();
 }
 
-export function storageError(file: string, error: unknown, what?: string): StorageError {
+function storageError(file: string, error: unknown, what?: string): StorageError {
   const code = (error as { code?: string } | undefined)?.code ?? '';
   const message = error instanceof Error ? error.message : String(error);
   const otherPathHelps = { otherPathHelps: true };
@@ -315,4 +315,11 @@ export function storageError(file: string, error: unknown, what?: string): Stora
   if (code === 'SQLITE_FULL') return new StorageError(`the disk holding ${file} is full`, 'free some space and retry');
   if (code === 'SQLITE_BUSY') return new StorageError(`the database ${file} stayed locked for ${BUSY_TIMEOUT_MS / 1000}s`, 'another process holds it; retry when it finishes');
   return new StorageError(`the database ${file} cannot be used${what ? ` (${what})` : ''}: ${message}`, undefined, otherPathHelps);
+}
+
+/** SQLite's own failures (a full disk, a damaged page, a read-only file, a lock held too long) as the store's error kind. */
+export function asStoreError(db: Database, error: unknown): unknown {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  // A broken constraint is a bug of ours (exit 70), not a state of the store.
+  return typeof code === 'string' && code.startsWith('SQLITE_') && !code.startsWith('SQLITE_CONSTRAINT') ? storageError(db.name, error) : error;
 }
