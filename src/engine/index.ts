@@ -21,10 +21,11 @@ import type { ExportRecord, Insight, InsightStatus, NewInsight } from './store/i
 import type { ApiKeyRow } from './store/keys.js';
 import type { StoreCheck } from './store/doctor.js';
 import type { ImportInput, ImportOptions, ImportSummary } from './store/import/import.js';
+import type { RestoreSummary } from './store/import/restore.js';
 import type { RevertResult } from './jobs/consolidation/revert.js';
 
 export { defaultDatabasePath } from './store/db.js';
-export type { ApiKeyRow, StoreCheck, ExportRecord, ImportInput, ImportSummary, Insight, InsightStatus, MetricsSnapshot, PatternRecord, RevertResult, RuleRecord };
+export type { ApiKeyRow, StoreCheck, ExportRecord, ImportInput, ImportSummary, RestoreSummary, Insight, InsightStatus, MetricsSnapshot, PatternRecord, RevertResult, RuleRecord };
 
 export interface EngineOptions {
   /** Create the file (and, for the default location, its directory) when missing. */
@@ -83,6 +84,8 @@ export interface Workspace {
   insights: {
     add(input: Omit<NewInsight, 'workspaceId' | 'now'>): Promise<{ insight: Insight; reinforced: boolean }>;
     import(source: ImportInput, options: Omit<ImportOptions, 'workspaceId' | 'now'>): Promise<ImportSummary>;
+    /** Reads an export back exactly (ids, statuses, merge links) into this workspace, which must be empty; all or nothing. */
+    restore(source: AsyncIterable<Buffer | string>, options?: { onProgress?: (linesRead: number) => void }): Promise<RestoreSummary>;
     list(filter: { status?: InsightStatus; source?: string; search?: string; limit?: number }): Promise<Insight[]>;
     get(id: number): Promise<Insight | undefined>;
     history(id: number): Promise<{ merged_from: Insight[]; merged_into: Insight | null }>;
@@ -192,6 +195,7 @@ function workspaceOver(db: Database, workspaceId: number, workers: WorkerSupervi
     insights: guarded(db, {
       add: async (input) => (await store()).addInsight(db, { ...input, workspaceId, now: now() }),
       import: async (source, options) => (await import('./store/import/import.js')).importInsights(db, source, { ...options, workspaceId, now: now() }),
+      restore: async (source, options = {}) => (await import('./store/import/restore.js')).restoreInsights(db, source, { ...options, workspaceId }),
       list: async (filter) => (await store()).listInsights(db, { ...filter, workspaceId }),
       get: async (id) => (await store()).getInsight(db, workspaceId, id),
       history: async (id) => (await store()).mergeHistory(db, workspaceId, id),

@@ -1,10 +1,11 @@
 /**
  * `insights add|import|list|show|export`: the local engine's insight store.
  */
-import { closeSync, existsSync, openSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, openSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { ImportIncompleteError, KnownError, NotFoundError, UsageError } from '../../contract/errors.js';
+import type { ExportRecord, RestoreSummary } from '../../engine/index.js';
 import { writeStreamAtomically } from '../files.js';
 import { parseNonNegativeInt } from '../../contract/parse.js';
 import type { ImportInput } from '../../engine/index.js';
@@ -44,32 +45,49 @@ const PARALLEL_IMPORT_BYTES = 4 * 1024 * 1024;
 const IMPORT_OPTIONS = {
   format: valueOption('--format <format>', 'jsonl or csv'),
   strict: switchOption('--strict', 'write nothing if any line is bad'),
+  restore: switchOption('--restore', 'read an export back exactly (ids, statuses, merges) into an empty workspace; all or nothing'),
 } as const;
+
+/** The file to read, checked up front so that a wrong path is a usage error before the store opens. */
+function readableFile(file: string): { size: number } {
+  if (!existsSync(file)) throw new UsageError(`no such file: ${file}`);
+  const stats = statSync(file);
+  if (stats.isDirectory()) throw new UsageError(`${file} is a directory, not an import file`);
+  try {
+    closeSync(openSync(file, 'r'));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'an error';
+    throw new UsageError(`cannot read ${file} (${code})`, code === 'EACCES' ? "check the file's permissions and owner" : 'pass a regular file, or - to read standard input');
+  }
+  return { size: stats.size };
+}
+
+function reportBadLines(ctx: Context, file: string, summary: { errors: Array<{ line: number; message: string }>; skipped: number }): void {
+  const name = file === '-' ? 'stdin' : file;
+  // Line 0: a finding about the whole file (a merge link that does not close), not one line.
+  for (const error of summary.errors) ctx.ui.err(ctx.ui.clean(error.line > 0 ? `${name}:${error.line}: ${error.message}` : `${name}: ${error.message}`));
+  if (summary.skipped > summary.errors.length) ctx.ui.err(`… and ${summary.skipped - summary.errors.length} more bad lines`);
+}
 
 async function importCommand(ctx: Context, file: string, options: OptionValues<typeof IMPORT_OPTIONS>): Promise<CommandResult> {
   const format = importFormat(file, options.format);
+  if (options.restore) {
+    if (format !== 'jsonl') throw new UsageError('--restore reads the JSONL that `insights export` writes', 'export with the default --format jsonl to make a restorable copy');
+    if (options.strict) throw new UsageError('--restore is always all or nothing; drop --strict');
+    return restoreCommand(ctx, file);
+  }
   let input: ImportInput;
   // Standard input may be large and its size is unknown, so it is parsed in parallel too.
   let parallel = true;
   if (file === '-') input = ctx.deps.stdin;
   else {
-    if (!existsSync(file)) throw new UsageError(`no such file: ${file}`);
-    const stats = statSync(file);
-    if (stats.isDirectory()) throw new UsageError(`${file} is a directory, not an import file`);
-    try {
-      closeSync(openSync(file, 'r'));
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? 'an error';
-      throw new UsageError(`cannot read ${file} (${code})`, code === 'EACCES' ? "check the file's permissions and owner" : 'pass a regular file, or - to read standard input');
-    }
-    parallel = stats.size >= PARALLEL_IMPORT_BYTES;
+    parallel = readableFile(file).size >= PARALLEL_IMPORT_BYTES;
     input = { kind: 'file', path: file };
   }
   const { engine, workspace } = await openLocalEngine(ctx);
   try {
     const summary = await workspace.insights.import(input, { format, strict: Boolean(options.strict), parallel });
-    for (const error of summary.errors) ctx.ui.err(ctx.ui.clean(`${file === '-' ? 'stdin' : file}:${error.line}: ${error.message}`));
-    if (summary.skipped > summary.errors.length) ctx.ui.err(`… and ${summary.skipped - summary.errors.length} more bad lines`);
+    reportBadLines(ctx, file, summary);
     const record = {
       lines: summary.lines,
       imported: summary.imported,
@@ -87,6 +105,33 @@ async function importCommand(ctx: Context, file: string, options: OptionValues<t
   } finally {
     engine.close();
   }
+}
+
+async function restoreCommand(ctx: Context, file: string): Promise<CommandResult> {
+  if (file !== '-') readableFile(file);
+  const input = file === '-' ? ctx.deps.stdin : createReadStream(file, { highWaterMark: 256 * 1024 });
+  const { engine, workspace } = await openLocalEngine(ctx);
+  let summary: RestoreSummary;
+  try {
+    summary = await workspace.insights.restore(input);
+  } finally {
+    engine.close();
+  }
+  reportBadLines(ctx, file, summary);
+  const record = { lines: summary.lines, restored: summary.restored, skipped: summary.skipped, written: summary.written, id_offset: summary.idOffset };
+  const result: CommandResult = { data: { kind: 'record', record } };
+  if (summary.skipped > 0) {
+    result.error = new ImportIncompleteError(
+      `${summary.skipped} bad line${summary.skipped === 1 ? '' : 's'}; a restore is all or nothing, so nothing was restored`,
+      'fix the lines listed above (a restore reads what `insights export` writes), or use plain `insights import` to add the good ones',
+    );
+  } else if (!summary.written) {
+    result.error = new ImportIncompleteError(`${file === '-' ? 'stdin' : file} holds no insights; nothing was restored`, 'pass a file written by `insights export`');
+  } else {
+    ctx.ui.info(`restored ${summary.restored} insight${summary.restored === 1 ? '' : 's'} into workspace ${workspace.id}`);
+    if (summary.idOffset > 0) ctx.ui.warn(`other workspaces of this database use ids up to ${summary.idOffset}: every restored id was raised by ${summary.idOffset} (merge links follow)`);
+  }
+  return result;
 }
 
 const LIST_OPTIONS = {
@@ -146,20 +191,17 @@ async function showCommand(ctx: Context, idArg: string): Promise<CommandResult> 
 }
 
 const EXPORT_OPTIONS = {
-  format: valueOption('--format <format>', 'jsonl (default)'),
+  format: valueOption('--format <format>', 'jsonl (default; what --restore reads) or csv (for spreadsheets and plain import)'),
   output: valueOption('--output <file>', 'write to a file instead of stdout'),
 } as const;
 
 async function exportCommand(ctx: Context, options: OptionValues<typeof EXPORT_OPTIONS>): Promise<CommandResult> {
-  if (options.format !== undefined && options.format !== 'jsonl') throw new UsageError(`unknown export format "${options.format}"`, 'only jsonl is supported');
+  const format = options.format ?? 'jsonl';
+  if (format !== 'jsonl' && format !== 'csv') throw new UsageError(`unknown export format "${format}"`, 'use --format jsonl or --format csv');
   const { engine, workspace } = await openLocalEngine(ctx);
   try {
     const records = await workspace.insights.export();
-    const lines = Readable.from(
-      (function* () {
-        for (const record of records) yield `${JSON.stringify(record)}\n`;
-      })(),
-    );
+    const lines = Readable.from(format === 'csv' ? csvLines(records) : jsonLines(records));
     if (options.output) {
       const target = path.resolve(options.output);
       try {
@@ -181,6 +223,26 @@ async function exportCommand(ctx: Context, options: OptionValues<typeof EXPORT_O
     return {};
   } finally {
     engine.close();
+  }
+}
+
+function* jsonLines(records: Iterable<ExportRecord>): Generator<string> {
+  for (const record of records) yield `${JSON.stringify(record)}\n`;
+}
+
+const CSV_COLUMNS = ['id', 'text', 'source', 'tags', 'confidence', 'base_confidence', 'reinforcement_count', 'status', 'merged_into', 'created_at', 'last_reinforced_at'] as const;
+
+/** RFC 4180: a field with a quote, comma, line break or edge space is quoted, inner quotes doubled. */
+function csvField(value: string | number | null): string {
+  const text = value === null ? '' : String(value);
+  return /[",\r\n]|^\s|\s$/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+/** The same fields as JSONL, one row each; tags are joined with commas, as plain import splits them. */
+function* csvLines(records: Iterable<ExportRecord>): Generator<string> {
+  yield `${CSV_COLUMNS.join(',')}\r\n`;
+  for (const record of records) {
+    yield `${CSV_COLUMNS.map((column) => csvField(column === 'tags' ? record.tags.join(',') : record[column])).join(',')}\r\n`;
   }
 }
 
@@ -254,7 +316,7 @@ export default defineGroup({
     defineCommand({
       name: 'export',
       localOnly: true,
-      description: 'every insight as JSONL, in id order (round-trips through import)',
+      description: 'every insight, in id order, as JSONL (`import --restore` reads it back exactly) or CSV',
       options: EXPORT_OPTIONS,
       run: (ctx, _args, options) => exportCommand(ctx, options),
     }),

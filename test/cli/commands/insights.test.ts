@@ -265,6 +265,111 @@ describe('insights', () => {
   });
 });
 
+describe('insights export and import --restore', () => {
+  const exportOf = async (env: Record<string, string>, ...extra: string[]) => {
+    const r = await runBin(['insights', 'export', ...extra], { env, timeoutMs: 60_000 });
+    assert.equal(r.code, 0, r.stderr);
+    return r.stdout;
+  };
+  const restore = (env: Record<string, string>, file: string, ...extra: string[]) => runBin(['insights', 'import', '--restore', file, ...extra], { env, timeoutMs: 60_000 });
+
+  test('the demo store: export → import --restore into a fresh database → export is byte-identical', async () => {
+    const { dir, env } = engineEnv();
+    const demo = await runBin(['demo', '--db', env.NEX_COMPOUND_DB, '--json'], { env, timeoutMs: 60_000 });
+    assert.equal(demo.code, 0, demo.stderr);
+    const workspace = String(JSON.parse(demo.stdout).workspace_id);
+    const original = await exportOf(env, '--workspace', workspace);
+    const records = original.trim().split('\n').map((l) => JSON.parse(l) as { status: string; base_confidence: number; confidence: number; reinforcement_count: number });
+    for (const status of ['active', 'merged', 'archived']) assert.ok(records.some((r) => r.status === status), `the demo store has ${status} insights`);
+    assert.ok(records.some((r) => r.confidence < r.base_confidence) && records.some((r) => r.reinforcement_count > 1), 'decayed and reinforced insights');
+    const file = path.join(dir, 'demo.jsonl');
+    writeFileSync(file, original);
+
+    const fresh = { ...env, NEX_COMPOUND_DB: path.join(dir, 'restored.db') };
+    const r = await restore(fresh, file, '--json');
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { lines: records.length, restored: records.length, skipped: 0, written: true, id_offset: 0 });
+    assert.equal(await exportOf(fresh), original);
+    const csv = await exportOf(fresh, '--format', 'csv');
+    assert.equal(await exportOf(env, '--workspace', workspace, '--format', 'csv'), csv);
+  });
+
+  test('merged, archived, reinforced and non-ASCII insights come back exactly; history too; a shared database shifts the ids', async () => {
+    const { dir, env } = engineEnv();
+    const day = 86_400_000;
+    const old = (days: number) => new Date(Date.now() - days * day).toISOString();
+    const texts = [
+      { text: 'Zürich office asks for SAML single sign-on before the renewal', source: 'gong', tags: ['sso', 'renewal'], last_reinforced_at: old(2) },
+      { text: 'Zürich office asks for SAML single sign-on before renewal', source: 'gong', tags: ['sso'], last_reinforced_at: old(3) },
+      { text: 'العميل يريد تسجيل الدخول الموحد 🔐 — e\u0301 combining, 𝔘𝔫𝔦𝔠𝔬𝔡𝔢', source: 'zendesk', tags: ['i18n'], last_reinforced_at: old(1) },
+      { text: 'Globex stopped using the dashboards last spring', source: 'crm', tags: ['churn'], confidence: 0.3, last_reinforced_at: old(400) },
+      { text: 'Initech pays annually "by wire", with\na note on two lines', source: null, tags: [], last_reinforced_at: old(5) },
+    ];
+    const input = path.join(dir, 'in.jsonl');
+    writeFileSync(input, `${texts.map((t) => JSON.stringify(t)).join('\n')}\n`);
+    assert.equal((await runBin(['insights', 'import', input], { env })).code, 0);
+    assert.equal((await runBin(['insights', 'add', 'initech PAYS annually "by wire", with\na note on two lines', '--confidence', '0.9'], { env })).code, 0);
+    for (const job of ['consolidation', 'decay_sweep']) assert.equal((await runBin(['trigger', job, '--local', '--wait', '-q'], { env, timeoutMs: 60_000 })).code, 0);
+    const original = await exportOf(env);
+    const statuses = original.trim().split('\n').map((l) => JSON.parse(l) as { status: string; reinforcement_count: number });
+    assert.deepEqual(statuses.map((s) => s.status).sort(), ['active', 'active', 'active', 'archived', 'merged']);
+    assert.ok(statuses.some((s) => s.reinforcement_count === 2));
+    const file = path.join(dir, 'backup.jsonl');
+    writeFileSync(file, original);
+    const merged = (JSON.parse(original.trim().split('\n').find((l) => l.includes('"merged"'))!) as { id: number }).id;
+    const showOf = async (e: Record<string, string>, id: number) => JSON.parse((await runBin(['insights', 'show', String(id), '--json'], { env: e })).stdout) as unknown;
+
+    const fresh = { ...env, NEX_COMPOUND_DB: path.join(dir, 'fresh.db') };
+    assert.equal((await restore(fresh, file)).code, 0);
+    assert.equal(await exportOf(fresh), original);
+    assert.deepEqual(await showOf(fresh, merged), await showOf(env, merged));
+
+    // Workspace 2 of the original database: the ids are taken, so each is raised by the highest in use.
+    const second = await restore(env, file, '--workspace', '2');
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stderr, /^warning: other workspaces of this database use ids up to 5: every restored id was raised by 5/m);
+    const shifted = (await exportOf(env, '--workspace', '2')).trim().split('\n').map((l) => JSON.parse(l) as { id: number; merged_into: number | null });
+    const originalRecords = original.trim().split('\n').map((l) => JSON.parse(l) as { id: number; merged_into: number | null });
+    assert.deepEqual(shifted, originalRecords.map((r) => ({ ...r, id: r.id + 5, merged_into: r.merged_into === null ? null : r.merged_into + 5 })));
+
+    // Not into a workspace that holds insights: exit 10, nothing written.
+    const refused = await restore(env, file);
+    assert.equal(refused.code, 10, refused.stderr);
+    assert.match(refused.stderr, /^error: workspace 1 already holds 5 insights; a restore goes into an empty workspace$/m);
+    assert.equal(await exportOf(env), original);
+  });
+
+  test('a restore is all or nothing: a bad line, a lone surrogate, an open merge link or a CSV file restores nothing', async () => {
+    const { dir, env } = engineEnv();
+    const record = (id: number, extra: Record<string, unknown> = {}) => ({
+      id, text: `insight number ${id}`, source: null, tags: [], confidence: 0.5, base_confidence: 0.5, reinforcement_count: 1,
+      status: 'active', merged_into: null, created_at: '2026-11-01T00:00:00.000Z', last_reinforced_at: '2026-11-01T00:00:00.000Z', ...extra,
+    });
+    const cases: Array<[string, string, RegExp]> = [
+      ['surrogate', `${JSON.stringify(record(1))}\n${JSON.stringify(record(2)).replace('insight number 2', 'lone \\ud800 here')}\n`, /surrogate\.jsonl:2: "text" is not valid Unicode/],
+      ['link', `${JSON.stringify(record(1))}\n${JSON.stringify(record(2, { status: 'merged', merged_into: 7 }))}\n`, /link\.jsonl: insight 2 is merged into 7, whose merge chain does not end/],
+      ['loop', `${JSON.stringify(record(1, { status: 'merged', merged_into: 2 }))}\n${JSON.stringify(record(2, { status: 'merged', merged_into: 1 }))}\n`, /loop\.jsonl: insight 1 is merged into 2/],
+      ['twice', `${JSON.stringify(record(1))}\n${JSON.stringify(record(1, { text: 'another text' }))}\n`, /twice\.jsonl:2: id 1 appears twice in the file/],
+      ['copy', `${JSON.stringify(record(1))}\n${JSON.stringify(record(2, { text: 'INSIGHT number 1' }))}\n`, /copy\.jsonl:2: an active insight with the same text is already in the file \(id 1\)/],
+      ['plain', `${JSON.stringify(record(1))}\n${JSON.stringify({ text: 'a plain import line' })}\n`, /plain\.jsonl:2: missing "id": a restore needs every field/],
+      ['extra', `${JSON.stringify(record(1, { workspace: 3 }))}\n`, /extra\.jsonl:1: unknown field "workspace"/],
+    ];
+    for (const [name, text, message] of cases) {
+      const file = path.join(dir, `${name}.jsonl`);
+      writeFileSync(file, text);
+      const r = await restore(env, file);
+      assert.equal(r.code, 9, `${name}: ${r.stderr}`);
+      assert.match(r.stderr, message, name);
+      assert.match(r.stderr, /a restore is all or nothing, so nothing was restored/);
+      assert.equal(await exportOf(env), '', `${name}: nothing was written`);
+    }
+    writeFileSync(path.join(dir, 'x.csv'), 'text\nhello\n');
+    const csv = await restore(env, path.join(dir, 'x.csv'));
+    assert.equal(csv.code, 2);
+    assert.match(csv.stderr, /^error: --restore reads the JSONL that `insights export` writes$/m);
+  });
+});
+
 describe('jobs, metrics and demo', () => {
   test('metrics: a snapshot per run, the latest shown with its trend', async () => {
     const { env } = engineEnv();
