@@ -4,7 +4,7 @@
  * failing source leaves the previous file as it was.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, createWriteStream, fsyncSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, createWriteStream, fsyncSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -52,6 +52,23 @@ export function writeFileAtomically(target: string, text: string): void {
   const temporary = temporaryName(target);
   try {
     writeFileSync(temporary, text, { mode: 0o600, flag: 'wx' });
+    flush(temporary);
+    renameSync(temporary, target);
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    throw error;
+  }
+}
+
+/**
+ * Lets `write` produce the file at a temporary path beside `target` (SQLite's backup writes its
+ * own file), then flushes it and renames it over the target (mode 0600).
+ */
+export async function writeAtomicallyWith(target: string, write: (temporary: string) => Promise<void>): Promise<void> {
+  const temporary = temporaryName(target);
+  try {
+    await write(temporary);
+    chmodSync(temporary, 0o600);
     flush(temporary);
     renameSync(temporary, target);
   } catch (error) {

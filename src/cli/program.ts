@@ -65,6 +65,8 @@ export const COMMAND_MODULES: Readonly<Record<string, () => Promise<{ default: A
   serve: () => import('./commands/serve.js'),
   keys: () => import('./commands/keys.js'),
   doctor: () => import('./commands/doctor.js'),
+  backup: () => import('./commands/backup.js'),
+  restore: () => import('./commands/restore.js'),
   completion: () => import('./commands/completion.js'),
   config: () => import('./commands/config.js'),
 };

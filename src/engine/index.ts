@@ -20,12 +20,13 @@ import { asStoreError, openDatabase, type Database } from './store/db.js';
 import type { ExportRecord, Insight, InsightStatus, NewInsight } from './store/insights.js';
 import type { ApiKeyRow } from './store/keys.js';
 import type { StoreCheck } from './store/doctor.js';
+import type { BackupSummary } from './store/backup.js';
 import type { ImportInput, ImportOptions, ImportSummary } from './store/import/import.js';
 import type { RestoreSummary } from './store/import/restore.js';
 import type { RevertResult } from './jobs/consolidation/revert.js';
 
 export { defaultDatabasePath } from './store/db.js';
-export type { ApiKeyRow, StoreCheck, ExportRecord, ImportInput, ImportSummary, RestoreSummary, Insight, InsightStatus, MetricsSnapshot, PatternRecord, RevertResult, RuleRecord };
+export type { ApiKeyRow, BackupSummary, StoreCheck, ExportRecord, ImportInput, ImportSummary, RestoreSummary, Insight, InsightStatus, MetricsSnapshot, PatternRecord, RevertResult, RuleRecord };
 
 export interface EngineOptions {
   /** Create the file (and, for the default location, its directory) when missing. */
@@ -46,6 +47,15 @@ export interface Engine {
   unusedWorkspaceId(): Promise<number>;
   /** SQLite's integrity check and the store's own invariants: what is wrong, if anything. */
   check(): Promise<StoreCheck>;
+  /** How many insights (of every workspace) and jobs the database holds. */
+  counts(): Promise<{ insights: number; jobs: number }>;
+  /** A consistent copy of the whole database (every workspace, jobs, keys) at `destination`, a path that must not exist yet. */
+  backup(destination: string): Promise<BackupSummary>;
+  /**
+   * Replaces the whole database with a backup, in one transaction; refuses while a job is queued
+   * or running. Jobs the backup caught unfinished are handed to a worker.
+   */
+  restore(backupFile: string): Promise<Pick<BackupSummary, 'insights' | 'jobs'> & { unfinished: number }>;
   /** Starts a background worker when queued or abandoned jobs need one. */
   ensureWorker(afterTrigger: boolean): void;
   keys: {
@@ -156,6 +166,29 @@ function engineOver(db: Database, options: EngineOptions): Engine {
     },
     unusedWorkspaceId: async () => (await store()).unusedWorkspaceId(db),
     ensureWorker: (afterTrigger) => workers.ensureWorker(afterTrigger),
+    counts: async () => {
+      try {
+        return (await import('./store/backup.js')).counts(db);
+      } catch (error) {
+        throw asStoreError(db, error);
+      }
+    },
+    backup: async (destination) => {
+      try {
+        return await (await import('./store/backup.js')).backupDatabase(db, destination);
+      } catch (error) {
+        throw asStoreError(db, error);
+      }
+    },
+    restore: async (backupFile) => {
+      try {
+        const restored = await (await import('./store/backup.js')).restoreDatabase(db, backupFile);
+        if (restored.unfinished > 0) workers.ensureWorker(false);
+        return restored;
+      } catch (error) {
+        throw asStoreError(db, error);
+      }
+    },
     check: async () => {
       try {
         return (await import('./store/doctor.js')).checkStore(db);

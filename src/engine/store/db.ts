@@ -170,7 +170,7 @@ const MIGRATIONS: readonly string[] = [
   `,
 ];
 
-const SCHEMA_VERSION = MIGRATIONS.length;
+export const SCHEMA_VERSION = MIGRATIONS.length;
 
 export function defaultDatabasePath(env: Readonly<Record<string, string | undefined>>, homedir: string): string {
   const dataHome = env.XDG_DATA_HOME && path.isAbsolute(env.XDG_DATA_HOME) ? env.XDG_DATA_HOME : path.join(homedir, '.local', 'share');
@@ -279,6 +279,11 @@ export function openDatabaseWith(Sqlite: typeof BetterSqlite3, file: string, opt
     throw storageError(resolved, error);
   }
   return db;
+}
+
+/** Brings an open database (one a restore just replaced, say) to this version's schema. */
+export function migrateDatabase(db: Database): void {
+  untilFree(() => migrate(db, db.name));
 }
 
 function migrate(db: Database, file: string): void {
