@@ -61,13 +61,16 @@ export class ServiceError extends KnownError {
 
 /**
  * The local engine's database cannot be used. `otherPathHelps`: pointing the tool at another
- * database file is a way out (the CLI names its own flag for that).
+ * database file is a way out (the CLI names its own flag for that). `notWritable`: it could not
+ * be opened for writing, which a command that only reads can live with.
  */
 export class StorageError extends KnownError {
   readonly otherPathHelps: boolean;
-  constructor(message: string, hint?: string, options: { otherPathHelps?: boolean } = {}) {
+  readonly notWritable: boolean;
+  constructor(message: string, hint?: string, options: { otherPathHelps?: boolean; notWritable?: boolean } = {}) {
     super('store_unusable', message, hint);
     this.otherPathHelps = options.otherPathHelps ?? false;
+    this.notWritable = options.notWritable ?? false;
   }
 }
 

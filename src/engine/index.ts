@@ -16,7 +16,7 @@ import type { MetricsSnapshot } from './jobs/metrics/job.js';
 import { LocalBackend, acceptedJob } from './queue/local-backend.js';
 import { getJob, listJobs, toJobStatus } from './queue/queue.js';
 import { WorkerSupervisor } from './queue/spawn.js';
-import { asStoreError, openDatabase, type Database } from './store/db.js';
+import { asStoreError, databaseFile, openDatabase, type Database } from './store/db.js';
 import type { ExportRecord, Insight, InsightStatus, NewInsight } from './store/insights.js';
 import type { ApiKeyRow } from './store/keys.js';
 import type { StoreCheck } from './store/doctor.js';
@@ -33,6 +33,8 @@ export interface EngineOptions {
   create: boolean;
   /** Whether the path is the default one (its directory may be created). */
   isDefaultPath?: boolean;
+  /** The caller only reads: a database that cannot be written here is opened read-only instead of refused. */
+  readOnlyFallback?: boolean;
   /** The environment handed to background workers (and the lease setting read from it). */
   env: Readonly<Record<string, string | undefined>>;
   now: () => number;
@@ -42,6 +44,8 @@ export interface EngineOptions {
 export interface Engine {
   /** The database file, resolved. */
   readonly path: string;
+  /** Opened read-only (readOnlyFallback): reads work, writes fail as the store's error. */
+  readonly readOnly: boolean;
   workspace(id: number): Workspace;
   /** A workspace no insight belongs to yet. */
   unusedWorkspaceId(): Promise<number>;
@@ -116,7 +120,7 @@ export interface Workspace {
 }
 
 export async function openEngine(file: string, options: EngineOptions): Promise<Engine> {
-  const db = await openDatabase(file, { create: options.create, isDefaultPath: options.isDefaultPath ?? false });
+  const db = await openDatabase(file, { create: options.create, isDefaultPath: options.isDefaultPath ?? false, readOnlyFallback: options.readOnlyFallback ?? false });
   return engineOver(db, options);
 }
 
@@ -158,7 +162,8 @@ function engineOver(db: Database, options: EngineOptions): Engine {
   const workers = new WorkerSupervisor(db, db.name, options.env, now);
   const workspaces = new Map<number, Workspace>();
   const engine: Engine = {
-    path: db.name,
+    path: databaseFile(db),
+    readOnly: db.readonly,
     workspace(id) {
       let workspace = workspaces.get(id);
       if (!workspace) workspaces.set(id, (workspace = workspaceOver(db, id, workers, now)));

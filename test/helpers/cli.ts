@@ -157,15 +157,15 @@ export function runBin(
  * read this checkout (not when either sits in another user's private directory, as in CI's second
  * pass); `undefined` then, and the caller skips saying why. As any other user it runs the bin as is.
  */
-export function runBinAsUnprivileged(argv: string[], env: Record<string, string>): { code: number | null; stderr: string } | undefined {
+export function runBinAsUnprivileged(argv: string[], env: Record<string, string>): { code: number | null; stdout: string; stderr: string } | undefined {
   if (process.getuid?.() !== 0) {
     const r = spawnSync(process.execPath, [BIN, ...argv], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...env } });
-    return { code: r.status, stderr: r.stderr ?? '' };
+    return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
   }
   const asNobody = (args: string[]) => spawnSync('runuser', ['-u', 'nobody', '--', 'env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...args], { encoding: 'utf8' });
   if (asNobody([process.execPath, '-e', `require('fs').accessSync(${JSON.stringify(BIN)}, require('fs').constants.R_OK)`]).status !== 0) return undefined;
   const r = asNobody([process.execPath, BIN, ...argv]);
-  return { code: r.status, stderr: r.stderr ?? '' };
+  return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
 
 export const ANSI_RE = /\u001b\[/;

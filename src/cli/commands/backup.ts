@@ -18,7 +18,7 @@ export default defineCommand({
     const target = path.resolve(file);
     if (existsSync(target) && statSync(target).isDirectory()) throw new UsageError(`${target} is a directory`, 'name the backup file, e.g. nex-compound-backup.db');
     if (!existsSync(path.dirname(target))) throw new UsageError(`the directory ${path.dirname(target)} does not exist`, 'create it, or choose another path');
-    const { engine } = await openLocalEngine(ctx);
+    const { engine } = await openLocalEngine(ctx, { reading: true });
     try {
       if (target === engine.path) throw new UsageError('the backup would replace the database itself', 'choose another path');
       let summary: Awaited<ReturnType<typeof engine.backup>> | undefined;

@@ -8,7 +8,7 @@ export default defineCommand({
   description: "check the local store: SQLite's integrity check and the store's own invariants (exit 8 if anything is wrong)",
   localOnly: true,
   async run(ctx) {
-    const { engine } = await openLocalEngine(ctx);
+    const { engine } = await openLocalEngine(ctx, { reading: true });
     try {
       const check = await engine.check();
       const ok = check.problems.length === 0;

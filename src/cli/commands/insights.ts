@@ -146,7 +146,7 @@ async function listCommand(ctx: Context, options: OptionValues<typeof LIST_OPTIO
     throw new UsageError(`unknown status "${options.status}"`, `use one of: ${STATUSES.join(', ')}`);
   }
   const limit = options.limit !== undefined ? parseNonNegativeInt(options.limit, '--limit') : 50;
-  const { engine, workspace } = await openLocalEngine(ctx);
+  const { engine, workspace } = await openLocalEngine(ctx, { reading: true });
   try {
     const insights = await workspace.insights.list({
       ...(options.status !== undefined ? { status: options.status as (typeof STATUSES)[number] } : {}),
@@ -177,7 +177,7 @@ async function listCommand(ctx: Context, options: OptionValues<typeof LIST_OPTIO
 
 async function showCommand(ctx: Context, idArg: string): Promise<CommandResult> {
   const id = parseNonNegativeInt(idArg, 'insight id');
-  const { engine, workspace } = await openLocalEngine(ctx);
+  const { engine, workspace } = await openLocalEngine(ctx, { reading: true });
   try {
     const insight = await workspace.insights.get(id);
     if (!insight) throw new NotFoundError(`insight ${id} not found in workspace ${workspace.id}`, '`nex-compound insights list` shows the ids');
@@ -198,7 +198,7 @@ const EXPORT_OPTIONS = {
 async function exportCommand(ctx: Context, options: OptionValues<typeof EXPORT_OPTIONS>): Promise<CommandResult> {
   const format = options.format ?? 'jsonl';
   if (format !== 'jsonl' && format !== 'csv') throw new UsageError(`unknown export format "${format}"`, 'use --format jsonl or --format csv');
-  const { engine, workspace } = await openLocalEngine(ctx);
+  const { engine, workspace } = await openLocalEngine(ctx, { reading: true });
   try {
     const records = await workspace.insights.export();
     const lines = Readable.from(format === 'csv' ? csvLines(records) : jsonLines(records));

@@ -34,7 +34,7 @@ async function jobsCommand(ctx: Context, options: OptionValues<typeof OPTIONS>):
       },
     };
   }
-  const { engine, workspace } = await openLocalEngine(ctx);
+  const { engine, workspace } = await openLocalEngine(ctx, { reading: true });
   try {
     const statuses = workspace.jobs.list(limit);
     if (statuses.length === 0) ctx.ui.hint('no jobs yet: `nex-compound trigger decay_sweep --local --wait` runs one');

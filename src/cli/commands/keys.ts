@@ -42,7 +42,7 @@ export default defineGroup({
       localOnly: true,
       description: 'keys by id, workspace and scopes (never the keys themselves)',
       async run(ctx) {
-        const { engine } = await openLocalEngine(ctx);
+        const { engine } = await openLocalEngine(ctx, { reading: true });
         try {
           const keys = await engine.keys.list();
           if (keys.length === 0) ctx.ui.hint('no API keys yet: `nex-compound keys create --workspace 1 --scope record.write`');

@@ -27,7 +27,7 @@ export default defineCommand({
 });
 
 async function metricsCommand(ctx: Context, options: OptionValues<typeof OPTIONS>): Promise<CommandResult> {
-  const { engine, workspace } = await openLocalEngine(ctx);
+  const { engine, workspace } = await openLocalEngine(ctx, { reading: true });
   try {
     const snapshots = await workspace.metrics.recent(Math.max(2, Math.min(Number(options.limit ?? 20) || 20, Number.MAX_SAFE_INTEGER)));
     const latest = snapshots.at(-1);

@@ -16,7 +16,7 @@ export default defineCommand({
   async run(ctx, _args, options) {
     const limit = options.limit === undefined ? 50 : Number(options.limit);
     if (!Number.isSafeInteger(limit) || limit < 1) throw new UsageError(`--limit must be a whole number ≥ 1, got "${options.limit}"`);
-    const { engine, workspace } = await openLocalEngine(ctx);
+    const { engine, workspace } = await openLocalEngine(ctx, { reading: true });
     try {
       const { total, patterns } = await workspace.patterns.list({ all: Boolean(options.all), limit, members: Boolean(options.members) });
       if (total === 0) ctx.ui.hint('no patterns yet: run `nex-compound trigger pattern_detection --local --wait`');

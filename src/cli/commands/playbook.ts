@@ -16,7 +16,7 @@ export default defineCommand({
   async run(ctx, _args, options) {
     const format = (options.format ?? 'table').toLowerCase();
     if (!['table', 'markdown', 'md'].includes(format)) throw new UsageError(`--format must be table or markdown, got "${options.format}"`, 'use --json for JSON');
-    const { engine, workspace } = await openLocalEngine(ctx);
+    const { engine, workspace } = await openLocalEngine(ctx, { reading: true });
     try {
       const rules = await workspace.playbook.list({ all: Boolean(options.all) });
       if (rules.length === 0) ctx.ui.hint('no playbook rules yet: run `nex-compound trigger pattern_detection --local --wait`, then `nex-compound trigger playbook_synthesis --local --wait`');

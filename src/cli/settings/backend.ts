@@ -66,13 +66,14 @@ function workspaceId(ctx: Context): number {
 }
 
 /** Opens the local engine's database and announces it on stderr. */
-export async function openLocalEngine(ctx: Context): Promise<LocalEngine> {
+/** `reading`: the command only reads, so a database that cannot be written here is read as it is. */
+export async function openLocalEngine(ctx: Context, options: { reading?: boolean } = {}): Promise<LocalEngine> {
   // The engine (and SQLite) load only for commands that use it: a remote status never does.
   const { openEngine, defaultDatabasePath } = await import('../../engine/index.js');
   const { path: file, isDefault } = databasePath(ctx, defaultDatabasePath);
   const id = workspaceId(ctx);
-  const engine = await openEngine(file, { create: true, isDefaultPath: isDefault, env: ctx.deps.env, now: ctx.deps.now });
-  ctx.ui.info(ctx.ui.errChalk.dim(`→ local engine at ${engine.path} (workspace ${id})`));
+  const engine = await openEngine(file, { create: true, isDefaultPath: isDefault, env: ctx.deps.env, now: ctx.deps.now, readOnlyFallback: options.reading ?? false });
+  ctx.ui.info(ctx.ui.errChalk.dim(`→ local engine at ${engine.path} (workspace ${id}${engine.readOnly ? ', read-only here' : ''})`));
   ctx.localEngine = { path: engine.path, workspaceId: id };
   return { engine, workspace: engine.workspace(id) };
 }

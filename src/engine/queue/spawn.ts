@@ -26,6 +26,8 @@ export class WorkerSupervisor {
    * trigger, or when a killed worker's lease has expired (re-claim).
    */
   ensureWorker(afterTrigger: boolean): void {
+    // A database opened read-only (see openDatabase's readOnlyFallback) cannot be worked on.
+    if (this.db.readonly) return;
     const now = this.now();
     if (now - this.lastSpawn < RESPAWN_GUARD_MS) return;
     const lease = leaseMs(this.env);

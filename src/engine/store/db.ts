@@ -2,7 +2,8 @@
  * The local engine's SQLite database: where it lives, how it is opened (WAL, busy
  * timeout), versioned migrations, and one-line errors for every way a file can be unusable.
  */
-import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
@@ -184,6 +185,12 @@ export interface OpenOptions {
   isDefaultPath?: boolean;
   readonly?: boolean;
   /**
+   * The caller only reads: when the file cannot be opened for writing (read-only media, a
+   * file of another user), open it read-only instead of failing. Such a database is not
+   * migrated, so it must already be of this version's schema.
+   */
+  readOnlyFallback?: boolean;
+  /**
    * Page cache ceiling in MiB (SQLite's default is 2). Pages are allocated only as they are
    * read, so a high ceiling costs memory only on a database that large.
    */
@@ -240,6 +247,76 @@ function nativeAddon(): string | undefined {
 }
 
 export function openDatabaseWith(Sqlite: typeof BetterSqlite3, file: string, options: OpenOptions): Database {
+  try {
+    return openForWriting(Sqlite, file, options);
+  } catch (error) {
+    if (!(options.readOnlyFallback && error instanceof StorageError && error.notWritable && existsSync(path.resolve(file)))) throw error;
+    return openForReading(Sqlite, path.resolve(file));
+  }
+}
+
+/** The file a database was opened from, where that is not its own name (a private snapshot of it). */
+const snapshotOf = new WeakMap<Database, string>();
+
+/** The database file as the user named it (resolved), also when what is open is a snapshot of it. */
+export function databaseFile(db: Database): string {
+  return snapshotOf.get(db) ?? db.name;
+}
+
+/**
+ * A database that cannot be written here, opened to be read as it is. SQLite reads a WAL database
+ * only where it can keep its shared-memory file beside it; in a read-only directory (read-only
+ * media, a mounted backup) it cannot, so a private copy in the temporary directory is read instead.
+ */
+function openForReading(Sqlite: typeof BetterSqlite3, resolved: string): Database {
+  const nativeBinding = nativeAddon();
+  const open = (file: string) => new Sqlite(file, { readonly: true, fileMustExist: true, timeout: BUSY_TIMEOUT_MS, ...(nativeBinding ? { nativeBinding } : {}) });
+  let db: Database;
+  try {
+    db = open(resolved);
+    db.pragma('user_version', { simple: true });
+  } catch (error) {
+    const code = (error as { code?: string }).code ?? '';
+    if (!(code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_CANTOPEN'))) throw storageError(resolved, error);
+    db = openSnapshot(open, resolved);
+  }
+  try {
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version !== SCHEMA_VERSION) {
+      throw new StorageError(
+        `the database ${resolved} is read-only here and was written by ${version > SCHEMA_VERSION ? 'a newer' : 'an older'} nex-compound (schema ${version}; this version reads ${SCHEMA_VERSION})`,
+        version > SCHEMA_VERSION ? 'upgrade nex-compound' : 'open it once where it can be written, so it is upgraded, or copy it to a writable place',
+        { otherPathHelps: true },
+      );
+    }
+  } catch (error) {
+    db.close();
+    if (error instanceof StorageError) throw error;
+    throw storageError(resolved, error);
+  }
+  return db;
+}
+
+function openSnapshot(open: (file: string) => Database, resolved: string): Database {
+  let dir: string | undefined;
+  try {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'nex-compound-read-'));
+    const copy = path.join(dir, path.basename(resolved));
+    copyFileSync(resolved, copy);
+    // Committed transactions not yet checkpointed live in the -wal file: the copy needs it too.
+    if (existsSync(`${resolved}-wal`)) copyFileSync(`${resolved}-wal`, `${copy}-wal`);
+    const db = open(copy);
+    snapshotOf.set(db, resolved);
+    const remove = dir;
+    process.once('exit', () => rmSync(remove, { recursive: true, force: true }));
+    return db;
+  } catch (error) {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    throw storageError(resolved, error, 'read-only here, and no private copy of it could be made to read');
+  }
+}
+
+function openForWriting(Sqlite: typeof BetterSqlite3, file: string, options: OpenOptions): Database {
   const resolved = path.resolve(file);
   const dir = path.dirname(resolved);
   if (!existsSync(dir)) {
@@ -312,10 +389,10 @@ function storageError(file: string, error: unknown, what?: string): StorageError
     return new StorageError(`the database ${file} is corrupt or not a nex-compound database`, 'move it aside and start afresh', otherPathHelps);
   }
   if (code === 'SQLITE_READONLY' || code.startsWith('SQLITE_READONLY') || code === 'EACCES' || code === 'EROFS') {
-    return new StorageError(`the database ${file} is not writable`, 'fix its permissions', otherPathHelps);
+    return new StorageError(`the database ${file} is not writable`, 'fix its permissions', { ...otherPathHelps, notWritable: true });
   }
   if (code.startsWith('SQLITE_CANTOPEN') || /unable to open/i.test(message)) {
-    return new StorageError(`cannot open the database ${file}${what ? `: ${what}` : ''} (${code || message})`, undefined, otherPathHelps);
+    return new StorageError(`cannot open the database ${file}${what ? `: ${what}` : ''} (${code || message})`, undefined, { ...otherPathHelps, notWritable: true });
   }
   if (code === 'SQLITE_FULL') return new StorageError(`the disk holding ${file} is full`, 'free some space and retry');
   if (code === 'SQLITE_BUSY') return new StorageError(`the database ${file} stayed locked for ${BUSY_TIMEOUT_MS / 1000}s`, 'another process holds it; retry when it finishes');
@@ -326,5 +403,5 @@ function storageError(file: string, error: unknown, what?: string): StorageError
 export function asStoreError(db: Database, error: unknown): unknown {
   const code = (error as { code?: unknown } | undefined)?.code;
   // A broken constraint is a bug of ours (exit 70), not a state of the store.
-  return typeof code === 'string' && code.startsWith('SQLITE_') && !code.startsWith('SQLITE_CONSTRAINT') ? storageError(db.name, error) : error;
+  return typeof code === 'string' && code.startsWith('SQLITE_') && !code.startsWith('SQLITE_CONSTRAINT') ? storageError(databaseFile(db), error) : error;
 }
