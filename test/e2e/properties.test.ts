@@ -700,6 +700,65 @@ describe('import / export round trip', () => {
       { numRuns: binStats.numRuns },
     );
   });
+
+  const restoreStats = counter('export → import --restore → export: random stores with merge chains, archives, both confidences (in-process)', runs(25));
+  test('restore: any store the engine can hold — merge chains, archived and reinforced insights, decayed confidences, any Unicode — exports the same bytes after import --restore', async () => {
+    const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+    const wellFormedText = textArb.filter((t) => !LONE_SURROGATE.test(t));
+    const recordArb = fc.record({
+      text: wellFormedText,
+      source: fc.oneof(fc.constant(null), fc.string({ unit: 'grapheme', maxLength: 15 })),
+      tags: fc.array(fc.string({ unit: 'grapheme', maxLength: 10 }), { maxLength: 4 }),
+      confidence: fc.double({ min: 0, max: 1, noNaN: true }),
+      base_confidence: fc.double({ min: 0, max: 1, noNaN: true }),
+      reinforcement_count: fc.integer({ min: 1, max: 1000 }),
+      created_at: dateMs,
+      last_reinforced_at: dateMs,
+      status: fc.constantFrom('active', 'archived', 'merged'),
+      /** Which earlier record (in file order) a merged one points to: earlier ones never loop back. */
+      target: fc.nat(),
+    });
+    const storeArb = fc
+      .tuple(
+        fc.uniqueArray(recordArb, { minLength: 1, maxLength: 20, selector: (r) => normalizeText(r.text) }),
+        fc.uniqueArray(fc.integer({ min: 1, max: 1_000_000 }), { minLength: 20, maxLength: 20 }),
+      )
+      .map(([records, ids]) =>
+        records.map((r, i): Exported => {
+          const merged = r.status === 'merged' && i > 0;
+          return {
+            id: ids[i]!,
+            text: r.text,
+            source: r.source,
+            tags: r.tags,
+            confidence: r.confidence,
+            base_confidence: r.base_confidence,
+            reinforcement_count: r.reinforcement_count,
+            status: merged ? 'merged' : r.status === 'merged' ? 'active' : (r.status as 'active' | 'archived'),
+            merged_into: merged ? ids[r.target % i]! : null,
+            created_at: new Date(r.created_at).toISOString(),
+            last_reinforced_at: new Date(r.last_reinforced_at).toISOString(),
+          };
+        }),
+      );
+    await fc.assert(
+      fc.asyncProperty(storeArb, async (records) => {
+        restoreStats.executed++;
+        const dir = tempDir('nex-compound-restore-property-');
+        const file = path.join(dir, 'store.jsonl');
+        // Written in random id order: the export comes back in id order.
+        writeFileSync(file, records.map((r) => `${JSON.stringify(r)}\n`).join(''));
+        const inIdOrder = [...records].sort((a, b) => a.id - b.id).map((r) => `${JSON.stringify(r)}\n`).join('');
+        await cli(['--db', path.join(dir, 'one.db'), 'insights', 'import', '--restore', file], dir);
+        const first = (await cli(['--db', path.join(dir, 'one.db'), 'insights', 'export'], dir)).stdout;
+        assert.equal(first, inIdOrder, 'every field as written, in id order');
+        writeFileSync(file, first);
+        await cli(['--db', path.join(dir, 'two.db'), 'insights', 'import', '--restore', file], dir);
+        assert.equal((await cli(['--db', path.join(dir, 'two.db'), 'insights', 'export'], dir)).stdout, first, 'and again, byte for byte');
+      }),
+      { numRuns: restoreStats.numRuns },
+    );
+  });
 });
 
 // ---------------------------------------------------------------------------------------------
