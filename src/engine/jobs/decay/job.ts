@@ -2,8 +2,11 @@
  * decay_sweep: confidence = floor + (base − floor) · 2^(−max(0, age − grace) / half_life),
  * age measured from last_reinforced_at to the moment of the sweep. Computed from the base
  * confidence, never from the current one, so a sweep's result depends only on when it runs.
+ * The result records that moment (swept_at) with the parameters: what `revert` needs to apply
+ * a sweep again, exactly, to insights a reverted consolidation gives back (see sweepReplay).
  */
-import { ACTIVE_TEXT_INDEX } from '../../store/db.js';
+import { ACTIVE_TEXT_INDEX, type Database } from '../../store/db.js';
+import type { InsightRow } from '../../store/insights.js';
 import { jobParams, type DecayParams } from '../../../contract/job-params.js';
 import type { JobContext, JobOutcome } from '../job.js';
 
@@ -52,7 +55,7 @@ export function runDecaySweep(ctx: JobContext): JobOutcome {
 
   return {
     counts: { insights_scanned: counts.scanned, insights_affected: counts.affected, candidates_created: 0, errors: 0 },
-    result: { archived: counts.archived, params: p },
+    result: { archived: counts.archived, params: p, swept_at: new Date(now).toISOString() } satisfies SweepResult,
     apply: () => {
       const active = db.prepare(`SELECT count(*) FROM insights WHERE status = 'active'`).pluck().get() as number;
       if (counts.archived * 2 > active - counts.archived) {
@@ -79,5 +82,58 @@ export function runDecaySweep(ctx: JobContext): JobOutcome {
          WHERE workspace_id = $workspace AND status IN ('active', 'archived') AND confidence != (${DECAYED})`,
       ).run(bind);
     },
+  };
+}
+
+/** What a sweep records as its result. Times in the store are whole milliseconds, which an ISO date keeps exactly. */
+interface SweepResult {
+  archived: number;
+  params: DecayParams;
+  /** The moment ages were measured to. Absent from sweeps run by nex-compound before it was recorded. */
+  swept_at: string;
+}
+
+/** One sweep as it ran: its moment and its parameters. */
+export interface RecordedSweep {
+  at: number;
+  params: DecayParams;
+}
+
+/** The moment and parameters a completed sweep's result records, or undefined when it records no moment. */
+export function recordedSweep(result: unknown): RecordedSweep | undefined {
+  const recorded = result as Partial<Record<keyof SweepResult, unknown>> | null;
+  if (typeof recorded?.swept_at !== 'string' || typeof recorded.params !== 'object' || recorded.params === null) return undefined;
+  const at = Date.parse(recorded.swept_at);
+  return Number.isFinite(at) ? { at, params: jobParams('decay_sweep', recorded.params as Record<string, unknown>) } : undefined;
+}
+
+type SweptColumns = Pick<InsightRow, 'base_confidence' | 'last_reinforced_at' | 'confidence' | 'status'>;
+
+/**
+ * What sweeps, in order, make of an insight held in memory: a merged one is skipped; any other
+ * takes the decayed confidence, and an active one is archived when the sweep would archive it.
+ * Evaluated by SQLite with the very expressions the sweep's UPDATE uses, so the confidences are
+ * the same doubles bit for bit (JavaScript's pow may differ from C's in the last place).
+ */
+export function sweepReplay(db: Database): <T extends SweptColumns>(row: T, sweeps: readonly RecordedSweep[]) => T {
+  const evaluate = db.prepare(
+    `SELECT ${DECAYED} AS confidence, ${ARCHIVE} AS archive FROM (SELECT $base AS base_confidence, $last AS last_reinforced_at)`,
+  );
+  return (row, sweeps) => {
+    let current = row;
+    for (const { at, params: p } of sweeps) {
+      if (current.status === 'merged') continue;
+      const swept = evaluate.get({
+        base: current.base_confidence,
+        last: current.last_reinforced_at,
+        now: at,
+        floor: p.floor,
+        grace: p.graceMs,
+        halfLife: p.halfLifeMs,
+        archiveBelow: p.archiveBelow,
+      }) as { confidence: number; archive: number };
+      current = { ...current, confidence: swept.confidence, status: current.status === 'active' && swept.archive ? 'archived' : current.status };
+    }
+    return current;
   };
 }

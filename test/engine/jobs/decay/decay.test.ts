@@ -1,11 +1,16 @@
-/** decay_sweep: the formula, its defaults from the contract, and a sweep that archives most of a store. */
+/**
+ * decay_sweep: the formula, its defaults from the contract, a sweep that archives most of a store,
+ * and the record of each sweep that lets revert apply it again bit for bit.
+ */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type Sqlite from 'better-sqlite3';
 import { ACTIVE_TEXT_INDEX } from '../../../../src/engine/store/db.js';
-import { decayedConfidence, runDecaySweep, shouldArchive } from '../../../../src/engine/jobs/decay/job.js';
-import { createJob } from '../../../../src/engine/queue/queue.js';
+import { decayedConfidence, recordedSweep, runDecaySweep, shouldArchive, sweepReplay } from '../../../../src/engine/jobs/decay/job.js';
+import { createJob, getJobResult } from '../../../../src/engine/queue/queue.js';
+import { runNextJob } from '../../../../src/engine/queue/runner.js';
+import type { InsightRow } from '../../../../src/engine/store/insights.js';
 import { jobParams } from '../../../../src/contract/job-params.js';
 import { DAY, NOW, freshDb, seed, snapshotInsights } from '../../../helpers/engine-db.js';
 
@@ -120,5 +125,39 @@ describe('decay_sweep when it archives most of the store', () => {
     sweep(db, at + DAY);
     assert.equal(schemaVersion(), rebuilt);
     db.close();
+  });
+});
+
+describe('what a sweep records, and applying it again', () => {
+  for (const [label, halfLifeDays, few] of [['archiving a few (two statements)', 400, true], ['archiving most (the index rebuilt)', 45, false]] as const) {
+    const params = { halfLifeMs: halfLifeDays * DAY, graceMs: 3 * DAY, floor: 0.07, archiveBelow: 0.2 };
+    test(`${label}: the result records the moment and the parameters, and sweepReplay gives every row exactly what the sweep wrote`, async () => {
+      const { db } = freshDb();
+      seed(db, 2000);
+      db.exec(`UPDATE insights SET status = 'archived' WHERE id % 17 = 0; UPDATE insights SET status = 'merged', merged_into = id + 1 WHERE id % 23 = 0`);
+      const before = db.prepare('SELECT * FROM insights ORDER BY id').all() as InsightRow[];
+      const at = NOW + 20 * DAY + 12_345;
+      const job = createJob(db, { workspaceId: 1, jobType: 'decay_sweep', dryRun: false, params, now: at });
+      assert.equal((await runNextJob({ db, workerId: 'decay-test', leaseMs: 30_000, now: () => at }))?.job_run_id, job.job_run_id);
+      const result = getJobResult(db, job.job_run_id) as { archived: number; swept_at: string };
+      assert.equal(result.swept_at, new Date(at).toISOString());
+      const recorded = recordedSweep(result);
+      assert.deepEqual(recorded, { at, params });
+      const after = db.prepare('SELECT * FROM insights ORDER BY id').all() as InsightRow[];
+      const replay = sweepReplay(db);
+      assert.deepEqual(before.map((row) => replay(row, [recorded!])), after, 'bit for bit');
+      const archivedNow = after.filter((r, i) => r.status === 'archived' && before[i]!.status === 'active').length;
+      assert.equal(archivedNow, result.archived);
+      assert.ok(few ? archivedNow > 0 && archivedNow * 3 < before.length : archivedNow * 2 > before.length, `${archivedNow} archived`);
+      assert.ok(after.some((r, i) => r.confidence !== before[i]!.confidence), 'the sweep changed confidences');
+      db.close();
+    });
+  }
+
+  test('a sweep recorded before the moment was (an older nex-compound), or no result at all, is not a recorded sweep', () => {
+    assert.equal(recordedSweep({ archived: 3, params: {} }), undefined);
+    assert.equal(recordedSweep(null), undefined);
+    assert.equal(recordedSweep({ archived: 3, params: {}, swept_at: 'yesterday' }), undefined);
+    assert.deepEqual(recordedSweep({ archived: 0, params: {}, swept_at: '2026-11-01T00:00:00.000Z' }), { at: NOW, params: DEFAULT_DECAY }, 'missing parameters are the defaults');
   });
 });
