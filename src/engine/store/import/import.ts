@@ -1,11 +1,12 @@
 /**
- * Streaming import of JSONL or CSV into the insight store, in bounded memory and batched
- * IMMEDIATE transactions. Bad lines are reported with their line numbers; with `strict`
- * everything runs in one transaction that is rolled back if any line is bad.
+ * Streaming import of JSONL or CSV into the insight store, in batched IMMEDIATE transactions
+ * and memory bounded by the longest record it reads (MAX_RECORD_CHARS), not by the input.
+ * Bad lines are reported with their line numbers; with `strict` everything runs in one
+ * transaction that is rolled back if any line is bad.
  *
- * Large JSONL inputs are parsed in a worker thread (src/engine/import-worker.ts) while this
- * thread writes: parsing and normalizing cost about as much as the SQLite upsert, so on two
- * cores the overlap roughly halves the wall time.
+ * Large JSONL inputs are parsed in a worker thread (./worker.ts) while this thread writes:
+ * parsing and normalizing cost about as much as the SQLite upsert, so on two cores the overlap
+ * roughly halves the wall time.
  */
 import { closeSync, createReadStream, openSync } from 'node:fs';
 import type { Database } from '../db.js';

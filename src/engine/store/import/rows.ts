@@ -1,7 +1,8 @@
 /**
- * One import line → one row for the insights table: validation, normalization, and the
- * compact form a batch of rows travels in from the parsing worker to the writing thread.
- * Shared by the in-process importer and src/engine/import-worker.ts.
+ * Import lines and what one becomes: the line splitting every parser shares (bounded, strict
+ * about UTF-8), one JSONL line → one row for the insights table (validation, normalization),
+ * and the compact form a batch of rows travels in from the parsing worker to the writing thread.
+ * Shared by the in-process importer, the CSV parser and ./worker.ts.
  */
 import { isUtf8 } from 'node:buffer';
 import { MAX_TEXT_LENGTH } from '../insights.js';
