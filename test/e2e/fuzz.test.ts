@@ -18,6 +18,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -447,11 +448,21 @@ describe('fuzz: insights import', () => {
     return Buffer.concat(parts);
   }
 
-  /** The oracle: which lines of a JSONL file are bad, read the simplest way (whole file, split on \n). */
+  /**
+   * The oracle: which lines of a JSONL file are bad, read the simplest way (whole file, split on \n;
+   * a line whose bytes are not UTF-8 is bad: a decoder never takes a newline byte into a bad sequence).
+   */
   function jsonlOracle(bytes: Buffer): { bad: number[]; good: number; distinct: number; lines: number } {
     let text = bytes.toString('utf8');
     if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     const lines = text.split('\n');
+    const notUtf8 = new Set<number>();
+    for (let start = 0, i = 0; start <= bytes.length; i++) {
+      const nl = bytes.indexOf(10, start);
+      if (!isUtf8(bytes.subarray(start, nl === -1 ? bytes.length : nl))) notUtf8.add(i);
+      if (nl === -1) break;
+      start = nl + 1;
+    }
     // The last line: a lone "\r" after the last newline is no line either.
     if (lines.length > 0 && lines[lines.length - 1]!.replace(/\r$/, '') === '') lines.pop();
     const bad: number[] = [];
@@ -459,6 +470,7 @@ describe('fuzz: insights import', () => {
     let good = 0;
     lines.forEach((raw, i) => {
       const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+      if (notUtf8.has(i)) return bad.push(i + 1);
       if (line.trim() === '') return;
       let value: unknown;
       try {
@@ -700,12 +712,13 @@ describe('fuzz: insights import', () => {
         const dir = tempDir('nex-compound-fuzz-import-bin-');
         const file = path.join(dir, 'in.jsonl');
         writeFileSync(file, bytes);
-        const oracle = jsonlOracle(bytes);
         const env = { NEX_COMPOUND_CONFIG_DIR: path.join(dir, 'config'), NEX_COMPOUND_DB: path.join(dir, 'e.db') };
         const viaFile = await runBin(['insights', 'import', file], { env });
-        const viaStdin = await runBin(['insights', 'import', '-', '--db', path.join(dir, 's.db')], { env, input: bytes.toString('utf8') });
-        for (const r of [viaFile, viaStdin]) {
-          assert.equal(r.code, oracle.bad.length > 0 ? 9 : 0, r.stderr);
+        // Standard input gets the text, in which bytes that are not UTF-8 have become U+FFFD.
+        const text = bytes.toString('utf8');
+        const viaStdin = await runBin(['insights', 'import', '-', '--db', path.join(dir, 's.db')], { env, input: text });
+        for (const [r, input] of [[viaFile, bytes], [viaStdin, Buffer.from(text)]] as const) {
+          assert.equal(r.code, jsonlOracle(input).bad.length > 0 ? 9 : 0, r.stderr);
           assert.doesNotMatch(r.stderr, STACK_TRACE);
         }
       }),

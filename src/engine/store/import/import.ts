@@ -1,16 +1,17 @@
 /**
- * Streaming import of JSONL or CSV into the insight store, in bounded memory and batched
- * IMMEDIATE transactions. Bad lines are reported with their line numbers; with `strict`
- * everything runs in one transaction that is rolled back if any line is bad.
+ * Streaming import of JSONL or CSV into the insight store, in batched IMMEDIATE transactions
+ * and memory bounded by the longest record it reads (MAX_RECORD_CHARS), not by the input.
+ * Bad lines are reported with their line numbers; with `strict` everything runs in one
+ * transaction that is rolled back if any line is bad.
  *
- * Large JSONL inputs are parsed in a worker thread (src/engine/import-worker.ts) while this
- * thread writes: parsing and normalizing cost about as much as the SQLite upsert, so on two
- * cores the overlap roughly halves the wall time.
+ * Large JSONL inputs are parsed in a worker thread (./worker.ts) while this thread writes:
+ * parsing and normalizing cost about as much as the SQLite upsert, so on two cores the overlap
+ * roughly halves the wall time.
  */
 import { closeSync, createReadStream, openSync } from 'node:fs';
-import { UsageError } from '../../../contract/errors.js';
 import type { Database } from '../db.js';
-import { BadLine, JsonlParser, LineSplitter, toRow, unpackRows, type Row } from './rows.js';
+import { CsvParser } from './csv.js';
+import { JsonlParser, unpackRows, type Row } from './rows.js';
 import type { ImportWorkerData, ImportWorkerMessage } from './worker.js';
 import { INSIGHT_INSERT_COLUMNS, REINFORCE_ON_CONFLICT } from '../insights.js';
 
@@ -70,75 +71,6 @@ export interface ImportFile {
 export type ImportInput = AsyncIterable<Buffer | string> | ImportFile;
 
 const isFile = (input: ImportInput): input is ImportFile => (input as Partial<ImportFile>).kind === 'file';
-
-/** Lines as an async sequence, for the CSV parser whose quoted fields may span lines. */
-async function* physicalLines(input: AsyncIterable<Buffer | string>): AsyncGenerator<string> {
-  const splitter = new LineSplitter();
-  const lines: string[] = [];
-  const collect = (line: string) => lines.push(line);
-  for await (const chunk of input) {
-    splitter.push(chunk, collect);
-    yield* lines.splice(0);
-  }
-  splitter.end(collect);
-  yield* lines;
-}
-
-/** CSV records (RFC 4180) with the physical line each starts on; quoted fields may span lines. */
-async function* csvRecords(lines: AsyncGenerator<string>): AsyncGenerator<{ line: number; fields: string[] } | { line: number; error: string }> {
-  let lineNo = 0;
-  for await (const first of lines) {
-    lineNo++;
-    const startLine = lineNo;
-    if (first.trim() === '') continue;
-    const fields: string[] = [];
-    let field = '';
-    let inQuotes = false;
-    let current = first;
-    let i = 0;
-    for (;;) {
-      if (i >= current.length) {
-        if (inQuotes) {
-          const next = await lines.next();
-          if (next.done) {
-            yield { line: startLine, error: 'unterminated quoted field' };
-            return;
-          }
-          lineNo++;
-          field += '\n';
-          current = next.value;
-          i = 0;
-          continue;
-        }
-        fields.push(field);
-        break;
-      }
-      const c = current[i]!;
-      if (inQuotes) {
-        if (c === '"') {
-          if (current[i + 1] === '"') {
-            field += '"';
-            i += 2;
-            continue;
-          }
-          inQuotes = false;
-        } else field += c;
-        i++;
-      } else if (c === '"' && field === '') {
-        inQuotes = true;
-        i++;
-      } else if (c === ',') {
-        fields.push(field);
-        field = '';
-        i++;
-      } else {
-        field += c;
-        i++;
-      }
-    }
-    yield { line: startLine, fields };
-  }
-}
 
 /**
  * Upserts rows (reinforcing existing normalized texts) inside the caller's transaction and
@@ -240,47 +172,9 @@ async function importWithin(db: Database, source: ImportInput, options: ImportOp
     if (options.format === 'jsonl' && options.parallel) {
       await importJsonlInWorker(source, options, batchSize, summary, write, bad);
     } else if (options.format === 'jsonl') {
-      // Lines are handled synchronously per chunk: an async step per line would cost more
-      // than parsing and writing it.
-      const parser = new JsonlParser(options.now, add, bad);
-      for await (const chunk of input()) {
-        parser.push(chunk);
-        summary.lines = parser.lines;
-        options.onProgress?.(summary.lines);
-      }
-      parser.end();
-      summary.lines = parser.lines;
+      await parseAll(new JsonlParser(options.now, add, bad), input(), summary, options.onProgress);
     } else {
-      let header: string[] | undefined;
-      let lastLine = 0;
-      const counted = (async function* () {
-        for await (const line of physicalLines(input())) {
-          lastLine++;
-          yield line;
-        }
-      })();
-      for await (const record of csvRecords(counted)) {
-        if ('error' in record) {
-          bad(record.line, record.error);
-          continue;
-        }
-        if (!header) {
-          header = record.fields.map((h) => h.trim().toLowerCase());
-          if (!header.includes('text')) throw new UsageError('the CSV header has no "text" column', `found: ${header.join(', ')}`);
-          continue;
-        }
-        if (record.fields.length === 1 && record.fields[0]!.trim() === '') continue;
-        try {
-          if (record.fields.length !== header.length) throw new BadLine(`expected ${header.length} fields, found ${record.fields.length}`);
-          const object: Record<string, unknown> = {};
-          header.forEach((name, i) => (object[name] = record.fields[i]));
-          add(toRow(object, options.now));
-        } catch (error) {
-          if (!(error instanceof BadLine)) throw error;
-          bad(record.line, error.message);
-        }
-      }
-      summary.lines = lastLine;
+      await parseAll(new CsvParser(options.now, add, bad), input(), summary, options.onProgress);
     }
     flush();
     if (options.strict) {
@@ -298,6 +192,25 @@ async function importWithin(db: Database, source: ImportInput, options: ImportOp
     if (db.inTransaction) db.prepare('ROLLBACK').run();
     throw error;
   }
+}
+
+/**
+ * Feeds the input to a parser in this thread. Lines are handled synchronously per chunk: an
+ * async step per line would cost more than parsing and writing it.
+ */
+async function parseAll(
+  parser: JsonlParser | CsvParser,
+  input: AsyncIterable<Buffer | string>,
+  summary: ImportSummary,
+  onProgress: ImportOptions['onProgress'],
+): Promise<void> {
+  for await (const chunk of input) {
+    parser.push(chunk);
+    summary.lines = parser.lines;
+    onProgress?.(summary.lines);
+  }
+  parser.end();
+  summary.lines = parser.lines;
 }
 
 /**

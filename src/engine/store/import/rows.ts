@@ -1,9 +1,10 @@
 /**
- * One import line → one row for the insights table: validation, normalization, and the
- * compact form a batch of rows travels in from the parsing worker to the writing thread.
- * Shared by the in-process importer and src/engine/import-worker.ts.
+ * Import lines and what one becomes: the line splitting every parser shares (bounded, strict
+ * about UTF-8), one JSONL line → one row for the insights table (validation, normalization),
+ * and the compact form a batch of rows travels in from the parsing worker to the writing thread.
+ * Shared by the in-process importer, the CSV parser and ./worker.ts.
  */
-import { StringDecoder } from 'node:string_decoder';
+import { isUtf8 } from 'node:buffer';
 import { MAX_TEXT_LENGTH } from '../insights.js';
 import { normalizeText } from '../../text/normalize.js';
 
@@ -20,30 +21,139 @@ export interface Row {
   last_reinforced_at: number;
 }
 
-/** Splits decoded chunks into lines (BOM, CRLF and a last line without newline handled). */
+/**
+ * The longest line (JSONL) or record (CSV) an import reads, in UTF-16 code units: what bounds an
+ * import's memory, whatever the input. An insight's text is at most MAX_TEXT_LENGTH (10,000)
+ * characters, which JSON's \uXXXX escapes can make 60,000 (CSV's doubled quotes 20,000); four
+ * times that leaves room for the source, tags, dates and keys, so no line that could import is
+ * cut, while the longest line costs well under a megabyte to hold and parse.
+ */
+export const MAX_RECORD_CHARS = 256 * 1024;
+
+export const TOO_LONG = `longer than ${MAX_RECORD_CHARS.toLocaleString('en-US')} characters`;
+export const NOT_UTF8 = 'not valid UTF-8';
+/** Why a line reached its reader without being readable: its message as a bad line. */
+export type LineFault = typeof TOO_LONG | typeof NOT_UTF8;
+/** A too-long line arrives as '' (its text was dropped); a line that is not UTF-8 with U+FFFD in place of the bad bytes. */
+type LineSink = (line: string, fault: LineFault | undefined) => void;
+
+const NO_BYTES = Buffer.alloc(0);
+
+/**
+ * Where the incomplete character a chunk ends inside of starts (its length if it ends on a whole
+ * one). Those bytes wait for the next chunk; whether they are valid is checked once it arrives.
+ */
+function completeEnd(bytes: Buffer): number {
+  const length = bytes.length;
+  for (let i = length - 1; i >= 0 && i >= length - 3; i--) {
+    const byte = bytes[i]!;
+    if (byte < 0x80) return length;
+    if (byte >= 0xc0) {
+      const needs = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : 2;
+      return length - i < needs ? i : length;
+    }
+  }
+  return length;
+}
+
+/**
+ * Which lines of a chunk that is not valid UTF-8 hold the bad bytes, counted from 0 (the line the
+ * chunk continues). A character never spans a newline byte, so each line can be checked alone.
+ */
+function invalidLines(body: Buffer): Set<number> {
+  const bad = new Set<number>();
+  let start = 0;
+  for (let index = 0; ; index++) {
+    const nl = body.indexOf(10, start);
+    if (!isUtf8(body.subarray(start, nl === -1 ? body.length : nl))) bad.add(index);
+    if (nl === -1) return bad;
+    start = nl + 1;
+  }
+}
+
+/**
+ * Splits chunks into lines (BOM, CRLF and a last line without newline handled), holding at most
+ * MAX_RECORD_CHARS of an unfinished line: beyond that the line's text is dropped up to its
+ * newline and it is reported as too long. Bytes that are not UTF-8 are never replaced silently:
+ * the line holding them is reported (isUtf8 checks a whole chunk at once; only a bad chunk is
+ * searched line by line).
+ */
 export class LineSplitter {
-  private readonly decoder = new StringDecoder('utf8');
+  /** The unfinished last line: at most MAX_RECORD_CHARS + 1 (its CR) long. */
   private pending = '';
+  private pendingInvalid = false;
+  /** The current line passed the limit: everything up to its newline is dropped. */
+  private skipping = false;
+  /** The first bytes of a character the last chunk ended inside of. */
+  private tail: Buffer = NO_BYTES;
   private first = true;
 
-  push(chunk: Buffer | string, onLine: (line: string) => void): void {
-    let text = this.pending + (typeof chunk === 'string' ? chunk : this.decoder.write(chunk));
+  push(chunk: Buffer | string, onLine: LineSink): void {
+    if (typeof chunk === 'string') {
+      this.split(chunk, undefined, onLine);
+      return;
+    }
+    const bytes = this.tail.length > 0 ? Buffer.concat([this.tail, chunk]) : chunk;
+    const end = completeEnd(bytes);
+    // A copy: the caller may reuse the chunk's memory (the worker reads into one buffer).
+    this.tail = end === bytes.length ? NO_BYTES : Buffer.from(bytes.subarray(end));
+    const body = end === bytes.length ? bytes : bytes.subarray(0, end);
+    this.split(body.toString('utf8'), isUtf8(body) ? undefined : invalidLines(body), onLine);
+  }
+
+  end(onLine: LineSink): void {
+    let rest = this.pending;
+    let invalid = this.pendingInvalid;
+    if (this.tail.length > 0) {
+      // The input ended inside a character.
+      rest += this.tail.toString('utf8');
+      invalid = true;
+    }
+    if (this.skipping) onLine('', TOO_LONG);
+    else {
+      if (rest.endsWith('\r')) rest = rest.slice(0, -1);
+      if (rest.length > MAX_RECORD_CHARS) onLine('', TOO_LONG);
+      else if (rest.length > 0) onLine(rest, invalid ? NOT_UTF8 : undefined);
+    }
+    this.pending = '';
+    this.pendingInvalid = false;
+    this.skipping = false;
+    this.tail = NO_BYTES;
+  }
+
+  /** `invalid`: the lines of this text (0: the one it continues) that held bytes that are not UTF-8. */
+  private split(text: string, invalid: Set<number> | undefined, onLine: LineSink): void {
     if (this.first && text.length > 0) {
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
       this.first = false;
     }
     let start = 0;
-    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
-      onLine(text.slice(start, nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl));
+    let index = 0;
+    if (this.skipping) {
+      const nl = text.indexOf('\n');
+      if (nl === -1) return;
+      this.skipping = false;
+      onLine('', TOO_LONG);
       start = nl + 1;
+      index = 1;
+    } else if (this.pending !== '') {
+      text = this.pending + text;
+      if (this.pendingInvalid) (invalid ??= new Set()).add(0);
     }
-    this.pending = text.slice(start);
-  }
-
-  end(onLine: (line: string) => void): void {
-    let rest = this.pending + this.decoder.end();
-    if (rest.endsWith('\r')) rest = rest.slice(0, -1);
-    if (rest.length > 0) onLine(rest);
+    for (let nl = text.indexOf('\n', start); nl !== -1; nl = text.indexOf('\n', start)) {
+      const end = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+      if (end - start > MAX_RECORD_CHARS) onLine('', TOO_LONG);
+      else onLine(text.slice(start, end), invalid !== undefined && invalid.has(index) ? NOT_UTF8 : undefined);
+      start = nl + 1;
+      index++;
+    }
+    this.pendingInvalid = invalid !== undefined && invalid.has(index);
+    this.pending = start === 0 ? text : text.slice(start);
+    if (this.pending.length > MAX_RECORD_CHARS + 1) {
+      this.pending = '';
+      this.pendingInvalid = false;
+      this.skipping = true;
+    }
   }
 }
 
@@ -74,9 +184,18 @@ function uniqueTags(list: string[]): string[] {
   return tags;
 }
 
+/**
+ * A lone surrogate (JSON's "\ud800") cannot be stored: SQLite would hold U+FFFD instead, and two
+ * different texts could become one. (ES2024's isWellFormed: Node 20 has it, the project's lib is ES2023.)
+ */
+function refuseLoneSurrogates(value: string, field: string): void {
+  if (!(value as string & { isWellFormed(): boolean }).isWellFormed()) throw new BadLine(`"${field}" is not valid Unicode (a lone surrogate)`);
+}
+
 export function toRow(record: Record<string, unknown>, now: number): Row {
   const { text } = record;
   if (typeof text !== 'string' || text.trim() === '') throw new BadLine('missing "text"');
+  refuseLoneSurrogates(text, 'text');
   if (text.length > MAX_TEXT_LENGTH) throw new BadLine(`"text" is longer than ${MAX_TEXT_LENGTH} characters`);
   let confidence = 0.5;
   const rawConfidence = record.base_confidence ?? record.confidence;
@@ -87,11 +206,13 @@ export function toRow(record: Record<string, unknown>, now: number): Row {
   }
   const { source } = record;
   if (source !== undefined && source !== null && typeof source !== 'string') throw new BadLine('"source" must be a string');
+  if (typeof source === 'string') refuseLoneSurrogates(source, 'source');
   let tags: string[] = [];
   const rawTags = record.tags;
   if (rawTags !== undefined && rawTags !== null && rawTags !== '') {
     const list = typeof rawTags === 'string' ? rawTags.split(/[;,]/) : rawTags;
     if (!Array.isArray(list) || list.some((t) => typeof t !== 'string')) throw new BadLine('"tags" must be a list of strings or a comma-separated string');
+    for (const tag of list as string[]) refuseLoneSurrogates(tag, 'tags');
     tags = uniqueTags(list as string[]);
   }
   const created = parseDate(record.created_at, 'created_at');
@@ -183,8 +304,12 @@ export class JsonlParser {
     private readonly onBad: (line: number, message: string) => void,
   ) {}
 
-  private readonly handle = (line: string): void => {
+  private readonly handle = (line: string, fault: LineFault | undefined): void => {
     this.lines++;
+    if (fault !== undefined) {
+      this.onBad(this.lines, fault);
+      return;
+    }
     if (line.length === 0 || line.trim() === '') return;
     let value: unknown;
     try {

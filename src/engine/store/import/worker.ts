@@ -79,7 +79,8 @@ function waitForWriter(counter: Int32Array, maxBatchesAhead: number): void {
 if (file) {
   try {
     const buffer = Buffer.allocUnsafe(READ_CHUNK_BYTES);
-    // The parser decodes each chunk into a string at once, so the one buffer can be reused.
+    // The parser decodes each chunk into a string at once (copying the bytes of a character
+    // split at its end), so the one buffer can be reused.
     for (let read = readSync(file.fd, buffer); read > 0; read = readSync(file.fd, buffer)) {
       parser.push(buffer.subarray(0, read));
       chunks++;

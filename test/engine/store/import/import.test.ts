@@ -73,7 +73,7 @@ test('CSV: quoted commas, doubled quotes, newlines inside quotes; bad records re
   assert.deepEqual(texts, ['Hooli needs SOC 2, Type II', 'She said "renew" twice', 'A note\nover two lines']);
   await assert.rejects(run(db(), 'body,source\nx,y\n', 'csv'), UsageError);
   const unterminated = await run(db(), 'text\n"never closed\n', 'csv');
-  assert.deepEqual(unterminated.errors, [{ line: 2, message: 'unterminated quoted field' }]);
+  assert.deepEqual(unterminated.errors, [{ line: 2, message: 'unterminated quoted field: the quote opened here never closes' }]);
 });
 
 for (const parallel of [false, true]) {
