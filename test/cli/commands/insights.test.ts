@@ -339,6 +339,40 @@ describe('insights export and import --restore', () => {
     assert.equal(await exportOf(env), original);
   });
 
+  test('a CSV export read back by plain import keeps every active insight\'s text, source, tags, base confidence, count and dates', async () => {
+    const { dir, env } = engineEnv();
+    const input = [
+      { text: 'Acme said "renew, but only with SSO",\nthen hung up', source: 'gong, call', tags: ['renewal', 'sso'], confidence: 0.8, reinforcement_count: 3, created_at: '2026-01-02T03:04:05.678Z', last_reinforced_at: '2026-02-03T04:05:06.789Z' },
+      { text: '  Zürich office — 🔐 SAML  ', source: null, tags: [], confidence: 0.25, created_at: '2025-12-31T23:59:59.999Z' },
+    ];
+    const file = path.join(dir, 'in.jsonl');
+    writeFileSync(file, input.map((i) => JSON.stringify(i)).join('\n'));
+    assert.equal((await runBin(['insights', 'import', file], { env })).code, 0);
+    const csvFile = path.join(dir, 'out.csv');
+    assert.equal((await runBin(['insights', 'export', '--format', 'csv', '--output', csvFile], { env })).code, 0);
+    assert.match(readFileSync(csvFile, 'utf8'), /^id,text,source,tags,confidence,base_confidence,reinforcement_count,status,merged_into,created_at,last_reinforced_at\r\n/);
+    const fresh = { ...env, NEX_COMPOUND_DB: path.join(dir, 'fresh.db') };
+    const imported = await runBin(['insights', 'import', csvFile], { env: fresh });
+    assert.equal(imported.code, 0, imported.stderr);
+    const kept = (text: string) =>
+      text.trim().split('\n').map((l) => {
+        const { text: t, source, tags, base_confidence, reinforcement_count, created_at, last_reinforced_at } = JSON.parse(l) as Record<string, unknown>;
+        return { t, source, tags, base_confidence, reinforcement_count, created_at, last_reinforced_at };
+      });
+    assert.deepEqual(kept(await exportOf(fresh)), kept(await exportOf(env)));
+  });
+
+  test('a restore reads an export\'s bytes exactly: a line that is not UTF-8 restores nothing', async () => {
+    const { dir, env } = engineEnv();
+    const line = (id: number, text: string) => JSON.stringify({ id, text, source: null, tags: [], confidence: 0.5, base_confidence: 0.5, reinforcement_count: 1, status: 'active', merged_into: null, created_at: '2026-11-01T00:00:00.000Z', last_reinforced_at: '2026-11-01T00:00:00.000Z' });
+    const file = path.join(dir, 'latin1.jsonl');
+    writeFileSync(file, Buffer.concat([Buffer.from(`${line(1, 'fine')}\n`), Buffer.from(`${line(2, 'caf\u00e9')}\n`, 'latin1')]));
+    const r = await restore(env, file);
+    assert.equal(r.code, 9, r.stderr);
+    assert.match(r.stderr, /latin1\.jsonl:2: not valid UTF-8/);
+    assert.equal(await exportOf(env), '');
+  });
+
   test('a restore is all or nothing: a bad line, a lone surrogate, an open merge link or a CSV file restores nothing', async () => {
     const { dir, env } = engineEnv();
     const record = (id: number, extra: Record<string, unknown> = {}) => ({

@@ -15,7 +15,7 @@ import { RefusedError } from '../../../contract/errors.js';
 import type { Database } from '../db.js';
 import { MAX_TEXT_LENGTH, type InsightStatus } from '../insights.js';
 import { normalizeText } from '../../text/normalize.js';
-import { BadLine, LineSplitter } from './rows.js';
+import { BadLine, LineSplitter, type LineFault } from './rows.js';
 import { MAX_REPORTED, type ImportSummary } from './import.js';
 
 export interface RestoreOptions {
@@ -174,8 +174,10 @@ export async function restoreInsights(db: Database, input: AsyncIterable<Buffer 
     // Merge links may point forward in the file; they are checked, with names, before the commit.
     db.pragma('defer_foreign_keys = ON');
     const writer = new RestoreWriter(db, options.workspaceId, summary.idOffset);
-    const handle = (line: string) => {
+    const handle = (line: string, fault: LineFault | undefined) => {
       const lineNo = ++summary.lines;
+      // Too long to be an export's line, or bytes that are not UTF-8: text would not come back exactly.
+      if (fault !== undefined) return bad(lineNo, fault);
       if (line.trim() === '') return;
       try {
         let value: unknown;

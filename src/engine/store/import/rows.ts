@@ -220,7 +220,12 @@ export function toRow(record: Record<string, unknown>, now: number): Row {
   const createdAt = created ?? lastReinforced ?? now;
   let count = 1;
   const rawCount = record.reinforcement_count;
-  if (typeof rawCount === 'number' && Number.isInteger(rawCount) && rawCount >= 1) count = rawCount;
+  if (rawCount !== undefined && rawCount !== null && rawCount !== '') {
+    // CSV carries every field as text: "3" is the count 3.
+    const n = typeof rawCount === 'string' && /^\d+$/.test(rawCount.trim()) ? Number(rawCount) : rawCount;
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1) throw new BadLine(`reinforcement_count ${JSON.stringify(rawCount).slice(0, 40)} is not a whole number from 1`);
+    count = n;
+  }
   const trimmed = text.trim();
   return {
     text: trimmed,
