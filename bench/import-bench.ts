@@ -14,7 +14,7 @@
  * freshly generated 185 MB back while the first import runs, which slowed it by up to 25 %.
  */
 import { spawnSync } from 'node:child_process';
-import { closeSync, createReadStream, createWriteStream, fsyncSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, fsyncSync, mkdtempSync, openSync, renameSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -77,9 +77,45 @@ async function storageFloorSeconds(file: string, dbPath: string): Promise<number
   return (ms + performance.now() - start) / 1000;
 }
 
+/** Seconds and peak RSS (MB) of one command under GNU time, or of a shell line without it. */
+function timed(argv: string[], env: Record<string, string> = {}): { seconds: number; peakMb: number } {
+  const start = process.hrtime.bigint();
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', ...argv], { encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 });
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  if (r.status !== 0) throw new Error(`${argv.slice(0, 4).join(' ')} failed (${r.status}): ${r.stderr}`);
+  return { seconds: Math.round(seconds * 100) / 100, peakMb: Math.round(Number(r.stderr.trim().split('\n').at(-1)) / 1024) };
+}
+
+/**
+ * The store's other round trips on the imported database: export (anchor: the sqlite3 CLI writing
+ * the same rows as JSON objects), export → import --restore into a fresh database, and backup
+ * (anchor: the sqlite3 CLI's own .backup). Anchors are skipped where sqlite3 is not installed.
+ */
+function storeFigures(storeFile: string, dir: string): Record<string, number | null> {
+  const bin = [process.execPath, path.join(ROOT, 'bin', 'nex-compound.js')];
+  const exported = path.join(dir, 'export.jsonl');
+  const exportRun = timed([...bin, 'insights', 'export', '--output', exported, '-q'], { NEX_COMPOUND_DB: storeFile });
+  const restoreRun = timed([...bin, 'insights', 'import', '--restore', exported, '-q', '--json'], { NEX_COMPOUND_DB: path.join(dir, 'restored.db') });
+  const backupRun = timed([...bin, 'backup', path.join(dir, 'backup.db'), '-q'], { NEX_COMPOUND_DB: storeFile });
+  const hasSqlite = spawnSync('sqlite3', ['-version']).status === 0;
+  const anchor = (args: string[]) => (hasSqlite ? timed(['sh', '-c', args.join(' ')]).seconds : null);
+  const json = `SELECT json_object('id', id, 'text', text, 'source', source, 'tags', json(tags), 'confidence', confidence, 'base_confidence', base_confidence, 'reinforcement_count', reinforcement_count, 'status', status, 'merged_into', merged_into, 'created_at', strftime('%Y-%m-%dT%H:%M:%fZ', created_at / 1000.0, 'unixepoch'), 'last_reinforced_at', strftime('%Y-%m-%dT%H:%M:%fZ', last_reinforced_at / 1000.0, 'unixepoch')) FROM insights ORDER BY id`;
+  return {
+    export_seconds: exportRun.seconds,
+    export_peak_rss_mb: exportRun.peakMb,
+    export_anchor_seconds: anchor(['sqlite3', storeFile, JSON.stringify(json), '>', path.join(dir, 'anchor.jsonl')]),
+    restore_seconds: restoreRun.seconds,
+    restore_peak_rss_mb: restoreRun.peakMb,
+    backup_seconds: backupRun.seconds,
+    backup_peak_rss_mb: backupRun.peakMb,
+    backup_anchor_seconds: anchor(['sqlite3', storeFile, JSON.stringify(`.backup ${path.join(dir, 'anchor.db')}`)]),
+  };
+}
+
 const dir = mkdtempSync(path.join(os.tmpdir(), 'nex-compound-import-bench-'));
 try {
   const file = path.join(dir, 'insights.jsonl');
+  const storeFile = path.join(dir, 'store.db');
   await generate(file);
   const fd = openSync(file, 'r');
   fsyncSync(fd);
@@ -97,11 +133,13 @@ try {
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
     if (r.status !== 0) throw new Error(`import failed (${r.status}): ${r.stderr}`);
     summary = JSON.parse(r.stdout) as { imported: number; reinforced: number };
+    if (run === runs - 1) renameSync(db, storeFile);
     for (const suffix of ['', '-wal', '-shm']) rmSync(db + suffix, { force: true });
     const floorSeconds = await storageFloorSeconds(file, db);
     for (const suffix of ['', '-wal', '-shm']) rmSync(db + suffix, { force: true });
     results.push({ seconds, perSecond: lines / seconds, peakMb: Number(r.stderr.trim().split('\n').at(-1)) / 1024, floorSeconds });
   }
+  const store = storeFigures(storeFile, dir);
   const rates = results.map((r) => r.perSecond).sort((a, b) => a - b);
   const median = rates[Math.floor(rates.length / 2)]!;
   const floors = results.map((r) => lines / r.floorSeconds).sort((a, b) => a - b);
@@ -119,6 +157,7 @@ try {
       floor_seconds: results.map((r) => Math.round(r.floorSeconds * 100) / 100),
       floor_insights_per_second: Math.round(medianFloor),
       peak_rss_mb: Math.round(Math.max(...results.map((r) => r.peakMb))),
+      ...store,
     })}\n`,
   );
 } finally {

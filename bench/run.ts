@@ -169,6 +169,14 @@ async function benchImport(): Promise<void> {
     insights_per_second_max: number;
     floor_insights_per_second: number;
     peak_rss_mb: number;
+    export_seconds: number;
+    export_peak_rss_mb: number;
+    export_anchor_seconds: number | null;
+    restore_seconds: number;
+    restore_peak_rss_mb: number;
+    backup_seconds: number;
+    backup_peak_rss_mb: number;
+    backup_anchor_seconds: number | null;
   };
   const range = `${result.insights_per_second_min.toLocaleString('en-US')}–${result.insights_per_second_max.toLocaleString('en-US')}/s`;
   rows.push({
@@ -181,6 +189,36 @@ async function benchImport(): Promise<void> {
     ratio: result.insights_per_second / result.floor_insights_per_second,
     goal: '≥ 100,000/s; RSS < 300 MB',
     peakRssMb: result.peak_rss_mb,
+  });
+  const n = result.lines.toLocaleString('en-US');
+  rows.push({
+    figure: `insights export of the ${n}-line store`,
+    value: result.export_seconds * 1000,
+    unit: 'ms',
+    baseline: result.export_anchor_seconds === null ? undefined : result.export_anchor_seconds * 1000,
+    baselineUnit: 'ms',
+    baselineLabel: 'sqlite3 CLI: the same rows as JSON objects',
+    ratio: result.export_anchor_seconds === null ? undefined : result.export_seconds / result.export_anchor_seconds,
+    goal: 'RSS < 300 MB',
+    peakRssMb: result.export_peak_rss_mb,
+  });
+  rows.push({
+    figure: `insights import --restore of that export`,
+    value: result.restore_seconds * 1000,
+    unit: 'ms',
+    goal: 'RSS < 300 MB',
+    peakRssMb: result.restore_peak_rss_mb,
+  });
+  rows.push({
+    figure: `backup of the ${n}-line store`,
+    value: result.backup_seconds * 1000,
+    unit: 'ms',
+    baseline: result.backup_anchor_seconds === null ? undefined : result.backup_anchor_seconds * 1000,
+    baselineUnit: 'ms',
+    baselineLabel: 'sqlite3 CLI .backup',
+    ratio: result.backup_anchor_seconds === null ? undefined : result.backup_seconds / result.backup_anchor_seconds,
+    goal: 'RSS < 300 MB',
+    peakRssMb: result.backup_peak_rss_mb,
   });
 }
 

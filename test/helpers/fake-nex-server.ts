@@ -76,8 +76,11 @@ export interface FakeNexServer {
   jobCount(): number;
   /** create a job directly in the default key's workspace (the first of apiKeys); returns its id */
   addJob(script: Array<Partial<JobStatusBody>>, base?: Partial<JobStatusBody>): string;
-  /** queue a fault for the next `times` (default 1) matching requests, FIFO */
-  inject(match: 'trigger' | 'status' | 'any', fault: Fault, times?: number): void;
+  /**
+   * queue a fault for the next `times` (default 1) matching requests, FIFO; with `pathEnd`, only
+   * requests whose path ends so (a job's id) match, so a late request of an earlier test cannot take it
+   */
+  inject(match: 'trigger' | 'status' | 'any', fault: Fault, times?: number, pathEnd?: string): void;
   /** close the server, destroy open sockets, cancel stalled requests */
   close(): Promise<void>;
 }
@@ -121,7 +124,7 @@ export async function startFakeNexServer(options: FakeNexServerOptions = {}): Pr
   const scriptFor = options.defaultScript ?? defaultScript;
   const jobs = new Map<string, Job>();
   const idempotent = new Map<string, Reply>();
-  const faults: Array<{ match: 'trigger' | 'status' | 'any'; fault: Fault }> = [];
+  const faults: Array<{ match: 'trigger' | 'status' | 'any'; fault: Fault; pathEnd?: string }> = [];
   const requests: RecordedRequest[] = [];
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
@@ -281,7 +284,7 @@ export async function startFakeNexServer(options: FakeNexServerOptions = {}): Pr
       const pathname = new URL(req.url ?? '/', 'http://fake.invalid').pathname;
       requests.push({ method, path: pathname, headers: req.headers, body });
       const kind = method === 'POST' && pathname === TRIGGER_PATH ? 'trigger' : method === 'GET' && pathname.startsWith(JOBS_PREFIX) ? 'status' : 'other';
-      const index = faults.findIndex((f) => f.match === 'any' || f.match === kind);
+      const index = faults.findIndex((f) => (f.match === 'any' || f.match === kind) && (f.pathEnd === undefined || pathname.endsWith(f.pathEnd)));
       if (index !== -1) {
         const { fault } = faults.splice(index, 1)[0]!;
         return applyFault(fault, req, res, pathname, body);
@@ -310,8 +313,8 @@ export async function startFakeNexServer(options: FakeNexServerOptions = {}): Pr
     addJob(script, base = {}) {
       return newJob(base, script, true).job_run_id;
     },
-    inject(match, fault, times = 1) {
-      for (let i = 0; i < times; i++) faults.push({ match, fault });
+    inject(match, fault, times = 1, pathEnd) {
+      for (let i = 0; i < times; i++) faults.push({ match, fault, ...(pathEnd !== undefined ? { pathEnd } : {}) });
     },
     close() {
       if (closed) return Promise.resolve();

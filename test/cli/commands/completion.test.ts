@@ -6,7 +6,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { runBin, tempDir } from '../../helpers/cli.js';
 
-const TOP_LEVEL = ['trigger', 'run', 'status', 'revert', 'watch', 'demo', 'insights', 'jobs', 'metrics', 'patterns', 'playbook', 'serve', 'keys', 'doctor', 'config', 'completion'];
+const TOP_LEVEL = ['trigger', 'run', 'status', 'revert', 'watch', 'demo', 'insights', 'jobs', 'metrics', 'patterns', 'playbook', 'serve', 'keys', 'doctor', 'backup', 'restore', 'config', 'completion'];
 
 /** Sources the script in a real bash and asks it to complete `words` (the last one is being typed). */
 function complete(script: string, words: string[]): string[] {
