@@ -114,7 +114,7 @@ function tokenize(texts: readonly string[]): TokenStream {
         }
         continue;
       }
-      const word = raw.replace(/['’]s$/, '').replace(/['’]/g, '').replace(/-+$/, '');
+      const word = /['’-]/.test(raw) ? raw.replace(/['’]s$/, '').replace(/['’]/g, '').replace(/-+$/, '') : raw;
       // Numbers, short words and stop words join what stands around them; they are no item.
       if (word.length < 3 || first <= 57 || STOP_WORDS.has(word) || NEGATIONS.has(word)) continue;
       const stem = stemmed(word);
@@ -182,64 +182,111 @@ function collocations(stream: TokenStream, minCount: number): Map<number, number
 
 export interface ConceptItems {
   insightIds: number[];
-  /** Per insight, its item names (tags, phrases and stems, source), without repeats. */
-  items: string[][];
+  itemNames: string[];
+  /** Insight t's item ids (tags, phrases and stems, source; no repeats) are items[offsets[t] .. offsets[t + 1]). */
+  items: Int32Array;
+  offsets: Int32Array;
   /** How each content item reads: its commonest written form in the store. */
   label: (item: string) => string;
 }
 
+/** Item names ↔ ids; a single stem's item is found by its stem id, without building a string. */
+class ItemIds {
+  readonly names: string[] = [];
+  private readonly byName = new Map<string, number>();
+  private byStem = new Int32Array(0);
+
+  id(name: string): number {
+    let id = this.byName.get(name);
+    if (id === undefined) {
+      id = this.names.length;
+      this.byName.set(name, id);
+      this.names.push(name);
+    }
+    return id;
+  }
+
+  /** The item of a one-word phrase, `name()` giving its name the first time. */
+  ofStem(stem: number, name: () => string): number {
+    if (stem >= this.byStem.length) {
+      const grown = new Int32Array(Math.max(stem + 1, this.byStem.length * 2)).fill(-1);
+      grown.set(this.byStem);
+      this.byStem = grown;
+    }
+    if (this.byStem[stem] === -1) this.byStem[stem] = this.id(name());
+    return this.byStem[stem]!;
+  }
+}
+
 /** The concept items of the rows (read once, in id order). */
 export function conceptItems(rows: Iterable<Row>, mode: ItemMode, minCount: (insights: number) => number): ConceptItems {
+  const ids = new ItemIds();
   const insightIds: number[] = [];
   const texts: string[] = [];
-  const given: string[][] = [];
+  const given = new Growable();
+  const givenOffsets = [0];
   const tagNames = new Set<string>();
   for (const row of rows) {
     insightIds.push(row.id);
-    const own: string[] = [];
     if (mode !== 'terms') {
       for (const tag of JSON.parse(row.tags) as string[]) {
         const clean = tag.trim().toLowerCase();
         if (!clean) continue;
-        own.push(`#${clean}`);
+        given.push(ids.id(`#${clean}`));
         tagNames.add(clean);
       }
     }
-    if (row.source) own.push(`@${row.source.trim().toLowerCase()}`);
-    given.push(own);
+    if (row.source) given.push(ids.id(`@${row.source.trim().toLowerCase()}`));
+    givenOffsets.push(given.length);
     texts.push(mode === 'tags' ? '' : row.text);
   }
   const stream = tokenize(texts);
   const folded = tagConceptKeys(tagNames);
   const joined = collocations(stream, Math.max(2, minCount(insightIds.length)));
-  const surfaces = new Map<string, Map<string, number>>();
+  const surfaces = new Map<number, { n: number; forms: Map<string, number> }>();
   const v = stream.stemOf.length;
-  const items = given.map((own, t) => {
-    const set = new Set(own);
-    const { tokens, start, end, offsets } = stream;
+  const { tokens, start, end, offsets } = stream;
+  const out = new Growable();
+  const outOffsets = new Int32Array(insightIds.length + 1);
+  let seen = new Int32Array(1024).fill(-1);
+  const add = (item: number, t: number) => {
+    if (item >= seen.length) {
+      const grown = new Int32Array(Math.max(item + 1, seen.length * 2)).fill(-1);
+      grown.set(seen);
+      seen = grown;
+    }
+    if (seen[item] === t) return;
+    seen[item] = t;
+    out.push(item);
+  };
+  const itemOf = (from: number, to: number): number => {
+    const name = () => Array.from(tokens.subarray(from, to + 1), (s) => stream.stemOf[s]!).join(' ');
+    if (from === to) return ids.ofStem(tokens[from]!, () => folded.get(name()) ?? name());
+    const key = name();
+    return ids.id(folded.get(key) ?? key);
+  };
+  for (let t = 0; t < insightIds.length; t++) {
+    for (let i = givenOffsets[t]!; i < givenOffsets[t + 1]!; i++) add(given.data[i]!, t);
     let i = offsets[t]!;
     while (i < offsets[t + 1]!) {
-      const id = tokens[i]!;
-      if (id === BREAK) {
+      if (tokens[i] === BREAK) {
         i++;
         continue;
       }
       let last = i;
       while (last + 1 < offsets[t + 1]! && tokens[last + 1]! >= 0 && joined.has(tokens[last]! * v + tokens[last + 1]!)) last++;
       for (const [from, to] of phrases(tokens, i, last, (a, b) => joined.get(a * v + b)!)) {
-        const item = Array.from(tokens.subarray(from, to + 1), (s) => stream.stemOf[s]!).join(' ');
-        const tag = folded.get(item);
-        if (tag) set.add(tag);
-        else {
-          set.add(item);
-          countSurface(surfaces, item, written(texts[t]!.slice(start[from]!, end[to]!)));
-        }
+        const item = itemOf(from, to);
+        add(item, t);
+        if (!ids.names[item]!.startsWith('#')) countSurface(surfaces, item, () => written(texts[t]!.slice(start[from]!, end[to]!)));
       }
       i = last + 1;
     }
-    return [...set];
-  });
-  return { insightIds, items, label: (item) => commonest(surfaces.get(item)) ?? item };
+    outOffsets[t + 1] = out.length;
+  }
+  const labelOf = new Map<string, string>();
+  for (const [item, { forms }] of surfaces) labelOf.set(ids.names[item]!, commonest(forms)!);
+  return { insightIds, itemNames: ids.names, items: out.view(), offsets: outOffsets, label: (item) => labelOf.get(item) ?? item };
 }
 
 /**
@@ -257,12 +304,14 @@ function phrases(tokens: Int32Array, from: number, to: number, npmi: (a: number,
 /** A phrase as written, without the figures inside it ("training for 12 new analysts" reads "training for new analysts"). */
 const written = (span: string) => span.toLowerCase().replace(/(^|\s)[\d][\d.,%]*(?=\s|$)/g, '').replace(/\s+/g, ' ').trim();
 
-function countSurface(surfaces: Map<string, Map<string, number>>, item: string, written: string): void {
-  let forms = surfaces.get(item);
-  if (!forms) surfaces.set(item, (forms = new Map()));
-  let seen = 0;
-  for (const n of forms.values()) seen += n;
-  if (seen < LABEL_SAMPLES) forms.set(written, (forms.get(written) ?? 0) + 1);
+/** Counts how the item was written, for its first LABEL_SAMPLES occurrences (in id order). */
+function countSurface(surfaces: Map<number, { n: number; forms: Map<string, number> }>, item: number, written: () => string): void {
+  let entry = surfaces.get(item);
+  if (!entry) surfaces.set(item, (entry = { n: 0, forms: new Map() }));
+  if (entry.n++ >= LABEL_SAMPLES) return;
+  const { forms } = entry;
+  const form = written();
+  forms.set(form, (forms.get(form) ?? 0) + 1);
 }
 
 /** The most frequent form; ties to the shorter, then the first alphabetically. */

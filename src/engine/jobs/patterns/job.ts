@@ -40,10 +40,8 @@ export function loadTransactions(db: Database, workspaceId: number, mode: ItemMo
   const rows = statement.iterate(workspaceId) as Iterable<{ id: number; text: string; tags: string; source: string | null }>;
   if (vocabulary === 'concepts') {
     const concepts = conceptItems(rows, mode, minCount);
-    const names = new ItemNames();
-    const pool = new ItemPool();
-    for (const items of concepts.items) pool.add(items.map((name) => names.id(name)));
-    return compact(concepts.insightIds, names.names, pool, maxItemShare, concepts.label);
+    const pool = { items: concepts.items, used: concepts.items.length, offsets: concepts.offsets };
+    return compact(concepts.insightIds, concepts.itemNames, pool, maxItemShare, concepts.label);
   }
   const insightIds: number[] = [];
   const names = new ItemNames();
@@ -87,7 +85,7 @@ class ItemPool {
 }
 
 /** Drops the too-common items, sorts each transaction and builds the postings. */
-function compact(insightIds: number[], itemNames: string[], raw: ItemPool, maxItemShare: number, label: (item: string) => string): ItemTransactions {
+function compact(insightIds: number[], itemNames: string[], raw: { items: Int32Array; used: number; offsets: ArrayLike<number> }, maxItemShare: number, label: (item: string) => string): ItemTransactions {
   const { items: pool, used, offsets } = raw;
   const n = insightIds.length;
   const frequency = new Int32Array(itemNames.length);
@@ -251,7 +249,7 @@ export function runPatternDetection(ctx: JobContext): JobOutcome {
 }
 
 /** KRIMP's selection is run on at most this many insights (every k-th): its cost grows with each candidate's tid-list. */
-const SELECTION_SAMPLE = 20_000;
+const SELECTION_SAMPLE = 5_000;
 
 /** The closed sets KRIMP keeps (see krimp.ts), chosen on an evenly spaced sample of the insights. */
 function compressingSets(closed: readonly FrequentItemset[], data: ItemTransactions): FrequentItemset[] {
