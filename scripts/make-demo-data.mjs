@@ -131,7 +131,7 @@ export const THEMES = [
     notes: [(c) => `${c} asked for training for ${Math.floor(between(3, 40))} new analysts ${pick(['next month', 'this quarter', 'after the reorg', 'in their EMEA team', 'before the launch'])}.`],
   },
   {
-    name: 'competitors come up in passing',
+    name: 'competitors are mentioned in passing',
     cue: 'passing',
     tags: ['competitor'],
     count: 28,

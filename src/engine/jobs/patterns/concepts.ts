@@ -5,8 +5,7 @@
  * are, those pairs fill the output with sets that only restate phrases. So:
  *
  * - adjacent words that stand together far more often than chance — normalised PMI over the
- *   whole store (Bouma 2009) ≥ COLLOCATION_NPMI, seen at least `minCount` times and in at
- *   least COLLOCATION_SHARE of the commoner word's occurrences — are joined
+ *   whole store (Bouma 2009) ≥ COLLOCATION_NPMI, seen at least `minCount` times — are joined
  *   into one phrase item ("support ticket", "single sign-on", "acme corp"), up to MAX_PHRASE
  *   words;
  * - a word or phrase that is a tag's concept is folded into that tag: "enterprise" and
@@ -24,11 +23,6 @@ import type { ItemMode } from '../../../contract/job-params.js';
 
 /** Bouma's threshold for a collocation: half of the way from independence to "only ever together". */
 export const COLLOCATION_NPMI = 0.5;
-/**
- * And the pair must be this share of the commoner word's occurrences: NPMI alone glues a rare
- * word onto a common neighbour it happens to precede ("opened" + "support ticket").
- */
-const COLLOCATION_SHARE = 0.3;
 const MAX_PHRASE = 3;
 /** Surface forms counted per item to choose its label: the first ones in id order are enough. */
 const LABEL_SAMPLES = 24;
@@ -181,7 +175,7 @@ function collocations(stream: TokenStream, minCount: number): Map<number, number
     const b = key - a * v;
     const pxy = count / pairs;
     const npmi = Math.log(pxy / ((unigrams[a]! / words) * (unigrams[b]! / words))) / -Math.log(pxy);
-    if (npmi >= COLLOCATION_NPMI && count >= COLLOCATION_SHARE * Math.max(unigrams[a]!, unigrams[b]!)) joined.set(key, npmi);
+    if (npmi >= COLLOCATION_NPMI) joined.set(key, npmi);
   }
   return joined;
 }

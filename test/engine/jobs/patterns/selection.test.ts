@@ -123,7 +123,7 @@ describe('the default pattern_detection through the real bin', () => {
     const rules = JSON.parse(await cli(['playbook', '--json', '--all'])).rules as Array<{ antecedent: string[]; consequent: string[]; source_patterns: number[]; examples: unknown[] }>;
     const exported = (await cli(['insights', 'export'])).trim().split('\n').map((l) => JSON.parse(l) as { id: number; text: string; tags: string[] });
     const keys = patterns.patterns.map((p) => p.items.join(' + '));
-    assert.ok(patterns.patterns.some((p) => ['#support', '@zendesk', 'support ticket'].every((x) => p.items.includes(x))), `the ticket theme as one phrase with its tag and source: ${keys}`);
+    assert.ok(patterns.patterns.some((p) => ['#support', '@zendesk'].every((x) => p.items.includes(x)) && p.items.some((x) => x.includes('support ticket'))), `the ticket theme as one phrase with its tag and source: ${keys}`);
     assert.ok(patterns.patterns.some((p) => p.items.includes('#enterprise') && p.items.includes('#security') && p.items.some((x) => x.includes('sign-on'))), `the security theme: ${keys}`);
     assert.ok(!keys.some((k) => /\bsupport\b/.test(k) && k.includes('ticket') && !k.includes('support ticket')), 'the phrase is never split into its words');
     // Closed mode over the same store finds many more sets: the selection is what makes it readable.
