@@ -13,7 +13,7 @@ export interface PatternRecord {
   last_seen: string | null;
   /** With `members`: the ids of the insights that hold the pattern. */
   member_ids?: number[];
-  /** Two of its members, quoted: the most confident active ones. */
+  /** Two of its members, quoted: active ones first, the most confident first. */
   examples: Example[];
 }
 
@@ -22,11 +22,14 @@ export interface Example {
   text: string;
 }
 
-/** Up to `count` of the insights, active ones only, most confident first (then oldest id). */
+/**
+ * Up to `count` of the insights: active ones first (a member decay archived since is still one
+ * the pattern held in), most confident first, then oldest id.
+ */
 export function examplesOf(db: Database, ids: readonly number[], count = 2): Example[] {
   if (ids.length === 0) return [];
   return db
-    .prepare(`SELECT id, text FROM insights WHERE id IN (SELECT value FROM json_each(?)) AND status = 'active' ORDER BY confidence DESC, id LIMIT ?`)
+    .prepare(`SELECT id, text FROM insights WHERE id IN (SELECT value FROM json_each(?)) ORDER BY status = 'active' DESC, confidence DESC, id LIMIT ?`)
     .all(JSON.stringify(ids), count) as Example[];
 }
 
