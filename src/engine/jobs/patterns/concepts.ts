@@ -22,7 +22,7 @@ import { NEGATIONS, STOP_WORDS } from '../../text/features.js';
 import type { ItemMode } from '../../../contract/job-params.js';
 
 /** Bouma's threshold for a collocation: half of the way from independence to "only ever together". */
-export const COLLOCATION_NPMI = 0.5;
+const COLLOCATION_NPMI = 0.5;
 const MAX_PHRASE = 3;
 /** Surface forms counted per item to choose its label: the first ones in id order are enough. */
 const LABEL_SAMPLES = 24;
@@ -42,7 +42,7 @@ function stemmed(word: string): string {
 }
 
 /** The stems a tag names: one for "enterprise", the parts for "churn-risk" (and the whole, as written with its hyphen). */
-export function tagConcepts(tag: string): string[][] {
+function tagConcepts(tag: string): string[][] {
   const clean = tag.trim().toLowerCase();
   const parts = clean.split(/[-_\s]+/).filter(Boolean).map(stemmed);
   const whole = [stemmed(clean)];
