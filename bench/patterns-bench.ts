@@ -1,7 +1,10 @@
 /**
  * pattern_detection benchmarks (run by bench/run.ts; also runnable alone):
  *
- *   perf    --insights N   the real job on N insights imported through the CLI: time, peak RSS
+ *   perf    --insights N   the real job on N insights imported through the CLI: time, peak RSS —
+ *                          the default (concept items, KRIMP) and, on a copy of the same store in
+ *                          the same run, `patterns.select closed` (the exact closed sets: the job
+ *                          as it was before the selection existed), for their ratio
  *   compare --insights N   our FP-Growth against the node-fpgrowth package on the same
  *                          transactions and minimum support: time, memory, equal output
  *
@@ -10,7 +13,7 @@
  * account tiers, and noise tags, so that patterns mix tags, terms and sources as real ones do.
  */
 import { spawnSync } from 'node:child_process';
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { generateLabelledCorpus } from './lib/labelled-insights.js';
@@ -66,8 +69,12 @@ if (mode === 'perf' || mode === 'compare') {
   const { dir, db } = await seededDatabase(insights);
   try {
     if (mode === 'perf') {
+      const closedDb = path.join(dir, 'closed.db');
+      copyFileSync(db, closedDb);
+      queueJob(closedDb, 'pattern_detection', { select: 'closed' });
+      const closed = runner(['job', closedDb]);
       queueJob(db, 'pattern_detection');
-      process.stdout.write(`${JSON.stringify(runner(['job', db]))}\n`);
+      process.stdout.write(`${JSON.stringify({ ...runner(['job', db]), closed })}\n`);
     } else {
       const minSupport = Math.max(3, Math.ceil(0.01 * insights));
       const ours = runner(['ours', db, String(minSupport)]);

@@ -3,13 +3,15 @@
  * Writes data/demo-insights.jsonl: the bundled sample dataset of `nex-compound demo`.
  * Deterministic (seeded PRNG, fixed reference date 2026-11-01): rerunning gives the same file.
  *
- * About 420 analyst notes on one fictional B2B SaaS company, Northwind Analytics, with:
+ * About 430 analyst notes on one fictional B2B SaaS company, Northwind Analytics, with:
  * - near-duplicate groups: the same fact restated (case, punctuation, a word added or
  *   dropped, reordered clauses, abbreviations), from different sources;
  * - hard negatives: pairs that look alike but differ in a number, a quarter, a negation or
  *   a company — a good deduplicator must not merge them;
- * - recurring themes: tag combinations that co-occur often (security+enterprise,
- *   pricing+enterprise+renewal, onboarding+support+churn-risk), for pattern mining;
+ * - recurring themes (THEMES below): ten tag combinations, each with its own way of speaking
+ *   (security+enterprise in notes on SOC 2, SSO, audit logs; tickets tagged support; webinars
+ *   tagged product-usage; …), written in varied phrasings, for pattern mining — the demo's
+ *   playbook states each one as a rule;
  * - stale items: about a fifth not reinforced for over six months, some with low
  *   confidence, so a decay sweep lowers and archives them.
  * The counts of each kind are printed when the script runs.
@@ -39,7 +41,7 @@ const SOURCES = ['gong-call', 'zendesk', 'hubspot', 'slack', 'product-analytics'
 const COMPETITORS = ['Looker', 'Tableau', 'Mode', 'Sigma'];
 
 const records = [];
-const counts = { theme: 0, duplicate_groups: 0, duplicates: 0, hard_negative_pairs: 0, stale: 0, filler: 0 };
+const counts = { theme: 0, duplicate_groups: 0, duplicates: 0, hard_negative_pairs: 0, stale: 0 };
 
 function dates({ stale = false } = {}) {
   const ageDays = stale ? between(190, 520) : between(0, 170);
@@ -55,47 +57,108 @@ function add(text, tags, options = {}) {
   records.push({ text, source: options.source ?? pick(SOURCES), tags, confidence, ...dates({ stale }) });
 }
 
-// Recurring themes.
-const securityNotes = [
-  (c) => `${c}'s security team requires SOC 2 Type II before signing the enterprise agreement.`,
-  (c) => `${c} asked for SAML single sign-on for all enterprise workspaces.`,
-  (c) => `${c}'s procurement questionnaire flags data residency in the EU as mandatory.`,
-  (c) => `${c} wants audit logs exported to their SIEM every hour.`,
+// Recurring themes: each is a tag combination and a way of speaking that go together, written
+// in several phrasings (customers, products and figures vary), so that what recurs is the theme,
+// not a sentence. THEMES lists them; the demo's playbook should state each one as a rule.
+export const THEMES = [
+  {
+    name: 'security reviews gate enterprise deals',
+    tags: ['security', 'enterprise'],
+    count: 34,
+    extra: (i) => (i % 3 === 0 ? ['procurement'] : []),
+    notes: [
+      (c) => `${c}'s security team requires SOC 2 Type II before signing the enterprise agreement.`,
+      (c) => `${c} asked for SAML single sign-on across all of its enterprise workspaces.`,
+      (c) => `${c}'s procurement questionnaire flags EU data residency as mandatory for the enterprise rollout.`,
+      (c) => `${c} wants audit logs exported to their SIEM every ${pick(['hour', 'day', 'fifteen minutes'])} before going enterprise-wide.`,
+      (c) => `${c} will not sign the enterprise contract until the penetration test report is shared.`,
+    ],
+  },
+  {
+    name: 'enterprise renewals are price negotiations',
+    tags: ['pricing', 'renewal', 'enterprise'],
+    count: 28,
+    extra: (i) => (i % 4 === 0 ? ['competitor'] : []),
+    notes: [
+      (c) => `${c} pushed back on the per-seat price increase ahead of their renewal.`,
+      (c) => `${c} will renew only with a multi-year discount on the enterprise tier.`,
+      (c) => `${c} compared our enterprise pricing with ${pick(COMPETITORS)} during the renewal call.`,
+      (c) => `${c}'s CFO asked to freeze the list price for the ${pick(['two', 'three'])}-year renewal.`,
+    ],
+  },
+  {
+    name: 'stalled onboarding turns into churn risk',
+    tags: ['onboarding', 'support', 'churn-risk'],
+    count: 24,
+    notes: [
+      (c) => `${c}'s admins got stuck connecting the warehouse during onboarding and opened a support ticket.`,
+      (c) => `${c} has not finished onboarding after ${pick(['five', 'six', 'eight'])} weeks and support escalations are piling up.`,
+      (c) => `${c}'s champion left mid-onboarding; support reports low activity since.`,
+      (c) => `${c} is still onboarding after the kickoff slipped twice and keeps filing support requests.`,
+    ],
+  },
+  {
+    name: 'integration requests are product feedback',
+    tags: ['integrations', 'product-feedback'],
+    count: 20,
+    extra: (i) => (i % 2 ? ['expansion'] : []),
+    notes: [
+      (c) => `${c} needs the ${pick(['Snowflake', 'BigQuery', 'Databricks'])} connector to sync hourly instead of daily.`,
+      (c) => `${c} asked whether the Salesforce integration can write back account scores.`,
+      (c) => `${c} reported the dbt integration breaking after their last schema change.`,
+      (c) => `${c} wants a HubSpot connector that syncs custom objects.`,
+    ],
+  },
+  {
+    name: 'tickets are support work',
+    cue: 'ticket',
+    tags: ['support'],
+    count: 30,
+    notes: [(c) => `${c} opened a ticket about ${pick(['timezone handling', 'export limits', 'slow filters', 'chart colors', 'permission errors', 'broken embeds', 'stale caches'])}.`],
+  },
+  {
+    name: 'webinar attendance shows product usage',
+    cue: 'webinar',
+    tags: ['product-usage'],
+    count: 28,
+    notes: [(c) => `${c} ${pick(['attended', 'joined', 'sent five people to'])} the product webinar on ${pick(['forecasting', 'alerts', 'embedded dashboards', 'semantic layer', 'row-level security', 'the new editor'])}.`],
+  },
+  {
+    name: 'training requests come with expansion',
+    cue: 'analysts',
+    tags: ['onboarding', 'expansion'],
+    count: 28,
+    notes: [(c) => `${c} asked for training for ${Math.floor(between(3, 40))} new analysts ${pick(['next month', 'this quarter', 'after the reorg', 'in their EMEA team', 'before the launch'])}.`],
+  },
+  {
+    name: 'competitors are mentioned in passing',
+    cue: 'passing',
+    tags: ['competitor'],
+    count: 28,
+    notes: [(c) => `${c} mentioned ${pick(COMPETITORS)} in passing during a ${pick(['QBR', 'support call', 'demo', 'pricing review', 'roadmap session'])}.`],
+  },
+  {
+    name: 'active users are tracked as usage and expansion',
+    cue: 'weekly active users',
+    tags: ['product-usage', 'expansion'],
+    count: 28,
+    notes: [(c) => `${c}'s weekly active users ${pick(['rose', 'fell', 'held steady', 'doubled'])} to ${Math.floor(between(20, 400))} ${pick(['this week', 'after the launch', 'in October', 'since the rollout'])}.`],
+  },
+  {
+    name: 'praise is product feedback',
+    cue: 'positive feedback',
+    tags: ['product-feedback'],
+    count: 28,
+    notes: [(c) => `${c} shared positive feedback on the ${pick(['new editor', 'mobile app', 'alerting', 'API docs', 'dashboard builder', 'scheduled reports'])} ${pick(['in the QBR', 'on a call', 'by email', 'in Slack'])}.`],
+  },
 ];
-for (let i = 0; i < 34; i++) {
-  const c = CUSTOMERS[i % CUSTOMERS.length];
-  add(securityNotes[i % securityNotes.length](c).replace('.', ` (${['review', 'call', 'ticket', 'thread'][i % 4]} ${i + 1}).`), ['security', 'enterprise', ...(i % 3 === 0 ? ['procurement'] : [])]);
-  counts.theme++;
-}
-const pricingNotes = [
-  (c) => `${c} pushed back on the per-seat price increase ahead of their renewal.`,
-  (c) => `${c} will renew only with a multi-year discount on the enterprise tier.`,
-  (c) => `${c} compared our enterprise pricing with ${pick(COMPETITORS)} during the renewal call.`,
-];
-for (let i = 0; i < 28; i++) {
-  const c = CUSTOMERS[(i * 7) % CUSTOMERS.length];
-  add(pricingNotes[i % pricingNotes.length](c).replace('.', ` (deal note ${i + 1}).`), ['pricing', 'enterprise', 'renewal', ...(i % 4 === 0 ? ['competitor'] : [])]);
-  counts.theme++;
-}
-const onboardingNotes = [
-  (c) => `${c}'s admins got stuck connecting the warehouse during onboarding and opened a support ticket.`,
-  (c) => `${c} has not finished onboarding after six weeks and support escalations are piling up.`,
-  (c) => `${c}'s champion left mid-onboarding; support reports low activity since.`,
-];
-for (let i = 0; i < 24; i++) {
-  const c = CUSTOMERS[(i * 4) % CUSTOMERS.length];
-  add(onboardingNotes[i % onboardingNotes.length](c).replace('.', ` (case ${i + 1}).`), ['onboarding', 'support', 'churn-risk']);
-  counts.theme++;
-}
-const integrationNotes = [
-  (c) => `${c} needs the Snowflake connector to sync hourly instead of daily.`,
-  (c) => `${c} asked whether the Salesforce integration can write back account scores.`,
-  (c) => `${c} reported the dbt integration breaking after their last schema change.`,
-];
-for (let i = 0; i < 20; i++) {
-  const c = CUSTOMERS[(i * 2) % CUSTOMERS.length];
-  add(integrationNotes[i % integrationNotes.length](c).replace('.', ` (request ${i + 1}).`), ['integrations', 'product-feedback', ...(i % 2 ? ['expansion'] : [])]);
-  counts.theme++;
+for (const theme of THEMES) {
+  for (let i = 0; i < theme.count; i++) {
+    const c = CUSTOMERS[Math.floor(rand() * CUSTOMERS.length)];
+    const tags = [...theme.tags, ...(theme.extra?.(i) ?? [])];
+    add(theme.notes[i % theme.notes.length](c), tags, { stale: rand() < 0.25 });
+    counts.theme++;
+  }
 }
 
 // Near-duplicate groups: one fact, several phrasings.
@@ -186,28 +249,14 @@ hardNegatives.forEach(([a, b]) => {
   add(b, ['account-facts'], { stale: false });
 });
 
-// Filler: varied everyday notes, some stale.
-const fillerTemplates = [
-  (c) => `${c} attended the product webinar on ${pick(['forecasting', 'alerts', 'embedded dashboards', 'semantic layer'])}.`,
-  (c) => `${c} opened a ticket about ${pick(['timezone handling', 'export limits', 'slow filters', 'chart colors', 'permission errors'])}.`,
-  (c) => `${c}'s weekly active users ${pick(['rose', 'fell', 'held steady'])} to ${Math.floor(between(20, 400))}.`,
-  (c) => `${c} mentioned ${pick(COMPETITORS)} in passing during a ${pick(['QBR', 'support call', 'demo'])}.`,
-  (c) => `${c} asked for training for ${Math.floor(between(3, 40))} new analysts.`,
-  (c) => `${c} shared positive feedback on the ${pick(['new editor', 'mobile app', 'alerting', 'API docs'])}.`,
-];
-const fillerTags = [['product-usage'], ['support'], ['product-usage', 'expansion'], ['competitor'], ['onboarding', 'expansion'], ['product-feedback']];
-for (let i = 0; i < 170; i++) {
-  const t = i % fillerTemplates.length;
-  const c = CUSTOMERS[Math.floor(rand() * CUSTOMERS.length)];
-  add(fillerTemplates[t](c).replace(/\.$/, ` (note ${i + 1}).`), fillerTags[t], { stale: rand() < 0.4 });
-  counts.filler++;
-}
-
 // A stable shuffle, so themes and duplicates are spread through the file.
 for (let i = records.length - 1; i > 0; i--) {
   const j = Math.floor(rand() * (i + 1));
   [records[i], records[j]] = [records[j], records[i]];
 }
-mkdirSync(path.join(ROOT, 'data'), { recursive: true });
-writeFileSync(path.join(ROOT, 'data', 'demo-insights.jsonl'), records.map((r) => JSON.stringify(r)).join('\n') + '\n');
-process.stdout.write(`${JSON.stringify({ insights: records.length, ...counts })}\n`);
+// Imported by the demo's test for THEMES: the file is written only when run as a script.
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  mkdirSync(path.join(ROOT, 'data'), { recursive: true });
+  writeFileSync(path.join(ROOT, 'data', 'demo-insights.jsonl'), records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  process.stdout.write(`${JSON.stringify({ insights: records.length, ...counts })}\n`);
+}

@@ -6,12 +6,12 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** Records a job without triggering it: the measured runner process then runs it itself. */
-export function queueJob(db: string, jobType: string): void {
+export function queueJob(db: string, jobType: string, params: Record<string, unknown> = {}): void {
   const r = spawnSync(process.execPath, ['-e', `
     import('${path.join(ROOT, 'dist/engine/store/db.js')}').then(async ({ openDatabase }) => {
       const { createJob } = await import('${path.join(ROOT, 'dist/engine/queue/queue.js')}');
       const db = await openDatabase(${JSON.stringify(db)}, { create: false });
-      createJob(db, { workspaceId: 1, jobType: ${JSON.stringify(jobType)}, dryRun: false, now: Date.now() });
+      createJob(db, { workspaceId: 1, jobType: ${JSON.stringify(jobType)}, dryRun: false, now: Date.now(), params: ${JSON.stringify(params)} });
       db.close();
     })`], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`queueing ${jobType} failed: ${r.stderr}`);

@@ -32,6 +32,12 @@ function parseNonNegative(value: string, what: string): number {
   return n;
 }
 
+function parseSignificance(value: string, what: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || n > 1) throw new UsageError(`${what} must be a number above 0 and at most 1, got "${value}"`);
+  return n;
+}
+
 export const ITEM_MODES = ['tags', 'terms', 'both'] as const;
 export type ItemMode = (typeof ITEM_MODES)[number];
 
@@ -39,6 +45,15 @@ function parseItemMode(value: string): ItemMode {
   const mode = value.trim().toLowerCase();
   if ((ITEM_MODES as readonly string[]).includes(mode)) return mode as ItemMode;
   throw new UsageError(`patterns.items must be tags, terms or both, got "${value}"`);
+}
+
+export const PATTERN_SELECTIONS = ['compress', 'closed'] as const;
+export type PatternSelect = (typeof PATTERN_SELECTIONS)[number];
+
+function parseSelect(value: string): PatternSelect {
+  const select = value.trim().toLowerCase();
+  if ((PATTERN_SELECTIONS as readonly string[]).includes(select)) return select as PatternSelect;
+  throw new UsageError(`patterns.select must be compress or closed, got "${value}"`);
 }
 
 /** A minimum support: a count of insights (an integer ≥ 1) or a fraction of them (0 < x < 1). */
@@ -74,6 +89,11 @@ export const JOB_SETTINGS = {
   },
   pattern_detection: {
     items: setting<ItemMode>('patterns.items', (value) => parseItemMode(value), 'both' as ItemMode),
+    /**
+     * compress: concept items (collocations, words folded into their tags) and the closed sets
+     * KRIMP keeps; closed: stems and every closed frequent item set, exactly as before.
+     */
+    select: setting<PatternSelect>('patterns.select', (value) => parseSelect(value), 'compress' as PatternSelect),
     /** Default: max(3, 1 % of the active insights). */
     minSupport: setting<MinSupport, undefined>('patterns.min-support', parseSupport, undefined),
     minSize: setting('patterns.min-size', parseItemsetSize, 2),
@@ -84,6 +104,8 @@ export const JOB_SETTINGS = {
   playbook_synthesis: {
     minConfidence: setting('playbook.min-confidence', parseFraction, 0.8),
     minLift: setting('playbook.min-lift', parseNonNegative, 1),
+    /** Fisher's exact test at this level, Bonferroni-corrected for the splits tested. */
+    significance: setting('playbook.significance', parseSignificance, 0.05),
   },
   decay_sweep: DECAY_SETTINGS,
   metrics: DECAY_SETTINGS,

@@ -31,10 +31,10 @@ test('recordedParams refuses a bad value or an impossible combination with a usa
 
 test('jobParams: defaults fill what was not recorded; a recorded value of the wrong type is not trusted', () => {
   assert.deepEqual(jobParams('decay_sweep', {}), { halfLifeMs: 30 * 86_400_000, graceMs: 7 * 86_400_000, floor: 0.05, archiveBelow: 0.1 });
-  assert.deepEqual(jobParams('playbook_synthesis', { minLift: 2 }), { minConfidence: 0.8, minLift: 2 });
+  assert.deepEqual(jobParams('playbook_synthesis', { minLift: 2 }), { minConfidence: 0.8, minLift: 2, significance: 0.05 });
   assert.equal(jobParams('consolidation', { threshold: '0.9' }).threshold, 0.7);
   const patterns = jobParams('pattern_detection', { minSupport: { count: 5 } });
-  assert.deepEqual(patterns, { items: 'both', minSupport: { count: 5 }, minSize: 2, maxSize: 4, maxItemShare: 0.5 });
+  assert.deepEqual(patterns, { items: 'both', select: 'compress', minSupport: { count: 5 }, minSize: 2, maxSize: 4, maxItemShare: 0.5 });
   assert.equal(jobParams('pattern_detection', {}).minSupport, undefined, 'no default: derived from the data');
 });
 

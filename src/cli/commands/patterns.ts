@@ -1,5 +1,6 @@
-/** `nex-compound patterns`: the local workspace's patterns (closed frequent item sets), largest support first. */
+/** `nex-compound patterns`: the local workspace's patterns, largest support first, each with an example member. */
 import { UsageError } from '../../contract/errors.js';
+import { sanitize } from '../../contract/sanitize.js';
 import { defineCommand, switchOption, valueOption } from '../command.js';
 import { describeItems } from '../render/items.js';
 import { openLocalEngine } from '../settings/backend.js';
@@ -7,7 +8,7 @@ import { openLocalEngine } from '../settings/backend.js';
 export default defineCommand({
   name: 'patterns',
   localOnly: true,
-  description: "the local workspace's patterns (closed frequent item sets), largest support first",
+  description: "the local workspace's patterns (item sets that recur across insights), largest support first, each with an example",
   options: {
     all: switchOption('--all', 'include patterns the latest pattern_detection no longer found (stale)'),
     limit: valueOption('--limit <n>', 'how many (default 50)'),
@@ -24,8 +25,8 @@ export default defineCommand({
       return {
         data: {
           kind: 'rows',
-          columns: ['id', 'support', 'items', ...(options.all ? ['status'] : []), 'last_seen'],
-          rows: patterns.map((p) => ({ id: p.id, support: p.support, items: describeItems(p.labels), status: p.status, last_seen: p.last_seen })),
+          columns: ['id', 'support', 'items', ...(options.all ? ['status'] : []), 'example'],
+          rows: patterns.map((p) => ({ id: p.id, support: p.support, items: describeItems(p.labels), status: p.status, example: example(p.examples[0]?.text) })),
           json: { total, patterns },
         },
       };
@@ -34,3 +35,10 @@ export default defineCommand({
     }
   },
 });
+
+/** One member, cut to fit a table column. */
+function example(text: string | undefined): string {
+  if (text === undefined) return '';
+  const clean = sanitize(text);
+  return clean.length > 90 ? `${clean.slice(0, 89)}…` : clean;
+}

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { sampleAsOfToday } from '../../../src/cli/commands/demo.js';
+import { THEMES } from '../../../scripts/make-demo-data.mjs';
 import { BIN, runBin, tempDir } from '../../helpers/cli.js';
 
 const DAY = 86_400_000;
@@ -43,4 +44,29 @@ test('a second demo on the same database while one runs is refused (exit 2) and 
   const third = await runBin(['demo', '--json'], { env, timeoutMs: 60_000 });
   assert.equal(third.code, 0, third.stderr);
   assert.ok(path.isAbsolute(JSON.parse(third.stdout).database));
+});
+
+test("the demo's playbook is short and states the themes planted in its sample", async () => {
+  const dir = tempDir('nex-compound-demo-playbook-');
+  const env = { NEX_COMPOUND_DB: path.join(dir, 'demo.db'), NEX_COMPOUND_CONFIG_DIR: dir };
+  const demo = await runBin(['demo', '--json'], { env, timeoutMs: 60_000 });
+  assert.equal(demo.code, 0, demo.stderr);
+  const patterns = JSON.parse((await runBin(['patterns', '--json'], { env })).stdout) as { total: number };
+  const playbook = JSON.parse((await runBin(['playbook', '--json', '--all'], { env })).stdout) as { rules: Array<{ status: string; antecedent_labels: string[]; consequent_labels: string[]; examples: unknown[] }> };
+  const rules = playbook.rules.filter((r) => r.status === 'active');
+  assert.ok(patterns.total > 0 && patterns.total <= 30, `≤ 30 patterns: ${patterns.total}`);
+  assert.ok(rules.length > 0 && rules.length <= 20, `≤ 20 rules: ${rules.length}`);
+  const stated = (theme: (typeof THEMES)[number]) =>
+    rules.some((r) => {
+      const labels = [...r.antecedent_labels, ...r.consequent_labels];
+      return theme.tags.every((tag) => labels.includes(`#${tag}`)) && (!theme.cue || labels.some((l) => !l.startsWith('#') && l.includes(theme.cue!)));
+    });
+  const missed = THEMES.filter((t) => !stated(t)).map((t) => t.name);
+  assert.ok(missed.length <= THEMES.length * 0.1, `≥ 90 % of the ${THEMES.length} planted themes stated; missed: ${missed.join('; ')}`);
+  for (const r of rules) assert.equal(r.examples.length, 2, 'two quoted insights per rule');
+  // The text a person reads: numbered findings, their figures, the quotes.
+  const text = (await runBin(['playbook'], { env })).stdout;
+  assert.match(text, /^1\. When insights mention .+, they (are tagged|also mention) .+$/m);
+  assert.match(text, /^ {3}\d+ insights \(\d+ more than chance\) · confidence \d\.\d\d · lift \d+\.\d · R-[0-9a-f]{10}$/m);
+  assert.match(text, /^ {3}“.+” \(#\d+\)$/m);
 });

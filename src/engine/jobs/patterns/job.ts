@@ -4,11 +4,13 @@
  * key — a re-run updates support, members and last_seen and never duplicates — and a
  * pattern a re-run no longer finds is marked stale, never deleted.
  */
-import { closedItemsets, type TransactionPool } from './fpgrowth.js';
+import { closedItemsets, type FrequentItemset, type TransactionPool } from './fpgrowth.js';
 import { insightItems, itemLabel, itemsetKey, type SurfaceCounts } from './items.js';
+import { conceptItems } from './concepts.js';
 import { decodeIds, encodeIds } from './idlist.js';
 import type { Database } from '../../store/db.js';
-import { jobParams, type ItemMode, type PatternParams } from '../../../contract/job-params.js';
+import { jobParams, type ItemMode, type PatternParams, type PatternSelect } from '../../../contract/job-params.js';
+import { krimp } from './krimp.js';
 import type { JobContext, JobOutcome } from '../job.js';
 
 
@@ -30,40 +32,66 @@ export interface ItemTransactions {
   label: (item: string) => string;
 }
 
-export function loadTransactions(db: Database, workspaceId: number, mode: ItemMode, maxItemShare = 1): ItemTransactions {
-  const insightIds: number[] = [];
-  const itemNames: string[] = [];
-  const itemIds = new Map<string, number>();
-  // One pool for all transactions: a million insights as a million arrays cost ~400 MB more.
-  let pool = new Int32Array(1 << 16);
-  let used = 0;
-  const offsets: number[] = [0];
-  const surfaces: SurfaceCounts = new Map();
+/** How insights become items: Porter stems (`closed`, today's exact mode) or concept items (see concepts.ts). */
+export type Vocabulary = 'terms' | 'concepts';
+
+export function loadTransactions(db: Database, workspaceId: number, mode: ItemMode, maxItemShare = 1, vocabulary: Vocabulary = 'terms', minCount: (insights: number) => number = () => 3): ItemTransactions {
   const statement = db.prepare(`SELECT id, text, tags, source FROM insights WHERE workspace_id = ? AND status = 'active' ORDER BY id`);
-  for (const row of statement.iterate(workspaceId) as Iterable<{ id: number; text: string; tags: string; source: string | null }>) {
-    insightIds.push(row.id);
-    const items = insightItems(row, mode, surfaces);
-    if (used + items.length > pool.length) {
-      const grown = new Int32Array(Math.max(pool.length * 2, used + items.length));
-      grown.set(pool.subarray(0, used));
-      pool = grown;
-    }
-    for (const name of items) {
-      let id = itemIds.get(name);
-      if (id === undefined) {
-        id = itemNames.length;
-        itemIds.set(name, id);
-        itemNames.push(name);
-      }
-      pool[used++] = id;
-    }
-    offsets.push(used);
+  const rows = statement.iterate(workspaceId) as Iterable<{ id: number; text: string; tags: string; source: string | null }>;
+  if (vocabulary === 'concepts') {
+    const concepts = conceptItems(rows, mode, minCount);
+    const pool = { items: concepts.items, used: concepts.items.length, offsets: concepts.offsets };
+    return compact(concepts.insightIds, concepts.itemNames, pool, maxItemShare, concepts.label);
   }
+  const insightIds: number[] = [];
+  const names = new ItemNames();
+  // One pool for all transactions: a million insights as a million arrays cost ~400 MB more.
+  const pool = new ItemPool();
+  const surfaces: SurfaceCounts = new Map();
+  for (const row of rows) {
+    insightIds.push(row.id);
+    pool.add(insightItems(row, mode, surfaces).map((name) => names.id(name)));
+  }
+  return compact(insightIds, names.names, pool, maxItemShare, (item) => itemLabel(item, surfaces));
+}
+
+class ItemNames {
+  readonly names: string[] = [];
+  private readonly ids = new Map<string, number>();
+  id(name: string): number {
+    let id = this.ids.get(name);
+    if (id === undefined) {
+      id = this.names.length;
+      this.ids.set(name, id);
+      this.names.push(name);
+    }
+    return id;
+  }
+}
+
+class ItemPool {
+  items = new Int32Array(1 << 16);
+  used = 0;
+  readonly offsets: number[] = [0];
+  add(items: readonly number[]): void {
+    if (this.used + items.length > this.items.length) {
+      const grown = new Int32Array(Math.max(this.items.length * 2, this.used + items.length));
+      grown.set(this.items.subarray(0, this.used));
+      this.items = grown;
+    }
+    for (const id of items) this.items[this.used++] = id;
+    this.offsets.push(this.used);
+  }
+}
+
+/** Drops the too-common items, sorts each transaction and builds the postings. */
+function compact(insightIds: number[], itemNames: string[], raw: { items: Int32Array; used: number; offsets: ArrayLike<number> }, maxItemShare: number, label: (item: string) => string): ItemTransactions {
+  const { items: pool, used, offsets } = raw;
   const n = insightIds.length;
   const frequency = new Int32Array(itemNames.length);
   for (let i = 0; i < used; i++) frequency[pool[i]!]!++;
   const keep = (item: number) => frequency[item]! <= maxItemShare * n;
-  // Drop the too-common items and sort each transaction, compacting the pool in place.
+  // Compacting the pool in place.
   const compactOffsets = new Int32Array(n + 1);
   let write = 0;
   for (let t = 0; t < n; t++) {
@@ -81,7 +109,7 @@ export function loadTransactions(db: Database, workspaceId: number, mode: ItemMo
       postings[item]![filled[item]!++] = t;
     }
   }
-  return { insightIds, itemNames, transactions, postings, label: (item) => itemLabel(item, surfaces) };
+  return { insightIds, itemNames, transactions, postings, label };
 }
 
 /** The ascending indexes of the insights having every one of the items. */
@@ -115,6 +143,9 @@ export interface DetectedPattern {
 export interface PatternResult {
   min_support: number;
   items_mode: ItemMode;
+  select: PatternSelect;
+  /** Closed frequent item sets mined (the candidates the selection chose from). */
+  closed_sets: number;
   sizes: [number, number];
   max_item_share: number;
   found: number;
@@ -133,11 +164,14 @@ export function runPatternDetection(ctx: JobContext): JobOutcome {
   const { db, job } = ctx;
   const p = jobParams('pattern_detection', ctx.params);
   ctx.progress(1, 'reading insights');
-  const data = loadTransactions(db, job.workspace_id, p.items, p.maxItemShare);
+  const vocabulary: Vocabulary = p.select === 'closed' ? 'terms' : 'concepts';
+  const data = loadTransactions(db, job.workspace_id, p.items, p.maxItemShare, vocabulary, (insights) => minimumSupport(p, insights));
   const n = data.insightIds.length;
   const minSupport = minimumSupport(p, n);
   ctx.progress(30, 'mining');
-  const sets = closedItemsets(data.transactions, { minSupport, minSize: p.minSize, maxSize: p.maxSize });
+  const closed = closedItemsets(data.transactions, { minSupport, minSize: p.minSize, maxSize: p.maxSize });
+  ctx.progress(60, p.select === 'closed' ? 'linking members' : 'selecting');
+  const sets = p.select === 'closed' ? closed : compressingSets(closed, data);
   ctx.progress(70, 'linking members');
 
   const existing = new Map(
@@ -182,6 +216,8 @@ export function runPatternDetection(ctx: JobContext): JobOutcome {
   const result: PatternResult = {
     min_support: minSupport,
     items_mode: p.items,
+    select: p.select,
+    closed_sets: closed.length,
     sizes: [p.minSize, p.maxSize],
     max_item_share: p.maxItemShare,
     found: found.length,
@@ -210,4 +246,29 @@ export function runPatternDetection(ctx: JobContext): JobOutcome {
       for (const row of stale) markStale.run(job.job_run_id, row.id);
     },
   };
+}
+
+/** KRIMP's selection is run on at most this many insights (every k-th): its cost grows with each candidate's tid-list. */
+const SELECTION_SAMPLE = 5_000;
+
+/** The closed sets KRIMP keeps (see krimp.ts), chosen on an evenly spaced sample of the insights. */
+function compressingSets(closed: readonly FrequentItemset[], data: ItemTransactions): FrequentItemset[] {
+  const n = data.insightIds.length;
+  const step = Math.max(1, Math.ceil(n / SELECTION_SAMPLE));
+  const sampled = (t: number) => t % step === 0;
+  const { items, offsets } = data.transactions;
+  const sampleItems: number[] = [];
+  const sampleOffsets: number[] = [0];
+  for (let t = 0; t < n; t += step) {
+    for (let i = offsets[t]!; i < offsets[t + 1]!; i++) sampleItems.push(items[i]!);
+    sampleOffsets.push(sampleItems.length);
+  }
+  const samplePostings = data.postings.map((list) => {
+    const out: number[] = [];
+    for (const t of list) if (sampled(t)) out.push(t / step);
+    return Int32Array.from(out);
+  });
+  const candidates = closed.map((set) => ({ items: set.items, support: set.support, tids: intersectPostings(samplePostings, set.items) }));
+  const chosen = krimp(candidates, { items: Int32Array.from(sampleItems), offsets: Int32Array.from(sampleOffsets) }, data.itemNames.length);
+  return chosen.map((k) => closed[k]!);
 }

@@ -13,6 +13,30 @@ export interface PatternRecord {
   last_seen: string | null;
   /** With `members`: the ids of the insights that hold the pattern. */
   member_ids?: number[];
+  /** Two of its members, quoted: active ones first, the most confident first. */
+  examples: Example[];
+}
+
+export interface Example {
+  id: number;
+  text: string;
+}
+
+/**
+ * Up to `count` of the insights: active ones first (a member decay archived since is still one
+ * the pattern held in), most confident first, then oldest id.
+ */
+export function examplesOf(db: Database, ids: readonly number[], count = 2): Example[] {
+  if (ids.length === 0) return [];
+  return db
+    .prepare(`SELECT id, text FROM insights WHERE id IN (SELECT value FROM json_each(?)) ORDER BY status = 'active' DESC, confidence DESC, id LIMIT ?`)
+    .all(JSON.stringify(ids), count) as Example[];
+}
+
+/** The member ids stored with a pattern (none if there is no such pattern). */
+export function patternMembers(db: Database, patternId: number): number[] {
+  const blob = db.prepare(`SELECT members FROM patterns WHERE id = ?`).pluck().get(patternId) as Buffer | undefined;
+  return blob ? decodeIds(blob) : [];
 }
 
 interface PatternRow {
@@ -44,7 +68,9 @@ export function listPatterns(
     )
     .all(workspaceId, options.limit) as PatternRow[];
   const total = db.prepare(`SELECT count(*) FROM patterns WHERE workspace_id = ? ${onlyActive}`).pluck().get(workspaceId) as number;
-  const patterns = rows.map((r) => ({
+  const patterns = rows.map((r) => {
+    const members = decodeIds(r.members);
+    return {
     id: r.id,
     items: JSON.parse(r.items) as string[],
     labels: JSON.parse(r.labels) as string[],
@@ -53,7 +79,9 @@ export function listPatterns(
     status: r.status,
     first_seen: iso(r.first_seen),
     last_seen: iso(r.last_seen),
-    ...(options.members ? { member_ids: decodeIds(r.members) } : {}),
-  }));
+    ...(options.members ? { member_ids: members } : {}),
+    examples: examplesOf(db, members),
+    };
+  });
   return { total, patterns };
 }

@@ -1,27 +1,42 @@
 /**
- * playbook_synthesis: association rules A ⇒ C from the stored (active) patterns, with
- * supports counted afresh on the active insights: confidence = supp(A ∪ C) / supp(A),
- * lift = confidence / (supp(C) / N). A rule is kept when its confidence and lift clear the
- * thresholds and no rule with a smaller antecedent and the same consequent is as confident
- * (it would say the same thing with less). Rules are keyed by (A, C): re-runs update their
- * figures, add new ones, deprecate the ones that no longer hold — never delete, never duplicate.
+ * playbook_synthesis: at most one rule A ⇒ C from each active pattern P (A ∪ C = P), with
+ * supports counted afresh on the active insights: confidence = supp(P) / supp(A), lift =
+ * confidence / (supp(C) / N). Of a pattern's splits, the one kept is the minimal antecedent
+ * that determines the rest — the non-redundant basis of Zaki (2000) — with the consequent
+ * made of tags and sources rather than words where the pattern allows it: fewest words in C,
+ * then highest confidence, then fewest items in A. A split qualifies when its confidence and
+ * lift clear the thresholds, no word in one side names a tag in the other (the word and its
+ * own tag are one concept, not a finding), and Fisher's exact test rejects independence of A
+ * and C at `playbook.significance` after a Bonferroni correction for every split tested.
+ * Rules are ranked by leverage: how many more insights hold the rule than if A and C were
+ * independent. Rules are keyed by (A, C): re-runs update their figures, add new ones,
+ * deprecate the ones that no longer hold — never delete, never duplicate.
  */
 import { createHash } from 'node:crypto';
 import { describeItems, itemsetKey } from '../patterns/items.js';
 import type { Database } from '../../store/db.js';
-import { jobParams } from '../../../contract/job-params.js';
+import { jobParams, type ItemMode, type PatternSelect } from '../../../contract/job-params.js';
 import type { JobContext, JobOutcome } from '../job.js';
-import { intersectPostings, loadTransactions } from '../patterns/job.js';
+import { intersectPostings, loadTransactions, type ItemTransactions } from '../patterns/job.js';
+import { namesTag } from '../patterns/concepts.js';
+import { fisherUpperTail, logFactorials } from './fisher.js';
 import type { RuleBody } from './store.js';
 
 export interface SynthesizedRule extends RuleBody {
   change: 'new' | 'updated' | 'unchanged';
+  /** supp(P) − supp(A) · supp(C) / N: insights beyond what independence predicts. */
+  leverage: number;
+  /** Fisher's exact test, one-sided, before the correction. */
+  p_value: number;
 }
 
 export interface PlaybookResult {
   min_confidence: number;
   min_lift: number;
+  significance: number;
   patterns_used: number;
+  /** Splits tested: the Bonferroni divisor. */
+  splits_tested: number;
   added: number;
   updated: number;
   unchanged: number;
@@ -40,10 +55,56 @@ function ruleText(antecedent: readonly string[], consequent: readonly string[], 
   return `When insights mention {${describeItems(antecedent)}}, they also mention {${describeItems(consequent)}} — ${support} insights, confidence ${confidence.toFixed(2)}, lift ${lift.toFixed(1)}`;
 }
 
-/** Non-empty proper subsets of a small set, as index masks. */
-function* splits(size: number): Generator<number> {
-  for (let mask = 1; mask < (1 << size) - 1; mask++) yield mask;
+const isWord = (item: string) => !item.startsWith('#') && !item.startsWith('@');
+
+/** Whether a word on one side names a tag on the other ("enterprise" ⇒ #enterprise says nothing). */
+export function crossesOwnTag(antecedent: readonly string[], consequent: readonly string[]): boolean {
+  const crosses = (words: readonly string[], tags: readonly string[]) => words.some((w) => isWord(w) && tags.some((t) => t.startsWith('#') && namesTag(w, t.slice(1))));
+  return crosses(antecedent, consequent) || crosses(consequent, antecedent);
 }
+
+/** The items pattern_detection used for the active patterns: the latest completed real run's vocabulary. */
+function patternVocabulary(db: Database, workspaceId: number): { select: PatternSelect; items: ItemMode; minSupport: number } {
+  const row = db
+    .prepare(`SELECT result FROM jobs WHERE workspace_id = ? AND job_type = 'pattern_detection' AND status = 'completed' AND dry_run = 0 AND result IS NOT NULL ORDER BY seq DESC LIMIT 1`)
+    .pluck()
+    .get(workspaceId) as string | undefined;
+  const result = row ? (JSON.parse(row) as { select?: PatternSelect; items_mode?: ItemMode; min_support?: number }) : {};
+  return { select: result.select ?? 'closed', items: result.items_mode ?? 'both', minSupport: result.min_support ?? 3 };
+}
+
+function loadForPatterns(db: Database, workspaceId: number): ItemTransactions {
+  const used = patternVocabulary(db, workspaceId);
+  // Items are the same strings whatever patterns.items was, so 'both' counts any closed-mode pattern's items.
+  if (used.select === 'closed') return loadTransactions(db, workspaceId, 'both');
+  return loadTransactions(db, workspaceId, used.items, 1, 'concepts', () => used.minSupport);
+}
+
+interface Split {
+  antecedent: string[];
+  consequent: string[];
+  support: number;
+  confidence: number;
+  lift: number;
+  leverage: number;
+  pValue: number;
+  wordsInConsequent: number;
+}
+
+/** Index subsets of 0..size-1, non-empty, smallest first. */
+function subsetsBySize(size: number): number[][] {
+  const out: number[][] = [];
+  for (let mask = 1; mask < 1 << size; mask++) out.push(Array.from({ length: size }, (_, i) => i).filter((i) => mask & (1 << i)));
+  return out.sort((a, b) => a.length - b.length);
+}
+
+/** Which of a pattern's qualifying splits is its rule (see the header): fewest words in C, most confident, smallest A. */
+const preferred = (a: Split, b: Split) =>
+  a.wordsInConsequent - b.wordsInConsequent ||
+  b.confidence - a.confidence ||
+  a.antecedent.length - b.antecedent.length ||
+  b.leverage - a.leverage ||
+  ruleKey(a.antecedent, a.consequent).localeCompare(ruleKey(b.antecedent, b.consequent));
 
 export function runPlaybookSynthesis(ctx: JobContext): JobOutcome {
   const { db, job } = ctx;
@@ -51,8 +112,7 @@ export function runPlaybookSynthesis(ctx: JobContext): JobOutcome {
   ctx.progress(1, 'reading patterns');
   const patterns = db.prepare(`SELECT id, items FROM patterns WHERE workspace_id = ? AND status = 'active' ORDER BY id`).all(job.workspace_id) as Array<{ id: number; items: string }>;
   ctx.progress(10, 'counting supports');
-  // Items are the same strings whatever patterns.items was, so 'both' counts any pattern's items.
-  const data = loadTransactions(db, job.workspace_id, 'both');
+  const data = loadForPatterns(db, job.workspace_id);
   const n = data.insightIds.length;
   const itemIndex = new Map(data.itemNames.map((name, i) => [name, i]));
   const supportCache = new Map<string, number>();
@@ -68,32 +128,59 @@ export function runPlaybookSynthesis(ctx: JobContext): JobOutcome {
   };
 
   ctx.progress(40, 'deriving rules');
-  const candidates = new Map<string, Omit<SynthesizedRule, 'change' | 'rule_id' | 'text' | 'antecedent_labels' | 'consequent_labels'> & { key: string }>();
+  const logFactorial = logFactorials(n);
+  let tested = 0;
+  const splitsByPattern: Array<{ id: number; splits: Split[] }> = [];
   for (const pattern of patterns) {
     const items = (JSON.parse(pattern.items) as string[]).sort();
     const both = supportOf(items);
     if (both === 0) continue;
-    for (const mask of splits(items.length)) {
-      const antecedent = items.filter((_, i) => mask & (1 << i));
+    const splits: Split[] = [];
+    for (let mask = 1; mask < (1 << items.length) - 1; mask++) {
       const consequent = items.filter((_, i) => !(mask & (1 << i)));
-      const confidence = both / supportOf(antecedent);
-      const lift = confidence / (supportOf(consequent) / n);
+      const rest = items.filter((_, i) => mask & (1 << i));
+      const c = supportOf(consequent);
+      // The smallest part of the rest that determines C as well as all of the rest does.
+      const full = both / supportOf(rest);
+      let chosen: { antecedent: string[]; support: number; a: number } | undefined;
+      for (const sub of subsetsBySize(rest.length)) {
+        if (chosen && sub.length > chosen.antecedent.length) break;
+        const antecedent = sub.map((i) => rest[i]!);
+        const support = supportOf([...antecedent, ...consequent]);
+        const a = supportOf(antecedent);
+        if (support / a < full - 1e-12) continue;
+        if (!chosen || support / a > chosen.support / chosen.a || (support / a === chosen.support / chosen.a && support > chosen.support)) chosen = { antecedent, support, a };
+      }
+      if (!chosen || crossesOwnTag(chosen.antecedent, consequent)) continue;
+      tested++;
+      const confidence = chosen.support / chosen.a;
+      const lift = confidence / (c / n);
       if (confidence < p.minConfidence || !(lift > p.minLift)) continue;
-      const key = ruleKey(antecedent, consequent);
-      const seen = candidates.get(key);
-      if (seen) seen.source_patterns.push(pattern.id);
-      else candidates.set(key, { key, antecedent, consequent, support: both, confidence, lift, source_patterns: [pattern.id] });
+      splits.push({
+        antecedent: chosen.antecedent,
+        consequent,
+        support: chosen.support,
+        confidence,
+        lift,
+        leverage: chosen.support - (chosen.a * c) / n,
+        pValue: fisherUpperTail(chosen.support, chosen.a, c, n, logFactorial),
+        wordsInConsequent: consequent.filter(isWord).length,
+      });
     }
+    splitsByPattern.push({ id: pattern.id, splits });
   }
-  // Drop a rule when one with a smaller antecedent and the same consequent is at least as confident.
-  const kept = [...candidates.values()].filter((rule) => {
-    if (rule.antecedent.length === 1) return true;
-    for (const mask of splits(rule.antecedent.length)) {
-      const general = candidates.get(ruleKey(rule.antecedent.filter((_, i) => mask & (1 << i)), rule.consequent));
-      if (general && general.confidence >= rule.confidence) return false;
-    }
-    return true;
-  });
+  const threshold = p.significance / Math.max(1, tested);
+  // Patterns that share a finding give the same rule: it is kept once, with all of them as its sources.
+  const byKey = new Map<string, Split & { key: string; source_patterns: number[] }>();
+  for (const { id, splits } of splitsByPattern) {
+    const best = splits.filter((s) => s.pValue <= threshold).sort(preferred)[0];
+    if (!best) continue;
+    const key = ruleKey(best.antecedent, best.consequent);
+    const seen = byKey.get(key);
+    if (seen) seen.source_patterns.push(id);
+    else byKey.set(key, { ...best, key, source_patterns: [id] });
+  }
+  const kept = [...byKey.values()];
 
   const existing = new Map(
     (
@@ -131,11 +218,13 @@ export function runPlaybookSynthesis(ctx: JobContext): JobOutcome {
         support: rule.support,
         confidence,
         lift,
-        source_patterns: rule.source_patterns.sort((a, b) => a - b),
+        source_patterns: rule.source_patterns,
         change,
+        leverage: round(rule.leverage, 2),
+        p_value: rule.pValue,
       };
     })
-    .sort((a, b) => b.confidence - a.confidence || b.support - a.support || a.rule_id.localeCompare(b.rule_id));
+    .sort((a, b) => b.leverage - a.leverage || b.confidence - a.confidence || a.rule_id.localeCompare(b.rule_id));
   const keys = new Set(kept.map((rule) => rule.key));
   const deprecated = [...existing.values()].filter((row) => row.status === 'active' && !keys.has(row.rule_key));
 
@@ -147,7 +236,9 @@ export function runPlaybookSynthesis(ctx: JobContext): JobOutcome {
   const result: PlaybookResult = {
     min_confidence: p.minConfidence,
     min_lift: p.minLift,
+    significance: p.significance,
     patterns_used: patterns.length,
+    splits_tested: tested,
     added: newRules.length,
     updated: rules.filter((r) => r.change === 'updated').length,
     unchanged: rules.filter((r) => r.change === 'unchanged').length,

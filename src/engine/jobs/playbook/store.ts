@@ -1,5 +1,6 @@
-/** Reading the playbook playbook_synthesis stored: active rules, most confident first. */
+/** Reading the playbook playbook_synthesis stored: active rules, largest leverage first. */
 import type { Database } from '../../store/db.js';
+import { examplesOf, patternMembers, type Example } from '../patterns/store.js';
 
 /** What a rule says and its figures, as synthesized and as stored. */
 export interface RuleBody {
@@ -17,6 +18,10 @@ export interface RuleBody {
 }
 
 export interface RuleRecord extends RuleBody {
+  /** Leverage as a count: supp(A ∪ C) − supp(A) · supp(C) / N = support · (1 − 1 / lift), the insights beyond chance. */
+  beyond_chance: number;
+  /** Two insights the rule holds in, quoted (from its source pattern's members). */
+  examples: Example[];
   status: string;
   created_at: string | null;
   updated_at: string | null;
@@ -42,16 +47,21 @@ interface RuleRow {
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-/** The active rules; with `all` the deprecated ones too, after them. */
+/** Leverage from the stored figures: support · (1 − 1 / lift), which needs no N. */
+const BEYOND_CHANCE = `(support * (1 - 1 / max(lift, 1e-9)))`;
+
+/** The active rules, largest leverage first; with `all` the deprecated ones too, after them. */
 export function listRules(db: Database, workspaceId: number, options: { all: boolean }): RuleRecord[] {
   const rows = db
     .prepare(
       `SELECT rule_id, antecedent, consequent, antecedent_labels, consequent_labels, text, support, confidence, lift, source_patterns, status, created_at, updated_at, deprecated_at
        FROM playbook_rules WHERE workspace_id = ? ${options.all ? '' : `AND status = 'active'`}
-       ORDER BY status, confidence DESC, support DESC, rule_id`,
+       ORDER BY status, ${BEYOND_CHANCE} DESC, confidence DESC, rule_id`,
     )
     .all(workspaceId) as RuleRow[];
-  return rows.map((r) => ({
+  return rows.map((r) => {
+    const sourcePatterns = JSON.parse(r.source_patterns) as number[];
+    return {
     rule_id: r.rule_id,
     antecedent: JSON.parse(r.antecedent) as string[],
     consequent: JSON.parse(r.consequent) as string[],
@@ -61,10 +71,13 @@ export function listRules(db: Database, workspaceId: number, options: { all: boo
     support: r.support,
     confidence: r.confidence,
     lift: r.lift,
-    source_patterns: JSON.parse(r.source_patterns) as number[],
+    source_patterns: sourcePatterns,
+    beyond_chance: Math.round(r.support * (1 - 1 / Math.max(r.lift, 1e-9)) * 10) / 10,
+    examples: sourcePatterns.length > 0 ? examplesOf(db, patternMembers(db, sourcePatterns[0]!)) : [],
     status: r.status,
     created_at: iso(r.created_at),
     updated_at: iso(r.updated_at),
     deprecated_at: iso(r.deprecated_at),
-  }));
+    };
+  });
 }

@@ -7,7 +7,7 @@ import { createJob } from '../../../../src/engine/queue/queue.js';
 import { runNextJob } from '../../../../src/engine/queue/runner.js';
 import { NOW, freshDb } from '../../../helpers/engine-db.js';
 
-test('rules come out most confident first, each with support, confidence and lift that the insights bear out', async () => {
+test('rules come out largest leverage first, each with support, confidence and lift that the insights bear out', async () => {
   const { db } = freshDb();
   const texts = [
     ...Array.from({ length: 12 }, (_, i) => ({ text: `renewal call ${i} went well`, tags: ['renewal', 'billing'] })),
@@ -23,12 +23,13 @@ test('rules come out most confident first, each with support, confidence and lif
   }
   const rules = listRules(db, 1, { all: false });
   assert.ok(rules.length > 0, 'billing ⇒ renewal holds in every billing insight');
-  for (let i = 1; i < rules.length; i++) assert.ok(rules[i - 1]!.confidence >= rules[i]!.confidence, 'most confident first');
+  for (let i = 1; i < rules.length; i++) assert.ok(rules[i - 1]!.beyond_chance >= rules[i]!.beyond_chance, 'largest leverage first');
   const billing = rules.find((r) => r.antecedent_labels.join() === '#billing' && r.consequent_labels.join() === '#renewal');
   assert.ok(billing, JSON.stringify(rules.map((r) => [r.antecedent_labels, r.consequent_labels])));
   assert.equal(billing.support, 12);
   assert.equal(billing.confidence, 1);
   assert.ok(Math.abs(billing.lift - 36 / 16) < 1e-9, `lift = 1 / (16/36), got ${billing.lift}`);
+  assert.ok(Math.abs(billing.beyond_chance - (12 - (12 * 16) / 36)) < 0.05, `leverage as a count: 12 − 12·16/36, got ${billing.beyond_chance}`);
   assert.deepEqual(listRules(db, 2, { all: true }), [], 'another workspace has none');
   db.close();
 });
