@@ -12,6 +12,13 @@ import { openLocalEngine } from '../settings/backend.js';
 /** 2026-12-03T14:05:09.123Z → 20261203T140509Z: sortable, and a valid file name everywhere. */
 const stamp = (ms: number) => new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 
+/** The name, or the name with -2, -3…: two restores within a second must not overwrite the first one's copy (it may be the very backup being restored). */
+function freeName(name: string): string {
+  let candidate = name;
+  for (let n = 2; existsSync(candidate); n++) candidate = `${name}-${n}`;
+  return candidate;
+}
+
 export default defineCommand({
   name: 'restore',
   description: 'replace the whole local database with a backup written by `nex-compound backup` (the current one is kept beside it)',
@@ -27,7 +34,7 @@ export default defineCommand({
       const before = await engine.counts();
       let keptAt: string | undefined;
       if (before.insights + before.jobs > 0) {
-        keptAt = `${engine.path}.before-restore-${stamp(ctx.deps.now())}`;
+        keptAt = freeName(`${engine.path}.before-restore-${stamp(ctx.deps.now())}`);
         try {
           await writeAtomicallyWith(keptAt, async (temporary) => {
             await engine.backup(temporary);

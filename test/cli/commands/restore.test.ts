@@ -29,8 +29,10 @@ test('restore replaces the store and keeps the one it replaced, which restores b
   assert.equal(await exportOf(env), monday);
   assert.match(r.stderr, /^the database as it was is kept at /m);
 
-  // The kept copy is itself a backup: the restore is undone by restoring it.
-  assert.equal((await runBin(['restore', result.kept_at], { env })).code, 0);
+  // The kept copy is itself a backup: the restore is undone by restoring it (within the same second, too).
+  const undo = await runBin(['restore', result.kept_at, '--json'], { env });
+  assert.equal(undo.code, 0, undo.stderr);
+  assert.notEqual((JSON.parse(undo.stdout) as { kept_at: string }).kept_at, result.kept_at, 'the first copy is not overwritten by the second');
   assert.equal(await exportOf(env), tuesday);
 });
 
