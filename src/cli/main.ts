@@ -35,9 +35,12 @@ const HELP_TOPICS: Record<string, () => string> = {
 };
 
 export async function main(argv: readonly string[], deps: Deps): Promise<void> {
-  if (argv[0] === 'help' && argv[1] !== undefined && HELP_TOPICS[argv[1]]) {
-    deps.stdout.write(`${HELP_TOPICS[argv[1]]!()}\n`);
-    return;
+  if (argv[0] === 'help' && argv[1] !== undefined) {
+    if (HELP_TOPICS[argv[1]]) {
+      deps.stdout.write(`${HELP_TOPICS[argv[1]]!()}\n`);
+      return;
+    }
+    await refuseUnknownHelpTopic(argv[1]);
   }
   // Asked many times a day by scripts and CI: answer before loading the argument parser.
   if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
@@ -60,6 +63,16 @@ export async function main(argv: readonly string[], deps: Deps): Promise<void> {
     }
     throw error;
   }
+}
+
+/** `help bogus` is a typo, not a request for the whole help: exit 2 with the likeliest meant name. */
+async function refuseUnknownHelpTopic(topic: string): Promise<void> {
+  const { COMMAND_MODULES } = await import('./program.js');
+  const known = [...Object.keys(COMMAND_MODULES), ...Object.keys(HELP_TOPICS)];
+  if (known.includes(topic)) return;
+  const { closest } = await import('../contract/parse.js');
+  const guess = closest(topic, known);
+  throw new UsageError(`no command or help topic "${topic}"`, guess ? `did you mean \`nex-compound help ${guess}\`?` : 'run `nex-compound --help` for the commands');
 }
 
 /**

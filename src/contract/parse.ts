@@ -88,8 +88,8 @@ export function parseBaseUrl(input: string, what = 'base URL'): URL {
   return url;
 }
 
-/** Damerau-free Levenshtein; good enough for five short names. */
-function closest(input: string, candidates: readonly string[]): string | undefined {
+/** Damerau-free Levenshtein; good enough for a few dozen short names. The likeliest meant name, if any is close. */
+export function closest(input: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of candidates) {
