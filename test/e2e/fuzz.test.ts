@@ -593,6 +593,13 @@ describe('fuzz: insights import', () => {
           const bytes = Buffer.from(array);
           const run = await importFile(bytes, format);
           tally(bytesTarget, `${format} exit ${run.code}`);
+          // A NUL in the first 8,000 bytes (git's test for binary): refused whole, one line, nothing written.
+          if (bytes.subarray(0, 8000).includes(0)) {
+            assert.equal(run.code, 2, run.stderr);
+            assert.match(run.stderr, /^error: .* looks like a binary file, not (JSONL|CSV)$/m);
+            assert.equal(run.count, -1, 'refused before the database was even opened');
+            return;
+          }
           if (format === 'jsonl') return checkAgainstOracle(run, jsonlOracle(bytes), false, bytes);
           checkCsv(run, bytes);
         },

@@ -1,7 +1,7 @@
 /**
  * `insights add|import|list|show|export`: the local engine's insight store.
  */
-import { closeSync, createReadStream, existsSync, openSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, openSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { ImportIncompleteError, KnownError, NotFoundError, UsageError } from '../../contract/errors.js';
@@ -62,11 +62,27 @@ function readableFile(file: string): { size: number } {
   return { size: stats.size };
 }
 
+const plural = (n: number, word: string) => `${n.toLocaleString('en-US')} ${word}${n === 1 ? '' : 's'}`;
+
 function reportBadLines(ctx: Context, file: string, summary: { errors: Array<{ line: number; message: string }>; skipped: number }): void {
   const name = file === '-' ? 'stdin' : file;
+  // The engine keeps the first few (MAX_REPORTED); past them a count, so a wrong file does not flood the terminal or the CI log.
+  const shown = summary.errors;
   // Line 0: a finding about the whole file (a merge link that does not close), not one line.
-  for (const error of summary.errors) ctx.ui.err(ctx.ui.clean(error.line > 0 ? `${name}:${error.line}: ${error.message}` : `${name}: ${error.message}`));
-  if (summary.skipped > summary.errors.length) ctx.ui.err(`… and ${summary.skipped - summary.errors.length} more bad lines`);
+  for (const error of shown) ctx.ui.err(ctx.ui.clean(error.line > 0 ? `${name}:${error.line}: ${error.message}` : `${name}: ${error.message}`));
+  if (summary.skipped > shown.length) ctx.ui.err(`… and ${plural(summary.skipped - shown.length, 'more bad line')}`);
+}
+
+/** Bytes git would call binary (a NUL in the first 8,000): an archive or a database, not lines to import. */
+function looksBinary(file: string): boolean {
+  const fd = openSync(file, 'r');
+  try {
+    const head = Buffer.alloc(8000);
+    const read = readSync(fd, head, 0, head.length, 0);
+    return head.subarray(0, read).includes(0);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 async function importCommand(ctx: Context, file: string, options: OptionValues<typeof IMPORT_OPTIONS>): Promise<CommandResult> {
@@ -82,12 +98,17 @@ async function importCommand(ctx: Context, file: string, options: OptionValues<t
   if (file === '-') input = ctx.deps.stdin;
   else {
     parallel = readableFile(file).size >= PARALLEL_IMPORT_BYTES;
+    if (looksBinary(file)) throw new UsageError(`${file} looks like a binary file, not ${format === 'csv' ? 'CSV' : 'JSONL'}`, 'import a JSONL file (one JSON object per line) or a CSV file with a header row');
     input = { kind: 'file', path: file };
   }
   const { engine, workspace } = await openLocalEngine(ctx);
   try {
     const summary = await workspace.insights.import(input, { format, strict: Boolean(options.strict), parallel });
     reportBadLines(ctx, file, summary);
+    const name = file === '-' ? 'stdin' : file;
+    if (summary.lines === 0) ctx.ui.warn(`${name} is empty: nothing was imported`);
+    // Every line failed as JSON: most likely CSV read as JSONL (stdin, or a file without .csv).
+    const csvReadAsJsonl = format === 'jsonl' && summary.imported + summary.reinforced === 0 && summary.errors[0]?.message === 'invalid JSON' && options.format === undefined;
     const record = {
       lines: summary.lines,
       imported: summary.imported,
@@ -98,8 +119,11 @@ async function importCommand(ctx: Context, file: string, options: OptionValues<t
     const result: CommandResult = { data: { kind: 'record', record } };
     if (summary.skipped > 0) {
       result.error = options.strict
-        ? new ImportIncompleteError(`${summary.skipped} bad line${summary.skipped === 1 ? '' : 's'}; --strict: nothing was imported`, 'fix the lines listed above, or drop --strict to import the good ones')
-        : new ImportIncompleteError(`imported ${summary.imported + summary.reinforced} lines; skipped ${summary.skipped} bad line${summary.skipped === 1 ? '' : 's'}`, 'the lines listed above were not imported');
+        ? new ImportIncompleteError(`${plural(summary.skipped, 'bad line')}; --strict: nothing was imported`, 'fix the lines listed above, or drop --strict to import the good ones')
+        : new ImportIncompleteError(
+            `imported ${plural(summary.imported + summary.reinforced, 'line')}; skipped ${plural(summary.skipped, 'bad line')}`,
+            csvReadAsJsonl ? `if ${name} is CSV, pass --format csv` : 'the lines listed above were not imported',
+          );
     }
     return result;
   } finally {

@@ -132,6 +132,36 @@ describe('insights', () => {
     assert.deepEqual(strip(reexported.stdout), strip(readFileSync(file, 'utf8')));
   });
 
+  test('import feedback: a binary file, an empty one, CSV read as JSONL, an empty text, 20 bad lines then a count, plurals', async () => {
+    const { dir, env } = engineEnv();
+    const binary = path.join(dir, 'photo.jsonl');
+    writeFileSync(binary, Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48, 0x44, 0x52]));
+    const b = await runBin(['insights', 'import', binary], { env });
+    assert.equal(b.code, 2);
+    assert.match(b.stderr, /^error: .*photo\.jsonl looks like a binary file, not JSONL$/m);
+    assert.equal(b.stderr.split('\n').filter((l) => l.includes('invalid JSON')).length, 0);
+
+    const empty = path.join(dir, 'empty.jsonl');
+    writeFileSync(empty, '');
+    const e = await runBin(['insights', 'import', empty], { env });
+    assert.equal(e.code, 0, e.stderr);
+    assert.match(e.stderr, /^warning: .*empty\.jsonl is empty: nothing was imported$/m);
+
+    const csv = await runBin(['insights', 'import', '-'], { env, input: 'text,source\nAcme renews,crm\nGlobex churns,crm\n' });
+    assert.equal(csv.code, 9);
+    assert.match(csv.stderr, /^hint: if stdin is CSV, pass --format csv$/m);
+
+    const lines = [JSON.stringify({ text: '' }), JSON.stringify({ text: 'one good line' }), ...Array.from({ length: 30 }, () => '{nope')];
+    const many = path.join(dir, 'many.jsonl');
+    writeFileSync(many, lines.join('\n'));
+    const m = await runBin(['insights', 'import', many], { env });
+    assert.equal(m.code, 9);
+    assert.match(m.stderr, /many\.jsonl:1: empty "text"/);
+    assert.equal(m.stderr.split('\n').filter((l) => /many\.jsonl:\d+:/.test(l)).length, 20);
+    assert.match(m.stderr, /^… and 11 more bad lines$/m);
+    assert.match(m.stderr, /^error: imported 1 line; skipped 31 bad lines$/m);
+  });
+
   test('bad input: confidence, status filter, unknown format, a directory, a missing file', async () => {
     const { dir, env } = engineEnv();
     assert.equal((await runBin(['insights', 'add', 'x', '--confidence', '1.5'], { env })).code, 2);

@@ -194,7 +194,9 @@ function refuseLoneSurrogates(value: string, field: string): void {
 
 export function toRow(record: Record<string, unknown>, now: number): Row {
   const { text } = record;
-  if (typeof text !== 'string' || text.trim() === '') throw new BadLine('missing "text"');
+  if (text === undefined || text === null) throw new BadLine('missing "text"');
+  if (typeof text !== 'string') throw new BadLine('"text" must be a string');
+  if (text.trim() === '') throw new BadLine('empty "text"');
   refuseLoneSurrogates(text, 'text');
   if (text.length > MAX_TEXT_LENGTH) throw new BadLine(`"text" is longer than ${MAX_TEXT_LENGTH} characters`);
   let confidence = 0.5;

@@ -83,7 +83,7 @@ for (const parallel of [false, true]) {
     lines.splice(37, 0, '{"text": 12}');
     const summary = await run(d, lines.join('\n'), 'jsonl', true, 10, parallel);
     assert.equal(summary.written, false);
-    assert.deepEqual(summary.errors, [{ line: 38, message: 'missing "text"' }]);
+    assert.deepEqual(summary.errors, [{ line: 38, message: '"text" must be a string' }]);
     assert.equal(listInsights(d, { workspaceId: 1 }).length, 0);
     const lenient = await run(d, lines.join('\n'), 'jsonl', false, 10, parallel);
     assert.equal(lenient.imported, 50);
