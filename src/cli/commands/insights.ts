@@ -225,7 +225,7 @@ async function exportCommand(ctx: Context, options: OptionValues<typeof EXPORT_O
   const { engine, workspace } = await openLocalEngine(ctx, { reading: true });
   try {
     const records = await workspace.insights.export();
-    const lines = Readable.from(format === 'csv' ? csvLines(records) : jsonLines(records));
+    const lines = Readable.from(inChunks(format === 'csv' ? csvLines(records) : jsonLines(records)));
     if (options.output) {
       const target = path.resolve(options.output);
       try {
@@ -248,6 +248,22 @@ async function exportCommand(ctx: Context, options: OptionValues<typeof EXPORT_O
   } finally {
     engine.close();
   }
+}
+
+/**
+ * Lines joined into chunks of about 64 KiB: a stream step per line costs more than writing it
+ * (a million-line export spent most of its time passing lines one by one).
+ */
+function* inChunks(lines: Iterable<string>): Generator<string> {
+  let chunk = '';
+  for (const line of lines) {
+    chunk += line;
+    if (chunk.length >= 65_536) {
+      yield chunk;
+      chunk = '';
+    }
+  }
+  if (chunk !== '') yield chunk;
 }
 
 function* jsonLines(records: Iterable<ExportRecord>): Generator<string> {
