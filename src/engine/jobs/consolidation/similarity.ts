@@ -28,6 +28,8 @@ export type ConflictReason = 'number' | 'date' | 'negation' | 'entity';
 const COMMON_WEIGHT = 0.1;
 const FILLER_WEIGHT = 0.05;
 const STOP_WEIGHT = 0.02;
+/** Meaningful words a conflicting pair must share besides what contradicts. */
+const MIN_CONFLICT_WORDS = 2;
 
 /** What a word may do in a pair (Vocabulary.roleOf). */
 export const Role = {
@@ -78,6 +80,15 @@ function editDistance(a: string, b: string, limit: number): number {
   return d[rows * cols - 1]!;
 }
 
+const SHORT_WORD = 6;
+
+/** Equal-length words that differ only by two adjacent letters swapped. */
+function isTransposition(a: string, b: string): boolean {
+  let i = 0;
+  while (i < a.length && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  return i + 1 < a.length && a[i] === b[i + 1] && a[i + 1] === b[i] && a.slice(i + 2) === b.slice(i + 2);
+}
+
 /**
  * Two different words (known to have no digit) that are one typo apart (two for long words).
  * Three-letter words only with the same first letter. Whether one *is* a typo of the other
@@ -92,6 +103,9 @@ export function isWordTypo(a: string, b: string): boolean {
   // One edit keeps the first or the last letter.
   if (limit === 1 && a.charCodeAt(0) !== b.charCodeAt(0) && a.charCodeAt(a.length - 1) !== b.charCodeAt(b.length - 1)) return false;
   if (shorter === 3 && a.charCodeAt(0) !== b.charCodeAt(0)) return false;
+  // In a short word one letter for another is as likely another word ("maze", "make"; "MSSQL",
+  // "MySQL"): only a letter dropped, doubled or two swapped count as a typo there.
+  if (shorter < SHORT_WORD && a.length === b.length) return isTransposition(a, b);
   return editDistance(a, b, limit) <= limit;
 }
 
@@ -377,9 +391,13 @@ export function compareIndexed(store: FeatureStore, a: number, b: number, thresh
 
   // The weight of what matched and of what did not; a misspelt stop word counts as one.
   let matchedWeight = STOP_WEIGHT * stopBoth;
+  let matchedMeaningful = 0;
   for (let i = aContent; i < aStop; i++) {
     const id = p[i]!;
-    if (!onlyA.includes(id)) matchedWeight += weightOf(v.roleOf(id));
+    if (onlyA.includes(id)) continue;
+    const role = v.roleOf(id);
+    matchedWeight += weightOf(role);
+    if (role === Role.Meaningful) matchedMeaningful++;
   }
   let unmatchedWeight = STOP_WEIGHT * (stopOnlyA.length + stopOnlyB.length);
   const meaningfulA: number[] = [];
@@ -401,6 +419,8 @@ export function compareIndexed(store: FeatureStore, a: number, b: number, thresh
   /** The similarity were `pairs` unmatched words on each side matched. */
   const paired = (pairs: number) => (matchedWeight + 2 * pairs) / (matchedWeight + unmatchedWeight);
   const different: Verdict = { kind: 'different', similarity };
+  // A contradiction needs a statement around it: "No description" against "My description" is none.
+  const statement = matchedMeaningful >= MIN_CONFLICT_WORDS;
 
   if (reversed(v, p, a, b)) return different;
   const numbersDiffer = p[a + 3] !== p[b + 3];
@@ -413,7 +433,7 @@ export function compareIndexed(store: FeatureStore, a: number, b: number, thresh
 
   if (wordsA.length > 0 && wordsB.length > 0) {
     const swap = wordsA.length === 1 && wordsB.length === 1 && !numbersDiffer && !datesDiffer && !negationDiffers;
-    if (swap && nameSwap(store, a, b, wordsA[0]!, wordsB[0]!) && paired(1) >= threshold) return { kind: 'conflict', similarity, reason: 'entity' };
+    if (swap && statement && nameSwap(store, a, b, wordsA[0]!, wordsB[0]!) && paired(1) >= threshold) return { kind: 'conflict', similarity, reason: 'entity' };
     return different;
   }
   // One side adds words: a qualifier, unless the store says they are commonplace.
@@ -424,7 +444,7 @@ export function compareIndexed(store: FeatureStore, a: number, b: number, thresh
   if (datesDiffer && (p[a + 4] === 0 || p[b + 4] === 0)) return different;
   if (numbersDiffer || datesDiffer || negationDiffers) {
     const reason: ConflictReason = numbersDiffer ? 'number' : datesDiffer ? 'date' : 'negation';
-    return paired(Math.min(numbersA, numbersB)) >= threshold ? { kind: 'conflict', similarity, reason } : different;
+    return statement && paired(Math.min(numbersA, numbersB)) >= threshold ? { kind: 'conflict', similarity, reason } : different;
   }
   return similarity >= threshold ? { kind: 'duplicate', similarity } : different;
 }
@@ -442,7 +462,19 @@ function nameSwap(store: FeatureStore, a: number, b: number, x: number, y: numbe
   const subjectB = p[b + 8]!;
   if (subjectA === -1 || subjectB === -1 || !v.same(subjectA, subjectB) || subjectA === x || subjectB === y) return false;
   if (v.roleOf(subjectA) !== Role.Meaningful || !isNameIn(store, a, subjectA) || !isNameIn(store, b, subjectB)) return false;
+  // A name written next to the subject is part of it: "Google Drive" and "Google Calendar" are two subjects.
+  if (adjacent(p, a, subjectA, x) || adjacent(p, b, subjectB, y)) return false;
   return isNameIn(store, a, x) && isNameIn(store, b, y);
+}
+
+function adjacent(p: Int32Array, h: number, x: number, y: number): boolean {
+  const start = joinsOf(p, h);
+  for (let k = 0; k < p[h + 6]!; k++) {
+    const first = p[start + 3 * k]!;
+    const second = p[start + 3 * k + 1]!;
+    if ((first === x && second === y) || (first === y && second === x)) return true;
+  }
+  return false;
 }
 
 function isNameIn(store: FeatureStore, h: number, id: number): boolean {
