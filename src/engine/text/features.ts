@@ -226,7 +226,8 @@ function tokenInfo(lower: string): TokenInfo {
     info = {
       token,
       numeric: QUANTITY.test(token),
-      stop: STOP_WORDS.has(token),
+      // Checked before folding too: "does" would fold to "doe".
+      stop: STOP_WORDS.has(lower) || STOP_WORDS.has(token),
       negation: NEGATIONS.has(lower),
       date: lower === 'may' ? undefined : own(DATE_WORDS, lower),
       abbreviatedDate: own(DATE_ABBREVIATIONS, lower),
@@ -252,7 +253,8 @@ export function textFeatures(text: string): TextFeatures {
     .replace(PHRASE_PATTERN, (match) => PHRASES.find(([pattern]) => new RegExp(pattern.source, 'i').test(match))![1])
     .replace(CONTRACTIONS, (match, base: string | undefined) => {
       const key = (base ?? match).toLowerCase();
-      return ` ${own(CONTRACTION_BASE, key) ?? key} not `;
+      // "hasn't" is "has not": the base without its n.
+      return ` ${own(CONTRACTION_BASE, key) ?? key.slice(0, -1)} not `;
     });
   // A dot inside a name joins it: "three.js" is "threejs", "Vue.js" is "VueJs", "chess.com" one word.
   if (source.includes('.')) source = source.replace(INNER_DOT, '');

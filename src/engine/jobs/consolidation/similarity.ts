@@ -48,7 +48,7 @@ export type Role = (typeof Role)[keyof typeof Role];
  * only name the kind of thing ("a tool", "a library"). Chosen on the development half of the
  * labelled pairs (bench/data): each word here was added or swapped in pairs judged the same.
  */
-export const FILLER_WORDS: ReadonlySet<string> = new Set(
+const FILLER_WORDS: ReadonlySet<string> = new Set(
   'really actually definitely apparently reportedly basically simply truly quite now probably maybe perhaps certainly currently even already ever yet simple basic small minimal little another own awesome great nice cool useful handy dumb package library module tool toolkit toolbox collection program use using used based related'.split(
     ' ',
   ),
