@@ -55,6 +55,11 @@ export function asInsights(texts: Iterable<string>): Array<{ id: number; text: s
 
 export interface PairScore {
   pairs: number;
+  /**
+   * Pairs the store holds as one insight (normalizeText, the store's identity, strips edge
+   * symbols: "writes C++." is "writes c"): no consolidation decision, left out of the figures.
+   */
+  one_insight: string[];
   judged_same: number;
   merged: number;
   correct_merges: number;
@@ -72,15 +77,20 @@ export function scorePairs(pairs: LabelledPair[], insights: Array<{ id: number; 
   let correct = 0;
   let same = 0;
   const mistakes: PairScore['mistakes'] = [];
+  const oneInsight: string[] = [];
   for (const pair of pairs) {
     const a = idOf.get(normalizeText(pair.a));
     const b = idOf.get(normalizeText(pair.b));
     if (a === undefined || b === undefined) throw new Error(`a labelled text is not in its corpus: ${a === undefined ? pair.a : pair.b}`);
-    const together = a === b || (clusterOf.has(a) && clusterOf.get(a) === clusterOf.get(b));
+    if (a === b) {
+      oneInsight.push(`${pair.a} / ${pair.b}`);
+      continue;
+    }
+    const together = clusterOf.has(a) && clusterOf.get(a) === clusterOf.get(b);
     if (pair.label === 'same') same++;
     if (together) merged++;
     if (together && pair.label === 'same') correct++;
     if (together !== (pair.label === 'same')) mistakes.push({ a: pair.a, b: pair.b, label: pair.label, merged: together, how_found: pair.how_found });
   }
-  return { pairs: pairs.length, judged_same: same, merged, correct_merges: correct, precision: merged === 0 ? 1 : correct / merged, recall: same === 0 ? 1 : correct / same, mistakes };
+  return { pairs: pairs.length - oneInsight.length, one_insight: oneInsight, judged_same: same, merged, correct_merges: correct, precision: merged === 0 ? 1 : correct / merged, recall: same === 0 ? 1 : correct / same, mistakes };
 }
