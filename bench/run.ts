@@ -353,7 +353,7 @@ const benches: Array<[string, () => Promise<void>]> = [
   ['serve', benchServe],
 ];
 
-if (!existsSync(path.join(ROOT, 'dist', 'cli', 'run.js'))) {
+if (!existsSync(path.join(ROOT, 'dist', 'cli', 'entry.js'))) {
   process.stderr.write('dist/ is missing: run `npm run build` first\n');
   process.exit(2);
 }
