@@ -205,12 +205,12 @@ async function benchConsolidation(): Promise<void> {
   for (const p of consolidationBench(['pairs']) as Array<Record<string, any>>) {
     rows.push({
       figure: `consolidation on hand-labelled ${p.set} pairs, ${p.split} half (${p.pairs} pairs, ${p.judged_same} judged same)`,
-      value: p.precision,
-      unit: `precision, recall ${Number(p.recall).toFixed(4)}`,
+      value: p.precision * 100,
+      unit: `% precision, recall ${(p.recall * 100).toFixed(1)} %`,
       goal: p.split === 'held-out' ? 'P ≥ 0.95, R ≥ 0.85' : '',
     });
   }
-  const [b] = consolidationBench(['baseline', '--insights', '10000']);
+  const [b] = consolidationBench(['baseline', '--insights', '3000']);
   rows.push({
     figure: `consolidation ${b!.insights!.toLocaleString('en-US')}: keyed candidates vs exact all-pairs`,
     value: b!.keyed_seconds! * 1000,
