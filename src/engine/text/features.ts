@@ -98,6 +98,9 @@ const ABBREVIATIONS: Record<string, string> = {
   impl: 'implementation',
   img: 'image',
   env: 'environment',
+  // A currency's name and its code: "in euros" is "in EUR".
+  euro: 'eur',
+  euros: 'eur',
 };
 
 const NUMBER_WORDS: Record<string, string> = {

@@ -18,7 +18,7 @@
  * duplicate of another active text.
  */
 import { PairSet, unpackPair } from './pairs.js';
-import { FEATURE_HEADER, FeatureStore, Role, compareIndexed, isWordTypo, joinsOf, type ConflictReason, type Vocabulary } from './similarity.js';
+import { FEATURE_HEADER, FeatureStore, Role, compareIndexed, isWordTypo, joinsOf, swappableNames, type ConflictReason, type Vocabulary } from './similarity.js';
 import { textFeatures } from '../../text/features.js';
 import { JOB_SETTINGS } from '../../../contract/job-params.js';
 
@@ -285,6 +285,7 @@ export function planConsolidation(input: PlanInsight[], options: PlanOptions): P
     const byFact = new Map<number, number[]>();
     const byFactButAName = new Map<number, number[]>();
     for (let i = 0; i < n; i++) {
+      if ((i & 0x3fff) === 0) progress(0.35 + (0.15 * i) / n, 'finding candidates');
       const h = features[i]!;
       const words = factWords(store, h, false);
       const keys = new Set([hashIds(words)]);
@@ -292,13 +293,11 @@ export function planConsolidation(input: PlanInsight[], options: PlanOptions): P
       for (const reading of otherReadings(store, h, words)) keys.add(hashIds(reading));
       for (const key of keys) push(byFact, key, i);
       const subject = store.pool[h + 8]!;
-      if (subject === -1 || store.pool[h + 9] || !vocabulary.isName(subject) || words.length < 3) continue;
-      for (let w = 0; w < words.length; w++) {
-        const id = words[w]!;
-        if (id === vocabulary.read(subject) || vocabulary.capitalized[id] === 0) continue;
-        push(byFactButAName, hashIds([...words.slice(0, w), ...words.slice(w + 1)], 1), i);
+      if (subject === -1 || words.length < 3 || !vocabulary.isName(subject)) continue;
+      for (const name of swappableNames(store, h)) {
+        const at = words.indexOf(name);
+        if (at !== -1) push(byFactButAName, hashIds([...words.slice(0, at), ...words.slice(at + 1)], 1), i);
       }
-      if ((i & 0x3fff) === 0) progress(0.35 + (0.15 * i) / n, 'finding candidates');
     }
     pairBuckets(byFact, pairs);
     pairBuckets(byFactButAName, pairs);

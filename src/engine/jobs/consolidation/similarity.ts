@@ -44,12 +44,12 @@ export const Role = {
 export type Role = (typeof Role)[keyof typeof Role];
 
 /**
- * Filler: hedges and intensifiers, the author's view of their own note, and the nouns that
+ * Filler: hedges, intensifiers and quantifiers ("any", "every"), the author's view of their own note, and the nouns that
  * only name the kind of thing ("a tool", "a library"). Chosen on the development half of the
  * labelled pairs (bench/data): each word here was added or swapped in pairs judged the same.
  */
 const FILLER_WORDS: ReadonlySet<string> = new Set(
-  'really actually definitely apparently reportedly basically simply truly quite now probably maybe perhaps certainly currently even already ever yet simple basic small minimal little another own awesome great nice cool useful handy dumb package library module tool toolkit toolbox collection program use using used based related'.split(
+  'really actually definitely apparently reportedly basically simply truly quite now probably maybe perhaps certainly currently even already ever yet possible possibly potential potentially any every each all simple basic small minimal little another own awesome great nice cool useful handy dumb package library module tool toolkit toolbox collection program use using used based related'.split(
     ' ',
   ),
 );
@@ -475,6 +475,16 @@ function adjacent(p: Int32Array, h: number, x: number, y: number): boolean {
     if ((first === x && second === y) || (first === y && second === x)) return true;
   }
   return false;
+}
+
+/** The names a text could swap for another in a conflict: its names but the subject, none in Title Case. */
+export function swappableNames(store: FeatureStore, h: number): number[] {
+  const p = store.pool;
+  if (p[h + 9] || p[h + 8] === -1) return [];
+  const entities = h + HEADER + p[h]! + p[h + 1]!;
+  const out: number[] = [];
+  for (let t = entities; t < entities + p[h + 2]!; t++) if (p[t] !== p[h + 8] && !store.vocabulary.numeric[p[t]!]) out.push(store.vocabulary.read(p[t]!));
+  return out;
 }
 
 function isNameIn(store: FeatureStore, h: number, id: number): boolean {
