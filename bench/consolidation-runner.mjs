@@ -4,7 +4,7 @@
  *
  *   node bench/consolidation-runner.mjs job DB        runs one queued consolidation job the way
  *                                                     the worker does; prints seconds, peak RSS
- *   node bench/consolidation-runner.mjs baseline DB   LSH plan against the exact all-pairs plan
+ *   node bench/consolidation-runner.mjs baseline DB   keyed-candidate plan against the exact all-pairs plan
  */
 import { openDatabase, JOB_CACHE_MIB } from '../dist/engine/store/db.js';
 import { runNextJob } from '../dist/engine/queue/runner.js';
@@ -29,17 +29,17 @@ if (mode === 'job') {
     return set;
   };
   let start = performance.now();
-  const lsh = planConsolidation(rows, { threshold: DEFAULT_THRESHOLD });
-  const lshSeconds = (performance.now() - start) / 1000;
+  const keyed = planConsolidation(rows, { threshold: DEFAULT_THRESHOLD });
+  const keyedSeconds = (performance.now() - start) / 1000;
   start = performance.now();
   const exact = planConsolidation(rows, { threshold: DEFAULT_THRESHOLD, allPairs: true });
   const exactSeconds = (performance.now() - start) / 1000;
-  const found = pairsOf(lsh);
+  const found = pairsOf(keyed);
   const truth = pairsOf(exact);
   let common = 0;
   for (const p of truth) if (found.has(p)) common++;
   process.stdout.write(
-    `${JSON.stringify({ insights: rows.length, lsh_seconds: lshSeconds, all_pairs_seconds: exactSeconds, speedup: exactSeconds / lshSeconds, lsh_candidate_pairs: lsh.candidate_pairs, all_pairs: exact.candidate_pairs, merged_pairs_all_pairs: truth.size, merged_pairs_lsh: found.size, recall_vs_all_pairs: truth.size === 0 ? 1 : common / truth.size })}\n`,
+    `${JSON.stringify({ insights: rows.length, keyed_seconds: keyedSeconds, all_pairs_seconds: exactSeconds, speedup: exactSeconds / keyedSeconds, keyed_candidate_pairs: keyed.candidate_pairs, all_pairs: exact.candidate_pairs, merged_pairs_all_pairs: truth.size, merged_pairs_keyed: found.size, recall_vs_all_pairs: truth.size === 0 ? 1 : common / truth.size })}\n`,
   );
 }
 db.close();

@@ -63,7 +63,7 @@ export function describeDetails(status: JobStatus, details: Record<string, unkno
   if (!details) return `${head}\nno details recorded${status.status === 'completed' ? '' : ' yet'}`;
   const clusters = (details.clusters as ClusterDetails[] | undefined) ?? [];
   if (!Array.isArray(details.clusters)) return `${head}\n${JSON.stringify(details, null, 2)}`;
-  const conflicts = (details.conflicts as Array<{ a: number; b: number; reason: string; similarity: number }> | undefined) ?? [];
+  const conflicts = (details.conflicts as Array<{ a: number; b: number; reason: string; similarity: number; a_text?: string; b_text?: string }> | undefined) ?? [];
   const lines = [
     head,
     `${status.insights_scanned ?? 0} insights scanned · ${String(details.merged)} merged into ${clusters.length} cluster${clusters.length === 1 ? '' : 's'} · ${String(details.conflicts_total ?? conflicts.length)} conflicts · threshold ${String(details.threshold)}`,
@@ -73,8 +73,12 @@ export function describeDetails(status: JobStatus, details: Record<string, unkno
     for (const m of cluster.members) lines.push(`  ${String(m.id).padStart(7)}  ${m.similarity.toFixed(3)}  ${sanitize(m.text)}`);
   });
   if (conflicts.length > 0) {
-    lines.push('', 'conflicts (similar, but a number, date, negation or name differs: never merged):');
-    for (const c of conflicts) lines.push(`  ${c.a} ↔ ${c.b}  ${c.reason.padEnd(8)}  ${c.similarity.toFixed(3)}`);
+    lines.push('', 'conflicts (the same statement but for a number, date, negation or name: never merged; most similar first):');
+    for (const c of conflicts) {
+      lines.push(`  ${c.a} ↔ ${c.b}  ${c.reason.padEnd(8)}  ${c.similarity.toFixed(3)}`);
+      // Runs recorded before conflicts carried their texts show ids only.
+      if (c.a_text !== undefined && c.b_text !== undefined) lines.push(`    ${c.a}: ${sanitize(c.a_text)}`, `    ${c.b}: ${sanitize(c.b_text)}`);
+    }
     const total = Number(details.conflicts_total ?? conflicts.length);
     if (total > conflicts.length) lines.push(`  … and ${total - conflicts.length} more`);
   }

@@ -1,7 +1,9 @@
 /**
  * What consolidation sees in an insight's text: canonical tokens (case, plural, common
  * abbreviations and number words folded), plus the features the contradiction guard
- * compares — numbers, dates, negation and named entities.
+ * compares — numbers, dates, negation and named entities — and what matching needs beyond
+ * a bag of words: adjacent words that may be one compound ("date picker"), and the
+ * direction of relations ("from A to B"). normalizeText, not this, is an insight's identity.
  */
 
 export interface TextFeatures {
@@ -9,7 +11,10 @@ export interface TextFeatures {
   content: string[];
   /** Stop words, unique: they count a little toward similarity, never toward informativeness. */
   stop: string[];
-  /** Numeric tokens (anything with a digit), sorted, repeats kept. */
+  /**
+   * Quantities, versions, ordinals (3, 2.5, v2, 1.43.0, 3rd, 2x, 10k, Q3), sorted, repeats kept;
+   * also in content. Other words with a digit are names (boto3, S3, an id), content only.
+   */
   numbers: string[];
   /** Month and weekday names and relative days, sorted. */
   dates: string[];
@@ -17,6 +22,16 @@ export interface TextFeatures {
   negated: boolean;
   /** Canonical tokens written with a capital or in capitals: names of companies, people, products. */
   entities: Set<string>;
+  /** The first content word when it is written with a capital: a name, or just a sentence's first word. */
+  capitalizedFirst: string | undefined;
+  /** Every content word is capitalized (Title Case): capitals say nothing about names here. */
+  titleCase: boolean;
+  /** Content words written in lower case here: evidence that a word is no name. */
+  lowercase: string[];
+  /** Adjacent content words that may be one compound written apart ("date picker", "stand-alone"): [first, second]. */
+  joins: Array<[string, string]>;
+  /** Ordered relations between content words: "from A to B", "A to B", "A → B", "A before B" give [A, B]. */
+  edges: Array<[string, string]>;
 }
 
 export const STOP_WORDS: ReadonlySet<string> = new Set(
@@ -69,6 +84,23 @@ const ABBREVIATIONS: Record<string, string> = {
   biz: 'business',
   config: 'configuration',
   cfg: 'configuration',
+  // Software's common short forms: "JS" is JavaScript, "utils" utilities.
+  js: 'javascript',
+  util: 'utility',
+  utils: 'utility',
+  lib: 'library',
+  libs: 'library',
+  pkg: 'package',
+  async: 'asynchronous',
+  db: 'database',
+  repo: 'repository',
+  repos: 'repository',
+  impl: 'implementation',
+  img: 'image',
+  env: 'environment',
+  // A currency's name and its code: "in euros" is "in EUR".
+  euro: 'eur',
+  euros: 'eur',
 };
 
 const NUMBER_WORDS: Record<string, string> = {
@@ -126,6 +158,29 @@ const PHRASES: Array<[RegExp, string]> = [
 
 const PHRASE_PATTERN = new RegExp(PHRASES.map(([pattern]) => pattern.source).join('|'), 'gi');
 
+/**
+ * Symbols that make another name of a letter or a word: "C++" and "C#" are not "C", ".NET" is
+ * not "net". Spelt out before tokenizing, which would drop the symbols.
+ */
+const SYMBOL_NAMES = /(?<![\p{L}\p{N}])([a-z])(\+\+|#)(?![\p{L}\p{N}+#])|(?<![\p{L}\p{N}.])\.(net)\b/giu;
+const spellSymbol = (match: string, letter: string | undefined, symbol: string | undefined, net: string | undefined) =>
+  net ? `dot${net}` : `${letter}${symbol === '#' ? 'sharp' : 'plusplus'}`;
+/** Symbols are rare enough that most texts skip the replacement. */
+const HAS_SYMBOL = /\+\+|#|\.net/i;
+
+/** A quantity, version or ordinal: digits with separators, at most a short prefix (v2, Q3) or unit suffix (3rd, 2x, 10k, 90s, 20%). */
+const QUANTITY = /^(?:v|q|h|x)?\d+(?:[.,:/]\d+)*(?:st|nd|rd|th|x|k|m|s|h|d|gb|mb|tb|kb|ms)?$/;
+
+/** Words that make relations directional, and which side of them comes first. */
+type Direction = 'forward' | 'backward' | 'source';
+const DIRECTIONS: Record<string, Direction> = { to: 'forward', into: 'forward', before: 'forward', after: 'backward', from: 'source' };
+const INNER_DOT = /(?<=\p{L})\.(?=\p{L})/gu;
+/** What may stand between a direction word and its object: "to the warehouse". */
+const ARTICLES: ReadonlySet<string> = new Set(['a', 'an', 'the']);
+const CLAUSE_BREAK = /[,;:!?()[\]]|\.(?:\s|$)/;
+/** Arrows between words ("A -> B", "A → B") read as "to". */
+const ARROWS = /\s*(?:->|→|=>|⇒)\s*/gu;
+
 /** Contractions written with or without the apostrophe. */
 const CONTRACTIONS = /\b(can|won|don|doesn|didn|isn|aren|wasn|weren|hasn|haven|hadn|shouldn|couldn|wouldn|mustn|needn)['’]?t\b|\bcannot\b/gi;
 const CONTRACTION_BASE: Record<string, string> = { can: 'can', won: 'will', cannot: 'can' };
@@ -140,7 +195,8 @@ function stem(word: string): string {
   if (word.length <= 3 || !/^[a-z]+$/.test(word)) return word;
   if (word.endsWith('ies') && word.length > 4) return `${word.slice(0, -3)}y`;
   if (/(?:ches|shes|sses|xes|zes)$/.test(word)) return word.slice(0, -2);
-  if (word.endsWith('s') && !/(?:ss|us|is|os)$/.test(word)) return word.slice(0, -1);
+  // "-js" is a name's ending (threejs, vuejs), not a plural.
+  if (word.endsWith('s') && !/(?:ss|us|is|os|js)$/.test(word)) return word.slice(0, -1);
   return word;
 }
 
@@ -172,8 +228,9 @@ function tokenInfo(lower: string): TokenInfo {
     const token = canonicalToken(lower);
     info = {
       token,
-      numeric: /\p{N}/u.test(token),
-      stop: STOP_WORDS.has(token),
+      numeric: QUANTITY.test(token),
+      // Checked before folding too: "does" would fold to "doe".
+      stop: STOP_WORDS.has(lower) || STOP_WORDS.has(token),
       negation: NEGATIONS.has(lower),
       date: lower === 'may' ? undefined : own(DATE_WORDS, lower),
       abbreviatedDate: own(DATE_ABBREVIATIONS, lower),
@@ -187,30 +244,59 @@ function tokenInfo(lower: string): TokenInfo {
 const NON_ASCII = /[^\x00-\x7f]/;
 const isUpper = (c: number) => c >= 65 && c <= 90;
 
+/** Separators that may stand inside one compound: "date-picker", "three.js", "stand alone", "messenger_server". */
+const COMPOUND_GAP = /^[\s\-_.]?$/;
+
 export function textFeatures(text: string): TextFeatures {
-  const source = (NON_ASCII.test(text) ? text.normalize('NFKC') : text)
+  let source = NON_ASCII.test(text) ? text.normalize('NFKC') : text;
+  if (HAS_SYMBOL.test(source)) source = source.replace(SYMBOL_NAMES, spellSymbol);
+  source = source
     // The possessive adds nothing: "Acme's team" is "Acme team".
     .replace(/(?<=\p{L})['’]s\b/gu, '')
     .replace(PHRASE_PATTERN, (match) => PHRASES.find(([pattern]) => new RegExp(pattern.source, 'i').test(match))![1])
     .replace(CONTRACTIONS, (match, base: string | undefined) => {
       const key = (base ?? match).toLowerCase();
-      return ` ${own(CONTRACTION_BASE, key) ?? key} not `;
+      // "hasn't" is "has not": the base without its n.
+      return ` ${own(CONTRACTION_BASE, key) ?? key.slice(0, -1)} not `;
     });
+  // A dot inside a name joins it: "three.js" is "threejs", "Vue.js" is "VueJs", "chess.com" one word.
+  if (source.includes('.')) source = source.replace(INNER_DOT, '');
+  if (source.includes('>') || source.includes('→') || source.includes('⇒')) source = source.replace(ARROWS, ' to ');
   const content: string[] = [];
   const stop: string[] = [];
   const numbers: string[] = [];
   const dates: string[] = [];
   const entities = new Set<string>();
+  const lowercase: string[] = [];
+  const joins: Array<[string, string]> = [];
+  const edges: Array<[string, string]> = [];
   const seen = new Set<string>();
   let negations = 0;
   let index = 0;
+  let capitalizedFirst: string | undefined;
+  let capitalizedWords = 0;
+  let words = 0;
+  // For compounds: the previous content word and where it ended.
+  let previous: { token: string; end: number } | undefined;
+  // For relations: the last content word, the pending direction word and the "from" source.
+  let last: string | undefined;
+  let direction: Direction | undefined;
+  let left: string | undefined;
+  let origin: string | undefined;
+  let lastEnd = 0;
   for (const match of source.matchAll(TOKEN)) {
     const raw = match[0];
     const position = index++;
+    // A relation does not reach across a clause: "If SSO ships before then, Acme renews".
+    if (direction !== undefined || origin !== undefined) {
+      if (CLAUSE_BREAK.test(source.slice(lastEnd, match.index))) direction = origin = undefined;
+    }
+    lastEnd = match.index + raw.length;
     const lower = raw.toLowerCase();
     const info = tokenInfo(lower);
     if (info.negation) {
       negations++;
+      previous = undefined;
       continue;
     }
     const ascii = !NON_ASCII.test(raw);
@@ -223,6 +309,7 @@ export function textFeatures(text: string): TextFeatures {
     }
     if (date) {
       dates.push(date);
+      previous = undefined;
       continue;
     }
     const token = info.token;
@@ -230,15 +317,52 @@ export function textFeatures(text: string): TextFeatures {
     if (info.stop) {
       if (!seen.has(token)) stop.push(token);
       seen.add(token);
+      const relation = own(DIRECTIONS, lower) as Direction | undefined;
+      if (relation) {
+        direction = relation;
+        left = last;
+      } else if (!ARTICLES.has(token)) direction = undefined;
+      previous = undefined;
       continue;
     }
     // A capital mid-sentence, or all capitals anywhere, marks a name. A capitalized first
     // word is a name too unless it is a stop word: sentences here usually open with one.
-    if (capitalized || (raw.length >= 2 && raw === raw.toUpperCase() && raw !== lower)) entities.add(token);
+    const allCapitals = raw.length >= 2 && raw === raw.toUpperCase() && raw !== lower;
+    if (capitalized || allCapitals) entities.add(token);
+    if (!info.numeric && /\p{L}/u.test(raw)) {
+      words++;
+      if (capitalized || allCapitals) capitalizedWords++;
+      else lowercase.push(token);
+    }
+    if (position === 0 && capitalized) capitalizedFirst = token;
+    if (previous && !info.numeric && COMPOUND_GAP.test(source.slice(previous.end, match.index))) {
+      joins.push([previous.token, token]);
+    }
+    previous = info.numeric ? undefined : { token, end: match.index + raw.length };
+    if (direction) {
+      if (direction === 'source') origin = token;
+      else if (left !== undefined && left !== token) edges.push(direction === 'forward' ? [left, token] : [token, left]);
+      if (direction === 'forward' && origin !== undefined && origin !== token && left !== origin) edges.push([origin, token]);
+      if (direction !== 'source') origin = undefined;
+      direction = undefined;
+    }
+    last = token;
     if (!seen.has(token)) content.push(token);
     seen.add(token);
   }
   numbers.sort();
   dates.sort();
-  return { content, stop, numbers, dates, negated: negations % 2 === 1, entities };
+  return {
+    content,
+    stop,
+    numbers,
+    dates,
+    negated: negations % 2 === 1,
+    entities,
+    capitalizedFirst,
+    titleCase: words >= 3 && capitalizedWords === words,
+    lowercase,
+    joins,
+    edges,
+  };
 }

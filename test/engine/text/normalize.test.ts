@@ -18,3 +18,16 @@ test('textFeatures: numbers, dates, negation and names are kept apart from the c
   assert.ok(f.entities.has('acme'), [...f.entities].join(','));
   for (const word of f.content) assert.ok(!STOP_WORDS.has(word) && !NEGATIONS.has(word), word);
 });
+
+test('textFeatures: symbols that make a name, compounds written apart, directed relations, quantities apart from names with digits', () => {
+  assert.deepEqual(textFeatures('Initech writes C++, C# and .NET').content, ['initech', 'write', 'cplusplus', 'csharp', 'dotnet']);
+  assert.ok(textFeatures('Woodgrove uses three.js').content.includes('threejs'), 'a dot inside a name joins it');
+  assert.deepEqual(textFeatures('a date picker').joins, [['date', 'picker']]);
+  assert.deepEqual(textFeatures('export from Salesforce to HubSpot').edges, [['salesforce', 'hubspot']]);
+  assert.deepEqual(textFeatures('Proseware churned after the price increase').edges, [['price', 'churned']]);
+  assert.deepEqual(textFeatures('If SSO ships before then, Acme renews').edges, [], 'a relation does not reach across a clause');
+  assert.deepEqual(textFeatures('boto3 stubs for S3 1.43.0, v2 and Q3').numbers, ['1.43.0', 'q3', 'v2']);
+  assert.equal(textFeatures('Microsoft Azure Storage Client Library').titleCase, true);
+  assert.equal(textFeatures("Soylent hasn't logged in").negated, true);
+  assert.ok(!textFeatures("Soylent hasn't logged in").content.includes('hasn'));
+});

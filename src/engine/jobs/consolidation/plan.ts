@@ -3,37 +3,41 @@
  * Deterministic — the same insights and options always give the same plan — so a dry run
  * previews exactly what the real run writes.
  *
+ * Candidates are exact, not sampled: two texts that state the same fact (similarity.ts) read
+ * as the same set of meaningful words, so each text's *fact key* — that set, with misspellings
+ * read as the common word, compounds joined and numbers left out — is computed once and only
+ * texts with equal keys are compared. Every duplicate pair is found, which is what makes a
+ * re-run right after find nothing more; pairs that differ only in a number, a date or a
+ * negation share the key too, and become conflicts. Name swaps are looked up with the name
+ * left out of the key.
+ *
  * Clustering is greedy in age order with no transitive chaining: the oldest unassigned
  * insight is a cluster's canonical insight; members join only if they are duplicates of it
  * and conflict with no member, including the insights merged into one by earlier runs.
  * The survivor then takes the most informative member's text when that cannot make it a
- * duplicate of another active text, so a re-run right after finds nothing more to merge.
+ * duplicate of another active text.
  */
-import { JOB_SETTINGS } from '../../../contract/job-params.js';
-import { DEFAULT_LSH, PairSet, bandKeys, candidatePairs, hashSeeds, minInto, tokenMinhash, unpackPair, type LshOptions } from './lsh.js';
-import { FEATURE_HEADER, FeatureStore, compareIndexed, isWordTypo, type ConflictReason } from './similarity.js';
+import { PairSet, unpackPair } from './pairs.js';
+import { FEATURE_HEADER, FeatureStore, Role, compareIndexed, isWordTypo, joinsOf, swappableNames, type ConflictReason, type Vocabulary } from './similarity.js';
 import { textFeatures } from '../../text/features.js';
+import { JOB_SETTINGS } from '../../../contract/job-params.js';
 
 export interface PlanInsight {
   id: number;
   text: string;
-  /**
-   * Equal normalized texts are always candidates. A store's active insights never share one
-   * (a unique index), so the job leaves it out and saves ~100 bytes an insight.
-   */
+  /** Not needed: equal texts have equal keys. Accepted so callers may pass store rows as they are. */
   normalized_text?: string;
   created_at: number;
 }
 
 export interface PlanOptions {
   threshold: number;
-  lsh?: Partial<LshOptions>;
-  /** Texts already merged into an active insight by earlier runs: the guard checks them too. */
+  /** Texts already merged into an active insight by earlier runs: the guard checks them, and the store's word counts include them. */
   history?: (id: number) => string[];
   progress?: (fraction: number, stage: string) => void;
-  /** The exact baseline: verify every pair instead of LSH candidates (benchmarks only; quadratic). */
+  /** The exact baseline: verify every pair instead of keyed candidates (benchmarks only; quadratic). */
   allPairs?: boolean;
-  /** How many conflicts to list (default 1,000); all are counted. */
+  /** How many conflicts to list, the most similar first (default 100); all are counted. */
   maxConflicts?: number;
 }
 
@@ -58,6 +62,8 @@ export interface PlannedConflict {
   b: number;
   reason: ConflictReason;
   similarity: number;
+  a_text: string;
+  b_text: string;
 }
 
 export interface Plan {
@@ -65,7 +71,7 @@ export interface Plan {
   candidate_pairs: number;
   duplicate_pairs: number;
   clusters: PlannedCluster[];
-  /** The first maxConflicts conflicts by (a, b); conflicts_total counts them all. */
+  /** The maxConflicts most similar conflicts (then by reason, a, b); conflicts_total counts them all. */
   conflicts: PlannedConflict[];
   conflicts_total: number;
 }
@@ -73,32 +79,38 @@ export interface Plan {
 /** The default similarity threshold, chosen with the labelled benchmark (BENCHMARKS.md). */
 export const DEFAULT_THRESHOLD = JOB_SETTINGS.consolidation.threshold.default;
 
-/** Words rarer than one insight in e^MAX_IDF (~1,100) all weigh the same. */
-const MAX_IDF = 7;
-/**
- * A word's weight is (IDF − BASE_IDF)² / WEIGHT_DIVISOR, rounded to whole copies of its shingle:
- * squared, so a name or a figure outweighs the words every note of its kind shares, and two
- * notes that only share their wording ("X asked about Y pricing") seldom become candidates.
- */
-const BASE_IDF = 1;
-const WEIGHT_DIVISOR = 3;
-
 const round = (x: number) => Math.round(x * 1e4) / 1e4;
-const DEFAULT_MAX_CONFLICTS = 1_000;
-
-/** A word this rare may be a misspelling... */
-const MAX_CORRECTED_FREQUENCY = 50;
-/** ...of a word one typo away and this many times as common. */
-const CORRECTION_RATIO = 20;
+const DEFAULT_MAX_CONFLICTS = 100;
 
 /**
- * For each word id, the word to sign it as: itself, or — for a rare word — the commonest
- * word one typo away that is at least CORRECTION_RATIO times as common (the same typo may
- * recur: "recieve"). Candidates come
- * from a one-deletion index of the common words (SymSpell's idea), so no word is compared
- * with the whole vocabulary.
+ * A word in at most this many texts may be a misspelling... (a typo is idiosyncratic: the
+ * same one seldom recurs; "Preact" in five notes is a word, not "React" mistyped)
  */
-function correctSpelling(words: string[], frequency: Uint32Array, numeric: boolean[]): Int32Array {
+const MAX_TYPO_FREQUENCY = 3;
+/** ...of a word one typo away used this many times as often, and in at least MIN_CORRECTED_FREQUENCY texts. */
+const CORRECTION_RATIO = 20;
+const MIN_CORRECTED_FREQUENCY = 20;
+/** Readings kept for an ambiguous misspelling. */
+const MAX_READINGS = 3;
+/**
+ * A word in this share of a store's texts tells no fact from another and may be added on one
+ * side ("Python" in 20 % of package summaries; "for" is a stop word anyway). Stores smaller
+ * than COMMON_MIN_TEXTS have too few texts to say.
+ */
+const COMMON_SHARE = 0.06;
+const COMMON_MIN_TEXTS = 1_000;
+/** Texts with equal keys are all compared; beyond this many (templated filler), each only with its next WINDOW. */
+const MAX_BUCKET = 2_000;
+const WINDOW = 50;
+
+/**
+ * For each word id, the word to read it as: itself, or — for a rare word — the commonest word
+ * one typo away that is far more common (all such words go to vocabulary.alternatives when
+ * there are several). Candidates come from a one-deletion index of the common words
+ * (SymSpell's idea), so no word is compared with the whole vocabulary.
+ */
+function correctSpelling(words: string[], frequency: Uint32Array, vocabulary: Vocabulary): Int32Array {
+  const digits = vocabulary.digits;
   const corrected = Int32Array.from(words, (_, id) => id);
   const index = new Map<string, number[]>();
   const variants = (word: string) => {
@@ -107,7 +119,7 @@ function correctSpelling(words: string[], frequency: Uint32Array, numeric: boole
     return out;
   };
   for (let id = 0; id < words.length; id++) {
-    if (frequency[id]! < 3 || numeric[id] || words[id]!.length < 4) continue;
+    if (frequency[id]! < MIN_CORRECTED_FREQUENCY || digits[id] || words[id]!.length < 3) continue;
     for (const v of variants(words[id]!)) {
       const list = index.get(v);
       if (list) list.push(id);
@@ -116,137 +128,185 @@ function correctSpelling(words: string[], frequency: Uint32Array, numeric: boole
   }
   for (let id = 0; id < words.length; id++) {
     const f = frequency[id]!;
-    if (f === 0 || f > MAX_CORRECTED_FREQUENCY || numeric[id] || words[id]!.length < 4) continue;
-    let best = -1;
+    if (f === 0 || digits[id] || words[id]!.length < 3) continue;
+    const found: number[] = [];
     for (const v of variants(words[id]!)) {
       for (const other of index.get(v) ?? []) {
-        if (frequency[other]! < CORRECTION_RATIO * f || other === best) continue;
-        if (best !== -1 && (frequency[other]! < frequency[best]! || (frequency[other]! === frequency[best]! && words[other]! > words[best]!))) continue;
-        if (isWordTypo(words[id]!, words[other]!)) best = other;
+        // A misspelt stop word ("ther") may recur: it changes no fact.
+        if (f > MAX_TYPO_FREQUENCY && vocabulary.role[other] !== Role.Stop) continue;
+        if (frequency[other]! < CORRECTION_RATIO * f || found.includes(other)) continue;
+        if (isWordTypo(words[id]!, words[other]!)) found.push(other);
       }
     }
-    if (best !== -1) corrected[id] = best;
+    if (found.length === 0) continue;
+    found.sort((x, y) => frequency[y]! - frequency[x]! || (words[x]! < words[y]! ? -1 : 1));
+    corrected[id] = found[0]!;
+    if (found.length > 1) vocabulary.alternatives.set(id, found.slice(0, MAX_READINGS));
   }
   return corrected;
 }
 
+/** In how many texts each word occurs (content and stop words). */
+function documentFrequency(store: FeatureStore, handles: Iterable<number>): Uint32Array {
+  const pool = store.pool;
+  const frequency = new Uint32Array(store.vocabulary.words.length);
+  for (const h of handles) {
+    const end = h + FEATURE_HEADER + pool[h]! + pool[h + 1]!;
+    for (let t = h + FEATURE_HEADER; t < end; t++) frequency[pool[t]!]!++;
+  }
+  return frequency;
+}
+
+/** 53-bit FNV-style hash of a sorted id list, as a Map key. */
+function hashIds(ids: number[], salt = 0): number {
+  let lo = 0x811c9dc5 ^ salt;
+  let hi = 0x01000193;
+  for (const id of ids) {
+    lo = Math.imul(lo ^ id, 0x01000193);
+    hi = Math.imul(hi ^ (id + 0x9e3779b9), 0x85ebca6b) ^ (lo >>> 15);
+  }
+  return (hi & 0x1fffff) * 2 ** 32 + (lo >>> 0);
+}
+
+/**
+ * The meaningful words a text must share with any duplicate, each read as the store reads it:
+ * misspellings corrected; filler, commonplace words and numbers left out. Sorted and unique.
+ * With `joined`, adjacent words the store also writes as one word count as that word
+ * ("date picker" as "datepicker"); a text is filed under both readings, as either may be the
+ * one its duplicate shares.
+ */
+function factWords(store: FeatureStore, h: number, joined: boolean): number[] {
+  const p = store.pool;
+  const v: Vocabulary = store.vocabulary;
+  const parts = new Set<number>();
+  const words: number[] = [];
+  if (joined) {
+    const start = joinsOf(p, h);
+    for (let k = 0; k < p[h + 6]!; k++) {
+      const at = start + 3 * k;
+      if (p[at + 2] === -1 || parts.has(p[at]!) || parts.has(p[at + 1]!)) continue;
+      parts.add(p[at]!);
+      parts.add(p[at + 1]!);
+      const read = v.read(p[at + 2]!);
+      if (v.roleOf(read) === Role.Meaningful) words.push(read);
+    }
+  }
+  for (let t = h + FEATURE_HEADER; t < h + FEATURE_HEADER + p[h]!; t++) {
+    const id = p[t]!;
+    if (parts.has(id) || v.numeric[id]) continue;
+    const read = v.read(id);
+    if (v.roleOf(read) === Role.Meaningful && v.roleOf(id) === Role.Meaningful) words.push(read);
+  }
+  words.sort((x, y) => x - y);
+  return words.filter((id, i) => i === 0 || words[i - 1] !== id);
+}
+
+/** The text's word list with each ambiguous misspelling read each other way it may be read. */
+function otherReadings(store: FeatureStore, h: number, words: number[]): number[][] {
+  const v = store.vocabulary;
+  if (v.alternatives.size === 0) return [];
+  const p = store.pool;
+  const out: number[][] = [];
+  for (let t = h + FEATURE_HEADER; t < h + FEATURE_HEADER + p[h]!; t++) {
+    const readings = v.alternatives.get(p[t]!);
+    const at = readings ? words.indexOf(readings[0]!) : -1;
+    if (at === -1) continue;
+    for (const reading of readings!.slice(1)) {
+      const other = [...words];
+      other[at] = reading;
+      out.push(other.sort((x, y) => x - y));
+    }
+  }
+  return out;
+}
+
+/** Whether a text has a compound the store also writes as one word. */
+function hasCompound(p: Int32Array, h: number): boolean {
+  const start = joinsOf(p, h);
+  for (let k = 0; k < p[h + 6]!; k++) if (p[start + 3 * k + 2] !== -1) return true;
+  return false;
+}
+
+/** Pairs every two members of each bucket (the next WINDOW only, in an oversized one). */
+function pairBuckets(buckets: Map<number, number[]>, pairs: PairSet): void {
+  for (const members of buckets.values()) {
+    if (members.length < 2) continue;
+    const reach = members.length > MAX_BUCKET ? WINDOW : members.length;
+    for (let x = 0; x < members.length; x++) {
+      for (let y = x + 1; y < Math.min(members.length, x + 1 + reach); y++) pairs.add(members[x]!, members[y]!);
+    }
+  }
+}
+
+const push = (map: Map<number, number[]>, key: number, value: number) => {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+};
+
 export function planConsolidation(input: PlanInsight[], options: PlanOptions): Plan {
-  const lsh: LshOptions = { ...DEFAULT_LSH, ...options.lsh };
   const progress = options.progress ?? (() => undefined);
   const insights = [...input].sort((a, b) => a.id - b.id);
   const n = insights.length;
   const threshold = options.threshold;
 
-  progress(0, 'shingling');
+  progress(0, 'reading');
   const store = new FeatureStore();
   const vocabulary = store.vocabulary;
   /** Each insight's handle in the store. */
   const features = new Int32Array(n);
   const compare = (x: number, y: number, t: number) => compareIndexed(store, x, y, t);
-  const k = lsh.bands * lsh.rows;
-  // Only band keys are kept (bands × 4 bytes an insight), not whole signatures (k × 4).
-  const keys = new Uint32Array(n * lsh.bands);
-  const signature = new Uint32Array(k);
-  const seeds = hashSeeds(lsh);
   for (let i = 0; i < n; i++) {
     features[i] = store.add(textFeatures(insights[i]!.text));
-    if ((i & 0x3fff) === 0) progress((0.2 * i) / n, 'shingling');
+    if ((i & 0x3fff) === 0) progress((0.3 * i) / n, 'reading');
   }
-  // Signatures weight each word by its rarity in this store (inverse document frequency):
-  // words common across the store ("asked", "pricing", "customer") say little about which
-  // fact a note states, yet unweighted they make every pair of notes written alike a
-  // candidate (~60 pairs per insight on a templated 100k corpus). The commonest words weigh
-  // nothing; rarer ones weigh more, up to a cap. A typo would be the
-  // rarest word of all, so a word seen once or twice that is one typo from a much commoner
-  // word is signed as that word (spelling corrected against the store's own vocabulary).
-  const pool = store.pool;
-  const documentFrequency = new Uint32Array(vocabulary.words.length);
-  for (let i = 0; i < n; i++) {
-    const h = features[i]!;
-    // Stop words are counted too, so that a misspelt one ("thier") is recognised as such.
-    const end = h + FEATURE_HEADER + pool[h]! + pool[h + 1]!;
-    for (let t = h + FEATURE_HEADER; t < end; t++) documentFrequency[pool[t]!]!++;
+  // What earlier runs merged counts in the store's word counts too: a run right after sees
+  // the same store, so it reads every word as this run did.
+  const history = new Map<number, number[]>();
+  if (options.history) {
+    for (let i = 0; i < n; i++) {
+      const texts = options.history(insights[i]!.id);
+      if (texts.length > 0) history.set(i, texts.map((text) => store.add(textFeatures(text))));
+    }
   }
-  const words = vocabulary.words;
-  const corrected = correctSpelling(words, documentFrequency, vocabulary.numeric);
-  const weightOf = (id: number) => {
-    const idf = Math.max(0, Math.min(MAX_IDF, Math.log(n / documentFrequency[id]!)) - BASE_IDF);
-    return Math.round((idf * idf) / WEIGHT_DIVISOR);
-  };
-  const signWeight = Uint8Array.from(corrected, (id) => weightOf(id));
-  // A word's contribution to signatures is computed once and kept while it recurs.
-  const slot = new Int32Array(words.length).fill(-1);
-  let contributions = new Uint32Array(k * 1024);
-  let cached = 0;
-  const scratch = new Uint32Array(k);
-  const contribution = (id: number, weight: number): [Uint32Array, number] => {
-    if (slot[id] !== -1) return [contributions, slot[id]!];
-    if (documentFrequency[id]! < 2) {
-      tokenMinhash(words[id]!, weight, lsh.shingles, seeds, scratch, 0);
-      return [scratch, 0];
-    }
-    if ((cached + 1) * k > contributions.length) {
-      const grown = new Uint32Array(contributions.length * 2);
-      grown.set(contributions);
-      contributions = grown;
-    }
-    slot[id] = cached * k;
-    tokenMinhash(words[id]!, weight, lsh.shingles, seeds, contributions, cached * k);
-    cached++;
-    return [contributions, slot[id]!];
-  };
-  for (let i = 0; i < n; i++) {
-    const h = features[i]!;
-    const start = h + FEATURE_HEADER;
-    const contentEnd = start + pool[h]!;
-    signature.fill(0xffffffff);
-    let distinctive = false;
-    for (let t = start; t < contentEnd; t++) {
-      const id = pool[t]!;
-      const weight = signWeight[id]!;
-      if (weight === 0) continue;
-      distinctive = true;
-      const [source, offset] = contribution(corrected[id]!, weight);
-      minInto(signature, source, offset);
-    }
-    if (!distinctive) {
-      // Nothing distinctive: sign every word alike (the stop words if there is nothing else).
-      const stops = contentEnd === start;
-      const to = stops ? contentEnd + pool[h + 1]! : contentEnd;
-      for (let t = stops ? contentEnd : start; t < to; t++) {
-        tokenMinhash(words[stops ? pool[t]! : corrected[pool[t]!]!]!, 1, lsh.shingles, seeds, scratch, 0);
-        minInto(signature, scratch, 0);
-      }
-    }
-    bandKeys(signature, lsh, keys, i * lsh.bands);
-    if ((i & 0x3fff) === 0) progress(0.2 + (0.15 * i) / n, 'shingling');
+  const allHandles = [...features, ...[...history.values()].flat()];
+  store.resolveCompounds(allHandles);
+  const frequency = documentFrequency(store, allHandles);
+  vocabulary.corrected = correctSpelling(vocabulary.words, frequency, vocabulary);
+  if (allHandles.length >= COMMON_MIN_TEXTS) {
+    const common = new Uint8Array(vocabulary.words.length);
+    for (let id = 0; id < common.length; id++) common[id] = frequency[id]! >= COMMON_SHARE * allHandles.length && !vocabulary.digits[id] ? 1 : 0;
+    vocabulary.common = common;
   }
 
   progress(0.35, 'finding candidates');
   const pairs = new PairSet();
-  // Equal normalized texts are always candidates, whatever their signatures.
-  const byText = new Map<string, number>();
-  for (let i = 0; i < n; i++) {
-    const text = insights[i]!.normalized_text;
-    if (text === undefined) continue;
-    const seen = byText.get(text);
-    if (seen === undefined) byText.set(text, i);
-    else pairs.add(seen, i);
+  if (!options.allPairs) {
+    const byFact = new Map<number, number[]>();
+    const byFactButAName = new Map<number, number[]>();
+    for (let i = 0; i < n; i++) {
+      if ((i & 0x3fff) === 0) progress(0.35 + (0.15 * i) / n, 'finding candidates');
+      const h = features[i]!;
+      const words = factWords(store, h, false);
+      const keys = new Set([hashIds(words)]);
+      if (hasCompound(store.pool, h)) keys.add(hashIds(factWords(store, h, true)));
+      for (const reading of otherReadings(store, h, words)) keys.add(hashIds(reading));
+      for (const key of keys) push(byFact, key, i);
+      const subject = store.pool[h + 8]!;
+      if (subject === -1 || words.length < 3 || !vocabulary.isName(subject)) continue;
+      for (const name of swappableNames(store, h)) {
+        const at = words.indexOf(name);
+        if (at !== -1) push(byFactButAName, hashIds([...words.slice(0, at), ...words.slice(at + 1)], 1), i);
+      }
+    }
+    pairBuckets(byFact, pairs);
+    pairBuckets(byFactButAName, pairs);
   }
-  if (!options.allPairs) candidatePairs(keys, n, lsh, pairs, (band) => progress(0.35 + (0.2 * (band + 1)) / lsh.bands, 'finding candidates'));
   const unique = pairs.unique();
 
   progress(0.55, 'verifying');
   const neighbours = new Map<number, Array<{ other: number; similarity: number }>>();
-  // Pairs are verified once each, in (id, id) order, so the first maxConflicts found are the
-  // ones listed; a templated store can have millions, which are only counted.
-  const conflicts: PlannedConflict[] = [];
-  let conflictsTotal = 0;
-  const maxConflicts = options.maxConflicts ?? DEFAULT_MAX_CONFLICTS;
-  const addConflict = (i: number, j: number, reason: ConflictReason, similarity: number) => {
-    conflictsTotal++;
-    if (conflicts.length < maxConflicts) conflicts.push({ a: insights[i]!.id, b: insights[j]!.id, reason, similarity: round(similarity) });
-  };
+  const found: Array<{ i: number; j: number; reason: ConflictReason; similarity: number }> = [];
   const link = (i: number, j: number, similarity: number) => {
     let list = neighbours.get(i);
     if (!list) neighbours.set(i, (list = []));
@@ -259,7 +319,7 @@ export function planConsolidation(input: PlanInsight[], options: PlanOptions): P
       duplicatePairs++;
       link(i, j, verdict.similarity);
       link(j, i, verdict.similarity);
-    } else if (verdict.kind === 'conflict') addConflict(i, j, verdict.reason, verdict.similarity);
+    } else if (verdict.kind === 'conflict') found.push({ i, j, reason: verdict.reason, similarity: verdict.similarity });
   };
   if (options.allPairs) {
     for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) verify(i, j);
@@ -270,9 +330,19 @@ export function planConsolidation(input: PlanInsight[], options: PlanOptions): P
       if ((p & 0xffff) === 0) progress(0.55 + (0.3 * p) / unique.length, 'verifying');
     }
   }
+  // The most similar conflicts first: those are the pairs most worth a look.
+  found.sort((x, y) => y.similarity - x.similarity || x.reason.localeCompare(y.reason) || insights[x.i]!.id - insights[y.i]!.id || insights[x.j]!.id - insights[y.j]!.id);
+  const conflicts: PlannedConflict[] = found.slice(0, options.maxConflicts ?? DEFAULT_MAX_CONFLICTS).map(({ i, j, reason, similarity }) => ({
+    a: insights[i]!.id,
+    b: insights[j]!.id,
+    reason,
+    similarity: round(similarity),
+    a_text: insights[i]!.text,
+    b_text: insights[j]!.text,
+  }));
 
-  progress(0.85, 'clustering');
-  const historyFeatures = (i: number): number[] => (options.history ? options.history(insights[i]!.id).map((text) => store.add(textFeatures(text))) : []);
+progress(0.85, 'clustering');
+  const historyFeatures = (i: number): number[] => history.get(i) ?? [];
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => insights[a]!.created_at - insights[b]!.created_at || insights[a]!.id - insights[b]!.id);
   const assigned = new Uint8Array(n);
   const informative = (i: number, j: number) =>
@@ -360,6 +430,6 @@ export function planConsolidation(input: PlanInsight[], options: PlanOptions): P
     duplicate_pairs: duplicatePairs,
     clusters,
     conflicts,
-    conflicts_total: conflictsTotal,
+    conflicts_total: found.length,
   };
 }

@@ -13,6 +13,7 @@ import { runBin, tempDir } from '../../../helpers/cli.js';
 import { openDatabaseWith } from '../../../../src/engine/store/db.js';
 import { getJob } from '../../../../src/engine/queue/queue.js';
 import { generateLabelledCorpus } from '../../../../bench/lib/labelled-insights.js';
+import { readSummaries } from '../../../../bench/lib/labelled-pairs.js';
 
 async function corpusEngine(facts: number, extraEnv: Record<string, string> = {}) {
   const dir = tempDir('nex-compound-consolidation-');
@@ -95,6 +96,20 @@ describe('consolidation through the real bin', () => {
     const twice = await runBin(['revert', real.status.job_run_id], { env });
     assert.equal(twice.code, 2);
     assert.match(twice.stderr, /already reverted/);
+  });
+
+  test('real text: 5,000 package summaries consolidate, and a run right after creates no cluster', async () => {
+    const dir = tempDir('nex-compound-consolidation-real-');
+    const file = path.join(dir, 'engine.db');
+    const env = { NEX_COMPOUND_DB: file, NEX_COMPOUND_CONFIG_DIR: dir };
+    const jsonl = path.join(dir, 'summaries.jsonl');
+    writeFileSync(jsonl, readSummaries(5_000).map((text) => JSON.stringify({ text, source: 'pypi' })).join('\n'));
+    const imported = await runBin(['insights', 'import', jsonl, '--json'], { env });
+    assert.equal(imported.code, 0, imported.stderr);
+    const first = await consolidate(env);
+    assert.ok(first.status.candidates_created > 0, 'the summaries hold duplicates');
+    const second = await consolidate(env);
+    assert.equal(second.status.candidates_created, 0, JSON.stringify(second.details.clusters.slice(0, 3)));
   });
 
   test('revert refuses, naming the cause, once something later changed the same insights; bad ids and job types are clear errors', async () => {
