@@ -65,7 +65,7 @@ export function parseDuration(input: string, what: string, { allowZero = true } 
 
 export function parseNonNegativeInt(input: string, what: string): number {
   // Beyond 2^53 a number is no longer a whole number SQLite accepts as a LIMIT or an id (exit 70 before).
-  if (!/^\d+$/.test(input.trim()) || !Number.isSafeInteger(Number(input.trim()))) throw new UsageError(`${what} must be a whole number, got "${input}"`);
+  if (!/^\d+$/.test(input.trim()) || !Number.isSafeInteger(Number(input.trim()))) throw new UsageError(`${what} must be 0 or a positive whole number, got "${input}"`);
   return Number(input.trim());
 }
 

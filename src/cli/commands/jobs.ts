@@ -23,7 +23,7 @@ async function jobsCommand(ctx: Context, options: OptionValues<typeof OPTIONS>):
   if (chooseBackend(ctx, settings) === 'remote') {
     const entries = readRemoteHistory(ctx.deps, limit);
     ctx.ui.info(ctx.ui.errChalk.dim(`→ jobs triggered from this machine on the remote Nex API (${historyPath(ctx.deps)})`));
-    if (entries.length === 0) ctx.ui.hint('no remote jobs triggered from this machine yet');
+    if (entries.length === 0 && limit > 0) ctx.ui.hint('no remote jobs triggered from this machine yet');
     else ctx.ui.hint('`nex-compound status <job_run_id>` shows a job\'s current state');
     return {
       data: {
@@ -37,7 +37,7 @@ async function jobsCommand(ctx: Context, options: OptionValues<typeof OPTIONS>):
   const { engine, workspace } = await openLocalEngine(ctx, { reading: true });
   try {
     const statuses = workspace.jobs.list(limit);
-    if (statuses.length === 0) ctx.ui.hint('no jobs yet: `nex-compound trigger decay_sweep --local --wait` runs one');
+    if (statuses.length === 0 && limit > 0) ctx.ui.hint('no jobs yet: `nex-compound trigger decay_sweep --local --wait` runs one');
     return {
       data: {
         kind: 'rows',

@@ -26,6 +26,10 @@ export function parseTriggerInput(jobTypeArg: string, options: OptionValues<type
     throw new UsageError('--idempotency-key must be 8–255 printable characters without spaces (a UUID is best)');
   }
   const retries = options.retries !== undefined ? parseNonNegativeInt(options.retries, '--retries') : undefined;
+  // These shape the following of the job; without --wait nothing follows it, so they would be silently ignored.
+  for (const [flag, value] of [['--timeout', options.timeout], ['--interval', options.interval], ['--ndjson', options.ndjson]] as const) {
+    if (value !== undefined && value !== false && !options.wait) throw new UsageError(`${flag} applies only with --wait`, `add --wait to follow the job, or drop ${flag}`);
+  }
   return { jobType, dryRun: Boolean(options.dryRun), idempotencyKey: options.idempotencyKey ?? randomUUID(), retries };
 }
 
