@@ -7,6 +7,8 @@ import { KnownError, type ErrorKind } from '../contract/errors.js';
 export const ExitCode = {
   Completed: 0,
   JobFailed: 1,
+  /** `config get` of a key that is not set: 1, as `git config` answers. */
+  NotSet: 1,
   Usage: 2,
   Auth: 3,
   NotFound: 4,
@@ -33,12 +35,13 @@ const EXIT_CODE_OF_KIND: Readonly<Record<ErrorKind, ExitCodeValue>> = {
   import_incomplete: ExitCode.ImportIncomplete,
   conflict: ExitCode.Refused,
   interrupted: ExitCode.Interrupted,
+  not_set: ExitCode.NotSet,
 };
 
 /** Rendered by `nex-compound help exit-codes` and copied into the README. */
 export const EXIT_CODE_TABLE: ReadonlyArray<readonly [number, string]> = [
   [0, 'the job (every job watched) completed (also a success with warnings, e.g. Nexio degraded, unless --strict)'],
-  [1, 'a job failed or was cancelled (error_details are printed); with --strict also a success with warnings'],
+  [1, 'a job failed or was cancelled (error_details are printed); with --strict also a success with warnings; `config get` of a key that is not set'],
   [2, 'usage error: unknown command or job type, malformed job_run_id, bad option or config value'],
   [3, 'authentication or permission: missing API key, 401, 403'],
   [4, 'job not found (404)'],

@@ -59,7 +59,9 @@ export async function main(argv: readonly string[], deps: Deps): Promise<void> {
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return;
-      throw new UsageError(error.message.replace(/^error: /, ''), 'run `nex-compound --help` for usage');
+      // `config set decay.grace -3d`: the value reads as an option; `--` ends the options.
+      const dashValue = error.code === 'commander.unknownOption' && argv[0] === 'config' && argv[1] === 'set';
+      throw new UsageError(error.message.replace(/^error: /, ''), dashValue ? `a value that starts with "-" goes after --: nex-compound config set ${argv[2] ?? 'KEY'} -- VALUE` : 'run `nex-compound --help` for usage');
     }
     throw error;
   }

@@ -16,6 +16,7 @@ export const ERROR_KINDS = [
   'job_failed',
   'deadline',
   'interrupted',
+  'not_set',
 ] as const;
 export type ErrorKind = (typeof ERROR_KINDS)[number];
 
@@ -115,5 +116,12 @@ export class DeadlinePassedError extends KnownError {
 export class InterruptedError extends KnownError {
   constructor(message: string, hint?: string) {
     super('interrupted', message, hint);
+  }
+}
+
+/** A value asked for is not set (`config get` of an unset key), as `git config` reports it. */
+export class NotSetError extends KnownError {
+  constructor(message: string, hint?: string) {
+    super('not_set', message, hint);
   }
 }

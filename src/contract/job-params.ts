@@ -137,11 +137,12 @@ export function jobSettingFor(key: string): Setting<unknown> | undefined {
  * The parameters a profile sets for a job type, parsed: what is recorded with each job, so the
  * worker needs no config. A setting the profile leaves out is left out (the engine defaults it).
  */
-export function recordedParams(jobType: JobType, stored: (key: string) => string | undefined): Record<string, unknown> {
+/** `describe` names where a stored value lives (a profile of a config file), so a bad hand edit is found. */
+export function recordedParams(jobType: JobType, stored: (key: string) => string | undefined, describe: (key: string) => string = (key) => key): Record<string, unknown> {
   const params: Record<string, unknown> = {};
   for (const [name, s] of Object.entries(JOB_SETTINGS[jobType]) as Array<[string, Setting<unknown>]>) {
     const text = stored(s.key);
-    if (text) params[name] = s.parse(text, s.key);
+    if (text) params[name] = s.parse(text, describe(s.key));
   }
   if (jobType === 'pattern_detection') {
     const minSize = (params.minSize as number | undefined) ?? JOB_SETTINGS.pattern_detection.minSize.default;

@@ -1,5 +1,5 @@
 /** `nex-compound config set|get|unset|list|path`: settings per profile (file created with mode 0600). */
-import { InterruptedError, UsageError } from '../../contract/errors.js';
+import { InterruptedError, NotSetError, UsageError } from '../../contract/errors.js';
 import { PROVIDERS } from '../../remote/providers.js';
 import { defineCommand, defineGroup, switchOption, type CommandResult } from '../command.js';
 import type { Context } from '../context.js';
@@ -36,8 +36,8 @@ async function configGetCommand(ctx: Context, keyArg: string): Promise<CommandRe
   const store = await ConfigStore.open(ctx.deps);
   const value = store.profile(profile)[key];
   if (value === undefined) {
-    ctx.ui.hint(`${key} is not set in profile "${profile}"`);
-    return ctx.ui.mode === 'json' ? { data: { kind: 'record', record: { key, value: null, profile } } } : {};
+    const error = new NotSetError(`${key} is not set in profile "${profile}"`, `\`nex-compound config list --effective\` shows the value in use and where it comes from`);
+    return ctx.ui.mode === 'json' ? { data: { kind: 'record', record: { key, value: null, profile } }, error } : { error };
   }
   return { data: { kind: 'text', text: shown(key, value), json: { key, value: shown(key, value), profile } } };
 }
@@ -51,7 +51,54 @@ async function configUnsetCommand(ctx: Context, keyArg: string): Promise<Command
   return {};
 }
 
-async function configListCommand(ctx: Context, options: { allProfiles?: boolean }): Promise<CommandResult> {
+/** How a default shows: durations in days or seconds as a user would set them, a missing default in words. */
+function shownDefault(key: string, value: unknown): string {
+  if (value === undefined) return key === 'patterns.min-support' ? 'max(3, 1 % of the active insights)' : '';
+  if (typeof value === 'number' && /half-life|grace/.test(key)) return `${value / 86_400_000}d`;
+  return String(value);
+}
+
+/** Every setting in use with its value and where it comes from: flag, environment, profile or default. */
+async function effectiveSettings(ctx: Context): Promise<CommandResult> {
+  const { resolveSettings } = await import('../settings/settings.js');
+  const { JOB_SETTINGS } = await import('../../contract/job-params.js');
+  const { defaultDatabasePath } = await import('../../engine/index.js');
+  const { env } = ctx.deps;
+  const settings = await resolveSettings(ctx.globals, {}, ctx.deps);
+  const profileLabel = `profile "${settings.profile}"`;
+  const from = (source: string | undefined, envName: string) => (source === 'env' ? `env ${envName}` : source === 'config' ? profileLabel : (source ?? 'default'));
+  const { provider } = settings;
+  const rows: Array<{ key: string; value: string; source: string }> = [
+    { key: 'profile', value: settings.profile, source: ctx.globals.profile !== undefined ? 'flag' : env.NEX_COMPOUND_PROFILE ? 'env NEX_COMPOUND_PROFILE' : 'default' },
+    { key: provider.baseUrlConfig, value: settings.baseUrl?.href ?? '', source: from(settings.sources['base-url'], provider.baseUrlEnv) },
+    { key: provider.keyConfig, value: settings.apiKey ? redactSecret(settings.apiKey) : '(none)', source: from(settings.sources['api-key'], provider.keyEnv) },
+    { key: 'timeout', value: settings.timeoutMs === 0 ? '0 (none)' : `${settings.timeoutMs / 1000}s`, source: from(settings.sources.timeout, '') },
+    { key: 'interval', value: settings.intervalMs === undefined ? 'adaptive (1s ×1.5 to 10s)' : `${settings.intervalMs / 1000}s`, source: from(settings.sources.interval, '') },
+    { key: 'request-timeout', value: `${settings.requestTimeoutMs / 1000}s`, source: from(settings.sources['request-timeout'], 'NEX_COMPOUND_REQUEST_TIMEOUT') },
+    {
+      key: 'db',
+      value: ctx.globals.db ?? (env.NEX_COMPOUND_DB || defaultDatabasePath(env, ctx.deps.homedir)),
+      source: ctx.globals.db !== undefined ? 'flag' : env.NEX_COMPOUND_DB ? 'env NEX_COMPOUND_DB' : 'default',
+    },
+    { key: 'workspace', value: ctx.globals.workspace ?? (env.NEX_COMPOUND_WORKSPACE || '1'), source: ctx.globals.workspace !== undefined ? 'flag' : env.NEX_COMPOUND_WORKSPACE ? 'env NEX_COMPOUND_WORKSPACE' : 'default' },
+  ];
+  const seen = new Set<string>();
+  for (const group of Object.values(JOB_SETTINGS)) {
+    for (const s of Object.values(group) as Array<{ key: string; default: unknown }>) {
+      if (seen.has(s.key)) continue;
+      seen.add(s.key);
+      const stored = settings.stored[s.key as ConfigKey];
+      rows.push({ key: s.key, value: stored ?? shownDefault(s.key, s.default), source: stored !== undefined ? profileLabel : 'default' });
+    }
+  }
+  return { data: { kind: 'rows', columns: ['key', 'value', 'source'], rows, json: Object.fromEntries(rows.map((r) => [r.key, { value: r.value, source: r.source }])) } };
+}
+
+async function configListCommand(ctx: Context, options: { allProfiles?: boolean; effective?: boolean }): Promise<CommandResult> {
+  if (options.effective) {
+    if (options.allProfiles) throw new UsageError('--effective shows the settings of one run; drop --all-profiles');
+    return effectiveSettings(ctx);
+  }
   const store = await ConfigStore.open(ctx.deps);
   const current = profileName(ctx.globals, ctx.deps.env);
   const profiles = options.allProfiles ? store.profiles() : { [current]: store.profile(current) };
@@ -143,7 +190,10 @@ export default defineGroup({
     defineCommand({
       name: 'list',
       description: "list the profile's values (the API key redacted)",
-      options: { allProfiles: switchOption('--all-profiles', 'every profile, not only the current one') },
+      options: {
+        allProfiles: switchOption('--all-profiles', 'every profile, not only the current one'),
+        effective: switchOption('--effective', 'every setting in use, with its source: flag, environment, profile or default'),
+      },
       run: (ctx, _args, options) => configListCommand(ctx, options),
     }),
     defineCommand({

@@ -126,7 +126,13 @@ async function openLocalBackend(ctx: Context, settings: Settings): Promise<JobBa
  */
 export async function engineParams(settings: Settings): Promise<(jobType: JobType) => Record<string, unknown>> {
   const { recordedParams } = await import('../../contract/job-params.js');
-  return (jobType) => recordedParams(jobType, (key) => settings.stored[key as keyof Settings['stored']]);
+  const { storedValueName } = await import('./settings.js');
+  return (jobType) =>
+    recordedParams(
+      jobType,
+      (key) => settings.stored[key as keyof Settings['stored']],
+      (key) => storedValueName(key, settings.profile, settings.configFile),
+    );
 }
 
 async function openRemoteBackend(ctx: Context, settings: Settings, options: { retries?: number }): Promise<JobBackend> {

@@ -1,7 +1,7 @@
 /** The keys `config set` knows, and how a value is checked before it is stored. */
 import { UsageError } from '../../contract/errors.js';
 import { JOB_SETTING_KEYS, jobSettingFor } from '../../contract/job-params.js';
-import { parseBaseUrl, parseDuration } from '../../contract/parse.js';
+import { closest, parseBaseUrl, parseDuration } from '../../contract/parse.js';
 
 /** The keys `config set` knows: connection settings, every job's settings, other providers'. */
 export const CONFIG_KEYS = [
@@ -28,7 +28,8 @@ export function parseConfigKey(key: string): ConfigKey {
   // The decay settings were once decay-half-life and so on; they read as decay.half-life now.
   const dotted = normalized.replace(/^(decay|consolidation|patterns|playbook|julep|nexio|jobs)-/, '$1.');
   if ((CONFIG_KEYS as readonly string[]).includes(dotted)) return dotted as ConfigKey;
-  throw new UsageError(`unknown config key "${key}"`, `valid keys: ${CONFIG_KEYS.join(', ')}`);
+  const guess = closest(dotted, CONFIG_KEYS);
+  throw new UsageError(`unknown config key "${key}"`, guess ? `did you mean ${guess}? (\`nex-compound config list --effective\` shows every key)` : `valid keys: ${CONFIG_KEYS.join(', ')}`);
 }
 
 /** Normalizes and checks a value before it is stored. */

@@ -8,7 +8,7 @@ import { ConfigStore, DEFAULT_PROFILE, configPath, parseProfileName } from './co
 import type { Deps } from '../deps.js';
 import type { GlobalOptions } from '../program.js';
 import { UsageError } from '../../contract/errors.js';
-import { parseBaseUrl, parseDuration, parseProvider } from '../../contract/parse.js';
+import { closest, parseBaseUrl, parseDuration, parseProvider } from '../../contract/parse.js';
 
 export type Source = 'flag' | 'env' | 'config' | 'default';
 
@@ -29,6 +29,15 @@ export interface Settings {
   requestTimeoutMs: number;
   /** The profile as stored, for engine parameters (decay settings). */
   stored: Profile;
+  /** The config file the profile is read from (it may not exist). */
+  configFile: string;
+  /** Where a setting was read from, for every setting that has a value. */
+  sources: Partial<Record<'base-url' | 'api-key' | 'timeout' | 'interval' | 'request-timeout', Source>>;
+}
+
+/** A stored value named with its profile and file, so an error in a hand edit says where to look. */
+export function storedValueName(key: string, profile: string, file: string): string {
+  return `${key} (profile "${profile}" in ${file})`;
 }
 
 const DEFAULT_TIMEOUT = '30m';
@@ -39,10 +48,19 @@ export function profileName(globals: GlobalOptions, env: Deps['env']): string {
   return parseProfileName(globals.profile ?? (env.NEX_COMPOUND_PROFILE || DEFAULT_PROFILE));
 }
 
-/** Reads the profile without creating anything: a missing config file is an empty profile. */
+/**
+ * Reads the profile without creating anything: a missing config file is an empty profile. A name
+ * one typo from a profile the file holds is refused with that name: it would otherwise read as an
+ * empty profile, and a run would quietly use other settings.
+ */
 async function readProfile(deps: Pick<Deps, 'env' | 'homedir'>, name: string): Promise<Profile> {
   if (!existsSync(configPath(deps))) return {};
   const store = await ConfigStore.open(deps);
+  const names = Object.keys(store.profiles());
+  if (name !== DEFAULT_PROFILE && !names.includes(name)) {
+    const guess = closest(name, names);
+    if (guess !== undefined) throw new UsageError(`there is no profile "${name}" in ${store.path}`, `did you mean "${guess}"? (profiles: ${names.join(', ')})`);
+  }
   return store.profile(name);
 }
 
@@ -70,9 +88,12 @@ export async function resolveSettings(
   }
   const [apiKey, apiKeySource] = pick(globals.apiKey, env[provider.keyEnv], stored[provider.keyConfig]);
   const baseUrl = baseUrlText ?? provider.defaultBaseUrl;
-  const [timeoutText] = pick(commandOptions.timeout, undefined, stored.timeout);
-  const [intervalText] = pick(commandOptions.interval, undefined, stored.interval);
-  const [requestTimeoutText] = pick(undefined, env.NEX_COMPOUND_REQUEST_TIMEOUT, stored['request-timeout']);
+  const [timeoutText, timeoutSource] = pick(commandOptions.timeout, undefined, stored.timeout);
+  const [intervalText, intervalSource] = pick(commandOptions.interval, undefined, stored.interval);
+  const [requestTimeoutText, requestTimeoutSource] = pick(undefined, env.NEX_COMPOUND_REQUEST_TIMEOUT, stored['request-timeout']);
+  const configFile = configPath(deps);
+  const named = (key: string, source: Source | undefined, flagOrEnv: string) =>
+    source === 'config' ? storedValueName(key, profile, configFile) : source === 'flag' ? `--${key}` : source === 'env' ? flagOrEnv : key;
 
   return {
     profile,
@@ -81,10 +102,18 @@ export async function resolveSettings(
     baseUrlSource: baseUrlSource ?? 'default',
     apiKey: apiKey?.trim() || undefined,
     apiKeySource,
-    timeoutMs: parseDuration(timeoutText ?? DEFAULT_TIMEOUT, 'timeout'),
-    intervalMs: intervalText !== undefined ? parseDuration(intervalText, 'interval', { allowZero: false }) : undefined,
-    requestTimeoutMs: parseDuration(requestTimeoutText ?? DEFAULT_REQUEST_TIMEOUT, 'request-timeout', { allowZero: false }),
+    timeoutMs: parseDuration(timeoutText ?? DEFAULT_TIMEOUT, named('timeout', timeoutSource, '--timeout')),
+    intervalMs: intervalText !== undefined ? parseDuration(intervalText, named('interval', intervalSource, '--interval'), { allowZero: false }) : undefined,
+    requestTimeoutMs: parseDuration(requestTimeoutText ?? DEFAULT_REQUEST_TIMEOUT, named('request-timeout', requestTimeoutSource, 'NEX_COMPOUND_REQUEST_TIMEOUT'), { allowZero: false }),
     stored,
+    configFile,
+    sources: {
+      'base-url': baseUrlSource ?? 'default',
+      ...(apiKeySource ? { 'api-key': apiKeySource } : {}),
+      timeout: timeoutSource ?? 'default',
+      ...(intervalSource ? { interval: intervalSource } : {}),
+      'request-timeout': requestTimeoutSource ?? 'default',
+    },
   };
 }
 

@@ -133,11 +133,12 @@ test('a second run whose consolidation merged into the same survivor: revert of 
   const { dir, file, env } = engineDir('nex-compound-revert-twice-');
   const start = Date.now() - 40 * DAY;
   const texts = [
+    // Worded differently, the same facts (filler words, a hyphen): consolidation merges these.
     'Acme renewal owner is the new VP of Data.',
-    'Acme renewal owner is the new VP of Data now.',
+    'The Acme renewal-owner is the new VP of Data.',
     'The Acme renewal owner is the new VP of Data',
     'Initech asked for SSO via Okta before the pilot ends.',
-    'Initech asked for SSO through Okta before the pilot ends.',
+    'Initech really asked for SSO via Okta before the pilot ends.',
     'Hooli wants a quarterly business review in March.',
   ];
   const sample = path.join(dir, 'sample.jsonl');
@@ -152,7 +153,7 @@ test('a second run whose consolidation merged into the same survivor: revert of 
   const first = (await run(env)).get('consolidation')!;
   assert.equal(first.candidates_created, 2);
 
-  const add = await runBin(['insights', 'add', 'The Acme renewal owner is now the new VP of Data.', '--json'], { env });
+  const add = await runBin(['insights', 'add', 'The Acme renewal owner is really the new VP of Data.', '--json'], { env });
   assert.equal(add.code, 0, add.stderr);
   const added = JSON.parse(add.stdout) as { id: number; reinforced: boolean };
   assert.equal(added.reinforced, false);
