@@ -8,6 +8,8 @@ import { ExitCode, exitCodeOf } from './exit-codes.js';
 import { main } from './main.js';
 import { Secrets } from '../contract/redact.js';
 import { defuseWorkflowCommand, sanitize } from '../contract/sanitize.js';
+import { isGithubActions } from './ci/detect.js';
+import { exitAnnotation } from './ci/annotate.js';
 
 export async function runCli(argv: readonly string[], deps: Deps): Promise<number> {
   // One set of the run's secrets, shared by the Ui and by the report below.
@@ -41,6 +43,12 @@ export function reportError(error: unknown, deps: Deps, argv: readonly string[])
     const message = error instanceof Error ? error.message : String(error);
     deps.stderr.write(`${red('error:')} internal error: ${line(message)}\n`);
     if (!debug) deps.stderr.write(dim('hint: rerun with --debug for the stack trace, and report it\n'));
+  }
+  // In a runner every failing exit also lands on the run's page; once, if a job's report already put it there.
+  if (isGithubActions(deps.env)) {
+    const message = error instanceof KnownError ? error.message : `internal error: ${error instanceof Error ? error.message : String(error)}`;
+    const annotation = exitAnnotation(deps.env, message, line(message));
+    if (annotation) deps.stderr.write(`${annotation}\n`);
   }
   if (debug && error instanceof Error && error.stack) {
     let current: unknown = error;

@@ -12,15 +12,7 @@ import { formatDuration } from '../render/render.js';
 import { isFailureOutcome } from '../../contract/lifecycle.js';
 import { lifecycleOf, type JobStatus } from '../../contract/jobs.js';
 import { sanitize } from '../../contract/sanitize.js';
-
-/** The toolkit's escaping: a message may not break out of its line or its command. */
-export function escapeData(text: string): string {
-  return text.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
-}
-
-function escapeProperty(text: string): string {
-  return escapeData(text).replace(/:/g, '%3A').replace(/,/g, '%2C');
-}
+import { escapeData, escapeProperty, noteAnnotated } from './annotate.js';
 
 export class GithubActions {
   constructor(
@@ -37,6 +29,7 @@ export class GithubActions {
   }
 
   annotate(level: 'error' | 'warning' | 'notice', message: string, title?: string): void {
+    if (level === 'error') noteAnnotated(this.env, message);
     this.ui.workflowCommand(`::${level}${title ? ` title=${escapeProperty(this.ui.clean(title))}` : ''}::${escapeData(this.ui.clean(message))}`);
   }
 
