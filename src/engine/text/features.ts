@@ -189,6 +189,7 @@ const CONTRACTION_BASE: Record<string, string> = { can: 'can', won: 'will', cann
 const own = (table: Record<string, string>, key: string): string | undefined => (Object.hasOwn(table, key) ? table[key] : undefined);
 
 const TOKEN = /[\p{L}\p{N}]+(?:[.,:/][\p{N}]+)*/gu;
+const ACRONYM_PLURAL = /^[A-Z][A-Z0-9]*[A-Z]s$/;
 
 /** Plural and third-person -s folded; short words and -ss/-us/-is endings left alone. */
 function stem(word: string): string {
@@ -242,13 +243,40 @@ function tokenInfo(lower: string): TokenInfo {
 }
 
 const NON_ASCII = /[^\x00-\x7f]/;
+
+/**
+ * Greek and Cyrillic letters drawn like Latin ones, typed in Latin text by another keyboard
+ * ("Α python module", a Greek capital alpha): read as the Latin letter when the word mixes
+ * them with Latin letters, or when the text's other words are all Latin. A Greek or Russian
+ * text keeps its words.
+ */
+const LOOKALIKES: Record<string, string> = Object.fromEntries(
+  [...'ΑAΒBΕEΖZΗHΙIΚKΜMΝNΟOΡPΤTΥYΧXοoАAВBЕEКKМMНHОOРPСCТTХXаaеeоoрpсcуyхxіiјjѕs'.matchAll(/(.)(.)/gu)].map((m) => [m[1]!, m[2]!]),
+);
+const GREEK_OR_CYRILLIC = /[\u0370-\u03ff\u0400-\u04ff]/u;
+const WORD = /[\p{L}\p{N}]+/gu;
+
+function foldLookalikes(source: string): string {
+  const words = source.match(WORD) ?? [];
+  const foreign = words.filter((w) => GREEK_OR_CYRILLIC.test(w));
+  const latin = words.filter((w) => /[a-z]/i.test(w) && !GREEK_OR_CYRILLIC.test(w)).length;
+  const readable = (w: string) => [...w].every((c) => !GREEK_OR_CYRILLIC.test(c) || Object.hasOwn(LOOKALIKES, c));
+  return source.replace(WORD, (w) => {
+    if (!GREEK_OR_CYRILLIC.test(w) || !readable(w)) return w;
+    const mixed = /[a-z]/i.test(w);
+    if (!mixed && !(foreign.length === 1 && latin >= 2)) return w;
+    return [...w].map((c) => LOOKALIKES[c] ?? c).join('');
+  });
+}
 const isUpper = (c: number) => c >= 65 && c <= 90;
 
 /** Separators that may stand inside one compound: "date-picker", "three.js", "stand alone", "messenger_server". */
 const COMPOUND_GAP = /^[\s\-_.]?$/;
 
 export function textFeatures(text: string): TextFeatures {
-  let source = NON_ASCII.test(text) ? text.normalize('NFKC') : text;
+  const nonAscii = NON_ASCII.test(text);
+  let source = nonAscii ? text.normalize('NFKC') : text;
+  if (nonAscii && GREEK_OR_CYRILLIC.test(source)) source = foldLookalikes(source);
   if (HAS_SYMBOL.test(source)) source = source.replace(SYMBOL_NAMES, spellSymbol);
   source = source
     // The possessive adds nothing: "Acme's team" is "Acme team".
@@ -292,7 +320,8 @@ export function textFeatures(text: string): TextFeatures {
       if (CLAUSE_BREAK.test(source.slice(lastEnd, match.index))) direction = origin = undefined;
     }
     lastEnd = match.index + raw.length;
-    const lower = raw.toLowerCase();
+    // An acronym's plural: "APIs" is "API" ("-is" words are otherwise kept: "analysis").
+    const lower = ACRONYM_PLURAL.test(raw) ? raw.slice(0, -1).toLowerCase() : raw.toLowerCase();
     const info = tokenInfo(lower);
     if (info.negation) {
       negations++;

@@ -143,6 +143,19 @@ function correctSpelling(words: string[], frequency: Uint32Array, vocabulary: Vo
     corrected[id] = found[0]!;
     if (found.length > 1) vocabulary.alternatives.set(id, found.slice(0, MAX_READINGS));
   }
+  // An agent noun is read as its verb when the store writes both: "Docstring generator" is
+  // "generate docstrings". Also for what was read as the noun.
+  const verbOf = new Map<number, number>();
+  for (let id = 0; id < words.length; id++) {
+    const word = words[id]!;
+    if (word.length < 7 || !word.endsWith('ator') || frequency[id] === 0) continue;
+    const verb = vocabulary.lookup(`${word.slice(0, -2)}e`);
+    if (verb !== undefined && frequency[verb]! > 0 && vocabulary.role[verb] === Role.Meaningful) verbOf.set(id, corrected[verb]!);
+  }
+  if (verbOf.size > 0) {
+    for (let id = 0; id < words.length; id++) corrected[id] = verbOf.get(corrected[id]!) ?? corrected[id]!;
+    for (const readings of vocabulary.alternatives.values()) readings.forEach((r, i) => (readings[i] = verbOf.get(r) ?? r));
+  }
   return corrected;
 }
 

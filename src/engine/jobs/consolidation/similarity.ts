@@ -49,7 +49,7 @@ export type Role = (typeof Role)[keyof typeof Role];
  * labelled pairs (bench/data): each word here was added or swapped in pairs judged the same.
  */
 const FILLER_WORDS: ReadonlySet<string> = new Set(
-  'really actually definitely apparently reportedly basically simply truly quite now probably maybe perhaps certainly currently even already ever yet possible possibly potential potentially any every each all simple basic small minimal little another own awesome great nice cool useful handy dumb package library module tool toolkit toolbox collection program use using used based related'.split(
+  'really actually definitely apparently reportedly basically simply truly quite now probably maybe perhaps certainly currently even already ever yet possible possibly potential potentially any every each all simple basic small minimal little another own awesome great nice cool useful handy dumb package library module tool toolkit toolbox collection program implementation use using used based related'.split(
     ' ',
   ),
 );

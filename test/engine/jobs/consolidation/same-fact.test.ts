@@ -97,6 +97,19 @@ test('paraphrases merge: compounds, hyphens, dots, abbreviations, case of names'
   }
 });
 
+test('spelling variants of one word: look-alike letters, acronym plurals, an agent noun and its verb', () => {
+  // A Greek capital alpha typed for "A" in Latin text; a Greek text keeps its words.
+  assert.equal(kind('\u0391 python module to use the Termii API', 'A Python module to use the Termii API'), 'duplicate');
+  assert.equal(kind('APIs for TD Ameritrade', 'API for TD Ameritrade'), 'duplicate');
+  assert.notEqual(kind('iOS client', 'IO client'), 'duplicate');
+  // "generator" reads as "generate" only in a store that writes both.
+  const noun = 'Docstring generator';
+  const verb = 'generate docstrings';
+  assert.ok(merged(plan([noun, verb, 'Password generator']), noun, verb));
+  assert.ok(!merged(plan([noun, 'Docstring validator', 'validate passwords']), noun, 'Docstring validator'));
+  assert.notEqual(kind(noun, verb), 'duplicate');
+});
+
 test('conflicts: only the same statement with a contradicting value, the most similar first, with both texts', () => {
   const p = planConsolidation(
     insights([
