@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { UsageError } from '../contract/errors.js';
 import type { Deps } from './deps.js';
 import { EXIT_CODE_TABLE } from './exit-codes.js';
+import { DEFAULT_HELP_WIDTH, helpWidth, wrapHelp } from './render/help.js';
 
 const HELP_TOPICS: Record<string, () => string> = {
   'exit-codes': () =>
@@ -37,7 +38,7 @@ const HELP_TOPICS: Record<string, () => string> = {
 export async function main(argv: readonly string[], deps: Deps): Promise<void> {
   if (argv[0] === 'help' && argv[1] !== undefined) {
     if (HELP_TOPICS[argv[1]]) {
-      deps.stdout.write(`${HELP_TOPICS[argv[1]]!()}\n`);
+      deps.stdout.write(`${wrapHelp(HELP_TOPICS[argv[1]]!(), helpWidth(deps.stdout))}\n`);
       return;
     }
     await refuseUnknownHelpTopic(argv[1]);
@@ -79,11 +80,11 @@ async function refuseUnknownHelpTopic(topic: string): Promise<void> {
 
 /**
  * The top-level help as rendered at build time (scripts/help-cache.mjs) for a pipe: 80 columns,
- * no color. Pipes and CI logs get it without loading commander; a terminal, whose width and
- * colors may differ, gets commander's own rendering.
+ * no color. Pipes, CI logs and terminals at least 80 columns wide (where it fits) get it without
+ * loading commander; a narrower terminal gets commander's rendering at its own width.
  */
 function printCachedHelp(deps: Deps): boolean {
-  if (deps.stdout.isTTY || deps.env.NEX_COMPOUND_HELP_CACHE === 'off') return false;
+  if (helpWidth(deps.stdout) < DEFAULT_HELP_WIDTH || deps.env.NEX_COMPOUND_HELP_CACHE === 'off') return false;
   let text: string;
   try {
     text = readFileSync(new URL('../help.txt', import.meta.url), 'utf8');

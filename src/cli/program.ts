@@ -10,6 +10,7 @@ import { JOB_TYPES } from '../contract/jobs.js';
 import { isGroup, negatedOption, switchOption, valueOption, type AnyCommand, type CommandResult, type CommandSpec, type OptionSpecs, type OptionValues } from './command.js';
 import type { Context } from './context.js';
 import type { Deps } from './deps.js';
+import { helpWidth, wrapHelp } from './render/help.js';
 import type { createUi as CreateUi } from './ui.js';
 
 /** The flags every command accepts, declared once: commander registers them, main reads them. */
@@ -18,6 +19,8 @@ export const GLOBAL_OPTIONS = {
   profile: valueOption('--profile <name>', 'config profile (env NEX_COMPOUND_PROFILE)'),
   apiKey: valueOption('--api-key <key>', 'API key; prefer NEX_API_KEY: flags leak into shell history and ps', { hidden: true }),
   json: switchOption('--json', 'print one JSON document on stdout'),
+  jq: valueOption('--jq <expression>', "filter --json's document with jq (implies --json); strings print raw"),
+  headers: negatedOption('--no-headers', 'tables and plain lines without their header row'),
   quiet: switchOption('-q, --quiet', 'no backend line, progress or hints on stderr'),
   color: negatedOption('--no-color', 'no colors (also NO_COLOR)'),
   debug: switchOption('--debug', 'log requests and responses (key redacted) and show stack traces'),
@@ -30,6 +33,9 @@ export const GLOBAL_OPTIONS = {
 
 /** The global flags as a command sees them (--ndjson, a follow flag, decides the output mode too). */
 export type GlobalOptions = OptionValues<typeof GLOBAL_OPTIONS> & { ndjson?: boolean };
+
+/** Help puts a description under its term when fewer columns than this are left beside it. */
+const MIN_DESCRIPTION = 24;
 
 /** Global flags followed by a value: the word after one is not a command name. */
 const VALUE_FLAGS = new Set(
@@ -98,16 +104,37 @@ export function buildProgram(deps: Deps, commander: Commander, createUi: typeof 
       writeErr: (text) => deps.stderr.write(text),
       // Errors are printed once, by bin/, from the UsageError main throws.
       outputError: () => undefined,
+      getOutHelpWidth: () => helpWidth(deps.stdout),
+      getErrHelpWidth: () => helpWidth(deps.stderr),
     })
-    .addHelpText(
-      'after',
-      `\nJob types: ${JOB_TYPES.join(', ')}\n\nExamples:\n  $ export NEX_API_KEY=…\n  $ nex-compound trigger pattern_detection --dry-run --wait\n  $ nex-compound watch 550e8400-e29b-41d4-a716-446655440000\n\nMore: nex-compound help exit-codes · nex-compound help environment`,
+    .configureHelp({
+      // A description that has no room beside its term (or a word wider than that room) goes under it, wrapped.
+      formatItem(term, termWidth, description, helper) {
+        const width = helper.helpWidth ?? 80;
+        const beside = width - termWidth - 4;
+        const longestWord = Math.max(...description.split(/\s+/).map((word) => word.length));
+        if (description === '' || (beside >= MIN_DESCRIPTION && longestWord <= beside)) return commander.Help.prototype.formatItem.call(helper, term, termWidth, description, helper);
+        const under = helper.boxWrap(description, width - 6).split('\n');
+        return [`  ${term}`, ...under.map((line) => `      ${line}`)].join('\n');
+      },
+      minWidthToWrap: MIN_DESCRIPTION,
+    })
+    .addHelpText('after', () =>
+      wrapHelp(
+        `\nJob types: ${JOB_TYPES.join(', ')}\n\nExamples:\n  $ export NEX_API_KEY=…\n  $ nex-compound trigger pattern_detection --dry-run --wait\n  $ nex-compound watch 550e8400-e29b-41d4-a716-446655440000\n\nMore: nex-compound help exit-codes · nex-compound help environment`,
+        helpWidth(deps.stdout),
+      ),
     );
 
   const execute = async (command: Command, handler: (ctx: Context) => Promise<CommandResult>) => {
     const globals = command.optsWithGlobals() as GlobalOptions;
+    const jq = globals.jq !== undefined ? await import('./render/jq.js') : undefined;
+    if (jq && globals.jq !== undefined) {
+      if (globals.ndjson) throw new UsageError('--jq filters the one document --json prints, not the lines of --ndjson', 'drop --ndjson, or pipe --ndjson to jq');
+      await jq.checkJq(globals.jq);
+    }
     const ui = await createUi(deps, {
-      json: Boolean(globals.json),
+      json: Boolean(globals.json) || jq !== undefined,
       ndjson: Boolean(globals.ndjson),
       quiet: Boolean(globals.quiet),
       color: globals.color !== false,
@@ -122,8 +149,14 @@ export function buildProgram(deps: Deps, commander: Commander, createUi: typeof 
         throw error;
       });
       if (result.data) {
-        const { render } = await import('./render/render.js');
-        ui.out(await render(result.data, ui.mode, ui.outChalk, ui.stdoutColumns));
+        const { render, toJson } = await import('./render/render.js');
+        if (jq && globals.jq !== undefined) {
+          const { output, stderr } = await jq.applyJq(toJson(result.data), globals.jq, Boolean(deps.stdout.isTTY));
+          for (const line of stderr.flatMap((text) => text.split('\n'))) ui.err(ui.clean(line));
+          if (output !== '') ui.out(output);
+        } else {
+          ui.out(await render(result.data, ui.mode, ui.outChalk, { columns: ui.stdoutColumns, headers: globals.headers !== false, redact: (text) => ui.redact(text) }));
+        }
       }
       if (result.error) throw result.error;
     } finally {
@@ -137,22 +170,23 @@ export function buildProgram(deps: Deps, commander: Commander, createUi: typeof 
     }
   };
 
-  for (const command of commands) register(program, command, commander, execute);
+  for (const command of commands) register(program, command, commander, execute, () => helpWidth(deps.stdout));
   for (const command of allCommands(program)) command.exitOverride().configureOutput(program.configureOutput());
   return program;
 }
 
 type Execute = (command: Command, handler: (ctx: Context) => Promise<CommandResult>) => Promise<void>;
 
-function register(parent: Command, spec: AnyCommand, commander: Commander, execute: Execute): void {
+function register(parent: Command, spec: AnyCommand, commander: Commander, execute: Execute, width: () => number): void {
   const command = parent.command(spec.name).description(spec.description);
   if (isGroup(spec)) {
-    for (const sub of spec.subcommands) register(command, sub, commander, execute);
+    for (const sub of spec.subcommands) register(command, sub, commander, execute, width);
     return;
   }
   for (const argument of spec.arguments ?? []) command.argument(argument.syntax, argument.description ?? '');
   addOptions(command, spec.options ?? {}, commander);
-  if (spec.helpAfter) command.addHelpText('after', spec.helpAfter);
+  const { helpAfter } = spec;
+  if (helpAfter) command.addHelpText('after', () => wrapHelp(helpAfter, width()));
   command.action((...values: unknown[]) => {
     // commander passes the positional arguments, then the options object, then the command.
     const self = values.at(-1) as Command;

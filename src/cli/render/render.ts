@@ -39,15 +39,24 @@ const STATUS_FIELDS = [
   'error',
 ] as const;
 
-export async function render(data: Rendered, mode: OutputMode, chalk: ChalkInstance, columns?: number): Promise<string> {
+export interface RenderOptions {
+  /** The terminal's width: tables are fitted to it. Pipes have none, and their lines are never cut. */
+  columns?: number | undefined;
+  /** --no-headers: tables and plain lines without their header row. */
+  headers?: boolean;
+  /** Takes secrets out of every value before a cut or a wrap could split one past recognition. */
+  redact?: (text: string) => string;
+}
+
+export async function render(data: Rendered, mode: OutputMode, chalk: ChalkInstance, options: RenderOptions = {}): Promise<string> {
   if (mode === 'json') return safeJson(toJson(data), 2);
   switch (data.kind) {
     case 'accepted':
-      return renderRecord(acceptedRecord(data.job), mode, chalk);
+      return renderRecord(acceptedRecord(data.job), mode, chalk, options);
     case 'status':
-      return renderRecord(statusRecord(data.status, chalk), mode, chalk);
+      return renderRecord(statusRecord(data.status, chalk), mode, chalk, options);
     case 'statuses':
-      if (data.statuses.length === 1) return renderRecord(statusRecord(data.statuses[0]!, chalk), mode, chalk);
+      if (data.statuses.length === 1) return renderRecord(statusRecord(data.statuses[0]!, chalk), mode, chalk, options);
       return renderRows(
         ['job_run_id', 'job_type', 'status', 'scanned', 'affected', 'candidates', 'errors', 'duration'],
         data.statuses.map((s) => ({
@@ -61,12 +70,12 @@ export async function render(data: Rendered, mode: OutputMode, chalk: ChalkInsta
           duration: s.duration_ms !== undefined ? formatDuration(s.duration_ms) : '',
         })),
         mode,
-        columns,
+        options,
       );
     case 'record':
-      return renderRecord(data.record, mode, chalk);
+      return renderRecord(data.record, mode, chalk, options);
     case 'rows':
-      return renderRows(data.columns, data.rows, mode, columns);
+      return renderRows(data.columns, data.rows, mode, options);
     case 'text':
       // A document of ours holding others' words: each line cleaned, the lines kept.
       return data.text.split('\n').map(sanitize).join('\n');
@@ -136,30 +145,30 @@ export function colorStatus(status: JobStatus, chalk: ChalkInstance): string {
   }
 }
 
-async function renderRecord(record: Record<string, unknown>, mode: OutputMode, chalk: ChalkInstance): Promise<string> {
-  const entries = Object.entries(record).filter(([, value]) => value !== undefined);
+async function renderRecord(record: Record<string, unknown>, mode: OutputMode, chalk: ChalkInstance, options: RenderOptions): Promise<string> {
+  const entries = Object.entries(record)
+    .filter(([, value]) => value !== undefined)
+    .map(([key, value]) => [key, cell(value, options.redact)] as const);
   if (mode === 'plain') {
     const width = Math.max(...entries.map(([key]) => key.length));
     const indent = ' '.repeat(width + 2);
-    return entries.map(([key, value]) => `${key.padEnd(width)}  ${cell(value).split('\n').join(`\n${indent}`)}`).join('\n');
+    return entries.map(([key, value]) => `${key.padEnd(width)}  ${value.split('\n').join(`\n${indent}`)}`).join('\n');
   }
-  const { default: Table } = await import('cli-table3');
-  const table = new Table({ style: { head: [], border: [] }, wordWrap: true });
-  for (const [key, value] of entries) table.push({ [chalk.bold(key)]: cell(value) });
-  return table.toString();
+  const { recordTable } = await import('./table.js');
+  return recordTable(entries, chalk, options.columns);
 }
 
-async function renderRows(columns: string[], rows: Array<Record<string, unknown>>, mode: OutputMode, _columns?: number): Promise<string> {
+async function renderRows(columns: string[], rows: Array<Record<string, unknown>>, mode: OutputMode, options: RenderOptions): Promise<string> {
+  const headers = options.headers ?? true;
+  const cells = rows.map((r) => columns.map((c) => cell(r[c], options.redact)));
   if (mode === 'plain') {
-    const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => visibleLength(cell(r[c])))));
+    const widths = columns.map((c, i) => Math.max(headers ? c.length : 0, ...cells.map((r) => visibleLength(r[i]!))));
     const line = (values: string[]) =>
       values.map((v, i) => (i === values.length - 1 ? v : v + ' '.repeat(Math.max(0, widths[i]! - visibleLength(v))))).join('  ').trimEnd();
-    return [line(columns.map((c) => c.toUpperCase())), ...rows.map((r) => line(columns.map((c) => cell(r[c]))))].join('\n');
+    return [...(headers ? [line(columns.map((c) => c.toUpperCase()))] : []), ...cells.map(line)].join('\n');
   }
-  const { default: Table } = await import('cli-table3');
-  const table = new Table({ head: columns, style: { head: [], border: [] }, wordWrap: true });
-  for (const row of rows) table.push(columns.map((c) => cell(row[c])));
-  return table.toString();
+  const { rowsTable } = await import('./table.js');
+  return rowsTable(columns, cells, { columns: options.columns, headers });
 }
 
 /** A value the caller formatted and styled itself (colors, lines of its own): shown as it is. */
@@ -169,12 +178,15 @@ export class Styled {
 
 export const styled = (text: string): Styled => new Styled(text);
 
-/** Every other value may hold others' words: shown on one line with its escapes visible. */
-function cell(value: unknown): string {
-  if (value instanceof Styled) return value.text;
+/**
+ * Every other value may hold others' words: shown on one line with its escapes visible. Secrets
+ * are taken out first (ui.out redacts again, but a secret cut in two by a table is no longer seen).
+ */
+function cell(value: unknown, redact: (text: string) => string = (text) => text): string {
+  if (value instanceof Styled) return redact(value.text);
   if (value === undefined || value === null) return '';
-  if (typeof value === 'object') return sanitize(JSON.stringify(value));
-  return sanitize(String(value));
+  if (typeof value === 'object') return sanitize(redact(JSON.stringify(value)));
+  return sanitize(redact(String(value)));
 }
 
 function visibleLength(text: string): number {
