@@ -72,7 +72,7 @@ export async function rowsTable(names: readonly string[], rows: ReadonlyArray<re
   const widths = fitColumns(names, headers, values, options.columns);
   if (!widths) return blocks(tw, names, rows, options.columns!);
   const all = options.headers ? [names.map((name) => [name]), ...lines] : lines;
-  return draw(tw, widths, all);
+  return await draw(tw, widths, all);
 }
 
 /** One block of `key  value` lines per row, values cut to the width (ids kept whole). */
@@ -99,13 +99,13 @@ export async function recordTable(entries: ReadonlyArray<readonly [string, strin
   const valueLines = entries.map(([, value]) => value.split('\n'));
   const natural = Math.max(0, ...valueLines.flat().map(tw.width));
   if (total === undefined || total <= 0 || keyWidth + natural + 7 <= total) {
-    return draw(tw, [keyWidth, natural], entries.map(([key], i) => [[chalk.bold(key)], valueLines[i]!]));
+    return await draw(tw, [keyWidth, natural], entries.map(([key], i) => [[chalk.bold(key)], valueLines[i]!]));
   }
   const room = total - keyWidth - 7;
   // An id is never wrapped: when one does not fit the value column, the lines below hold it whole.
   const fits = (space: number) => entries.every(([key], i) => !isIdColumn(key) || valueLines[i]!.every((line) => tw.width(line) <= space));
   if (room >= MIN_RECORD_VALUE && fits(room)) {
-    return draw(tw, [keyWidth, room], entries.map(([key], i) => [[chalk.bold(key)], valueLines[i]!.flatMap((line) => tw.wrap(line, room))]));
+    return await draw(tw, [keyWidth, room], entries.map(([key], i) => [[chalk.bold(key)], valueLines[i]!.flatMap((line) => tw.wrap(line, room))]));
   }
   const lineRoom = total - keyWidth - 2;
   const indent = ' '.repeat(keyWidth + 2);
@@ -117,19 +117,13 @@ export async function recordTable(entries: ReadonlyArray<readonly [string, strin
     .join('\n');
 }
 
-/** A bordered table (cli-table3's look): each cell is lines, cut and padded to its column's width. */
-function draw(tw: TextWidth, widths: readonly number[], rows: ReadonlyArray<ReadonlyArray<readonly string[]>>): string {
-  const rule = (left: string, middle: string, right: string) => `${left}${widths.map((w) => '─'.repeat(w + 2)).join(middle)}${right}`;
-  const pad = (text: string, width: number) => {
-    const cut = tw.cut(text, width);
-    return cut + ' '.repeat(Math.max(0, width - tw.width(cut)));
-  };
-  const out = [rule('┌', '┬', '┐')];
-  rows.forEach((row, r) => {
-    if (r > 0) out.push(rule('├', '┼', '┤'));
-    const height = Math.max(1, ...row.map((cell) => cell.length));
-    for (let k = 0; k < height; k++) out.push(`│${row.map((cell, i) => ` ${pad(cell[k] ?? '', widths[i]!)} `).join('│')}│`);
-  });
-  out.push(rule('└', '┴', '┘'));
-  return out.join('\n');
+/**
+ * A bordered table drawn by cli-table3, each cell already cut to its column's width here (cli-table3
+ * would cut by its own count of columns, and would not keep an id whole).
+ */
+async function draw(tw: TextWidth, widths: readonly number[], rows: ReadonlyArray<ReadonlyArray<readonly string[]>>): Promise<string> {
+  const { default: Table } = await import('cli-table3');
+  const table = new Table({ colWidths: widths.map((w) => w + 2), wordWrap: false, style: { head: [], border: [], 'padding-left': 1, 'padding-right': 1 } });
+  for (const row of rows) table.push(row.map((cell, i) => (cell.length === 0 ? [''] : cell).map((line) => tw.cut(line, widths[i]!)).join('\n')));
+  return table.toString();
 }
