@@ -25,12 +25,12 @@ const { graceMs: GRACE, halfLifeMs: HALF_LIFE } = DEFAULTS;
 /** Three clusters of near-duplicates (the consolidation merges 2 and 3 into 1, 5 into 4, 7 into 6) and two loners. */
 const TEXTS = [
   'Acme renewal owner is the new VP of Data.',
-  'Acme renewal owner is the new VP of Data now.',
+  'The Acme renewal-owner is the new VP of Data.',
   'The Acme renewal owner is the new VP of Data',
   'Globex opened a ticket about permission errors on shared dashboards.',
   'Globex opened a ticket about permission errors on the shared dashboards.',
   'Initech asked for SSO via Okta before the pilot ends.',
-  'Initech asked for SSO through Okta before the pilot ends.',
+  'Initech really asked for SSO via Okta before the pilot ends.',
   'Umbrella churned because of pricing.',
   'Hooli wants a quarterly business review in March.',
 ];
