@@ -123,3 +123,16 @@ export function isLoopbackHost(hostname: string): boolean {
   const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
   return host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
+
+/**
+ * Whether the first bytes of a file are a binary file's (an archive, an image, a database), not
+ * text with a stray control character: a NUL, and control bytes (other than tab, line breaks and
+ * form feed) making up at least 5 % of them. A PNG's first 16 bytes are 25 % controls; a JSONL
+ * file with one NUL typed into a line is well under 1 %, and is read line by line instead.
+ */
+export function looksBinary(head: Uint8Array): boolean {
+  if (!head.includes(0)) return false;
+  let controls = 0;
+  for (const byte of head) if (byte < 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0c && byte !== 0x0d) controls++;
+  return controls >= head.length * 0.05;
+}

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import Sqlite from 'better-sqlite3';
 import { generateLabelledCorpus } from '../../bench/lib/labelled-insights.js';
-import { runBin, tempDir } from '../helpers/cli.js';
+import { runBin, tempDir, processAlive } from '../helpers/cli.js';
 import { IMPORT_BATCH_ROWS } from '../../src/engine/store/import/import.js';
 
 const SOAK = process.env.NEX_COMPOUND_SOAK === '1';
@@ -45,14 +45,7 @@ function snapshot(file: string) {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+const alive = processAlive;
 
 const figures = { kills: 0, midJob: 0, finishedFirst: 0, stages: {} as Record<string, number>, stateAfterKill: { before: 0, after: 0 } };
 after(() => {

@@ -8,23 +8,15 @@ import { chmodSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import Sqlite from 'better-sqlite3';
 import path from 'node:path';
-import { runBin, runBinAsUnprivileged, tempDir } from '../helpers/cli.js';
+import { processAlive, runBin, runBinAsUnprivileged, tempDir } from '../helpers/cli.js';
 
 /** The background worker exits soon after its last job; until then it holds the database open. */
 async function workersGone(file: string): Promise<void> {
   const db = new Sqlite(file, { readonly: true });
   const pids = db.prepare('SELECT pid FROM workers').pluck().all() as number[];
   db.close();
-  const alive = (pid: number) => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  for (let i = 0; i < 600 && pids.some(alive); i++) await new Promise((resolve) => setTimeout(resolve, 50));
-  assert.ok(!pids.some(alive), 'the worker exited');
+  for (let i = 0; i < 600 && pids.some(processAlive); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.ok(!pids.some(processAlive), 'the worker exited');
 }
 
 test('a WAL store in a read-only directory: list, show, export, jobs, doctor, patterns and backup read it; add exits 8', async (t) => {

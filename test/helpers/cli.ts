@@ -169,3 +169,13 @@ export function runBinAsUnprivileged(argv: string[], env: Record<string, string>
 }
 
 export const ANSI_RE = /\u001b\[/;
+
+/** Whether a process with this pid is still running (signal 0 tests without sending anything). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

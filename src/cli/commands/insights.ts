@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { ImportIncompleteError, KnownError, NotFoundError, UsageError } from '../../contract/errors.js';
 import type { ExportRecord, RestoreSummary } from '../../engine/index.js';
 import { writeStreamAtomically } from '../files.js';
-import { parseNonNegativeInt } from '../../contract/parse.js';
+import { looksBinary, parseNonNegativeInt } from '../../contract/parse.js';
 import type { ImportInput } from '../../engine/index.js';
 import { defineCommand, defineGroup, valueOption, switchOption, type CommandResult, type OptionValues } from '../command.js';
 import type { Context } from '../context.js';
@@ -73,13 +73,13 @@ function reportBadLines(ctx: Context, file: string, summary: { errors: Array<{ l
   if (summary.skipped > shown.length) ctx.ui.err(`… and ${plural(summary.skipped - shown.length, 'more bad line')}`);
 }
 
-/** Bytes git would call binary (a NUL in the first 8,000): an archive or a database, not lines to import. */
-function looksBinary(file: string): boolean {
+/** A file whose first 8,000 bytes look binary (see looksBinary): an archive or a database, not lines to import. */
+function isBinaryFile(file: string): boolean {
   const fd = openSync(file, 'r');
   try {
     const head = Buffer.alloc(8000);
     const read = readSync(fd, head, 0, head.length, 0);
-    return head.subarray(0, read).includes(0);
+    return looksBinary(head.subarray(0, read));
   } finally {
     closeSync(fd);
   }
@@ -98,7 +98,7 @@ async function importCommand(ctx: Context, file: string, options: OptionValues<t
   if (file === '-') input = ctx.deps.stdin;
   else {
     parallel = readableFile(file).size >= PARALLEL_IMPORT_BYTES;
-    if (looksBinary(file)) throw new UsageError(`${file} looks like a binary file, not ${format === 'csv' ? 'CSV' : 'JSONL'}`, 'import a JSONL file (one JSON object per line) or a CSV file with a header row');
+    if (isBinaryFile(file)) throw new UsageError(`${file} looks like a binary file, not ${format === 'csv' ? 'CSV' : 'JSONL'}`, 'import a JSONL file (one JSON object per line) or a CSV file with a header row');
     input = { kind: 'file', path: file };
   }
   const { engine, workspace } = await openLocalEngine(ctx);
