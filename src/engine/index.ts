@@ -14,7 +14,7 @@ import type { PatternRecord } from './jobs/patterns/store.js';
 import type { RuleRecord } from './jobs/playbook/store.js';
 import type { MetricsSnapshot } from './jobs/metrics/job.js';
 import { LocalBackend, acceptedJob } from './queue/local-backend.js';
-import { getJob, listJobs, toJobStatus } from './queue/queue.js';
+import { getJob, listJobs, toJobStatus, type JobFilter } from './queue/queue.js';
 import { WorkerSupervisor } from './queue/spawn.js';
 import { asStoreError, databaseFile, openDatabase, type Database } from './store/db.js';
 import type { ExportRecord, Insight, InsightStatus, NewInsight } from './store/insights.js';
@@ -26,7 +26,7 @@ import type { RestoreSummary } from './store/import/restore.js';
 import type { RevertResult } from './jobs/consolidation/revert.js';
 
 export { defaultDatabasePath } from './store/db.js';
-export type { ApiKeyRow, BackupSummary, StoreCheck, ExportRecord, ImportInput, ImportSummary, RestoreSummary, Insight, InsightStatus, MetricsSnapshot, PatternRecord, RevertResult, RuleRecord };
+export type { ApiKeyRow, BackupSummary, JobFilter, StoreCheck, ExportRecord, ImportInput, ImportSummary, RestoreSummary, Insight, InsightStatus, MetricsSnapshot, PatternRecord, RevertResult, RuleRecord };
 
 export interface EngineOptions {
   /** Create the file (and, for the default location, its directory) when missing. */
@@ -89,7 +89,8 @@ export interface Workspace {
   /** The workspace's jobs as a JobBackend (trigger, status, details), as `watch` follows them. */
   backend(options?: { paramsFor?: (jobType: JobType) => Record<string, unknown> | undefined; notFoundHint?: string }): LocalBackend;
   jobs: {
-    list(limit: number): JobStatus[];
+    /** Newest first; `filter` narrows by type, status and creation time. */
+    list(limit: number, filter?: JobFilter): JobStatus[];
     /** The job's status, or undefined when this workspace has no such job. */
     find(jobRunId: string): JobStatus | undefined;
     /** Records a job once per Idempotency-Key (24 hours); a key reused with another request is a conflict. */
@@ -217,7 +218,7 @@ function workspaceOver(db: Database, workspaceId: number, workers: WorkerSupervi
     id: workspaceId,
     backend: (options = {}) => new LocalBackend({ db, dbPath: db.name, workspaceId, now, workers, ...options }),
     jobs: guarded(db, {
-      list: (limit: number) => listJobs(db, { workspaceId, limit }).map(toJobStatus),
+      list: (limit: number, filter: JobFilter = {}) => listJobs(db, { ...filter, workspaceId, limit }).map(toJobStatus),
       find(jobRunId) {
         const row = getJob(db, jobRunId);
         return row && row.workspace_id === workspaceId ? toJobStatus(row) : undefined;

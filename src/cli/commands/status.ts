@@ -7,13 +7,15 @@ import { sanitize } from '../../contract/sanitize.js';
 import { defineCommand, switchOption, valueOption } from '../command.js';
 import { strictFailure, summarizeDetails, warningMessage } from '../follow/outcome.js';
 import { openBackend } from '../settings/backend.js';
+import { jobIdsOrLatest } from '../follow/latest.js';
 import { resolveSettings } from '../settings/settings.js';
 
 export default defineCommand({
   name: 'status',
   description: 'show a job once (GET /v1/compounding/jobs/{job_run_id})',
-  arguments: [{ syntax: '<job_run_id>', description: 'the UUID printed by trigger' }],
+  arguments: [{ syntax: '[job_run_id]', description: 'the UUID printed by trigger (or --latest)' }],
   options: {
+    latest: switchOption('--latest', 'the newest job: of the local workspace, or triggered from this machine for the remote API'),
     retries: valueOption('--retries <n>', 'retries of transient failures (default 4)'),
     exitStatus: switchOption('--exit-status', 'exit 1 when the job has failed or was cancelled'),
     provider: valueOption('--provider <name>', 'the job API: nex (default), julep, nexio or jobs'),
@@ -22,9 +24,10 @@ export default defineCommand({
   },
   async run(ctx, [idArg], options) {
     const provider = parseProvider(options.provider ?? 'nex');
-    const id = provider === 'nex' ? parseJobRunId(idArg) : parseProviderJobId(idArg);
     const retries = options.retries !== undefined ? parseNonNegativeInt(options.retries, '--retries') : undefined;
     const settings = await resolveSettings(ctx.globals, { provider }, ctx.deps);
+    const given = idArg === undefined ? [] : [idArg];
+    const id = (await jobIdsOrLatest(ctx, settings, given, Boolean(options.latest)))?.[0] ?? (provider === 'nex' ? parseJobRunId(idArg!) : parseProviderJobId(idArg!));
     const backend = await openBackend(ctx, settings, retries !== undefined ? { retries } : {});
     const status = await backend.status(id, ctx.deps.signal ? { signal: ctx.deps.signal } : {});
     const { outcome } = lifecycleOf(status);

@@ -4,6 +4,7 @@ import { parseJobRunId, parseProvider, parseProviderJobId } from '../../contract
 import { defineCommand, switchOption, valueOption } from '../command.js';
 import { followJobs } from '../follow/follow.js';
 import { FOLLOW_OPTIONS } from '../follow/options.js';
+import { jobIdsOrLatest } from '../follow/latest.js';
 import { openBackend } from '../settings/backend.js';
 import { resolveSettings } from '../settings/settings.js';
 
@@ -16,16 +17,17 @@ export function parseWatchIds(ids: readonly string[], provider: ProviderName = '
 export default defineCommand({
   name: 'watch',
   description: 'follow jobs until each is completed or failed; the exit code is the outcome',
-  arguments: [{ syntax: '<job_run_id...>', description: 'one or more job UUIDs' }],
+  arguments: [{ syntax: '[job_run_id...]', description: 'one or more job UUIDs (or --latest)' }],
   options: {
+    latest: switchOption('--latest', 'the newest job: of the local workspace, or triggered from this machine for the remote API'),
     provider: valueOption('--provider <name>', 'the job API: nex (default), julep, nexio or jobs'),
     strict: switchOption('--strict', 'a success with warnings (Nexio degraded) exits 1'),
     ...FOLLOW_OPTIONS,
   },
   async run(ctx, [rawIds], options) {
     const provider = parseProvider(options.provider ?? 'nex');
-    const ids = parseWatchIds(rawIds, provider);
     const settings = await resolveSettings(ctx.globals, { ...options, provider }, ctx.deps);
+    const ids = (await jobIdsOrLatest(ctx, settings, rawIds, Boolean(options.latest))) ?? parseWatchIds(rawIds, provider);
     const backend = await openBackend(ctx, settings);
     return followJobs(ctx, backend, ids, settings, 0, { strict: Boolean(options.strict) });
   },

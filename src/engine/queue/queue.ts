@@ -139,11 +139,22 @@ export function getJob(db: Database, jobRunId: string): JobRow | undefined {
   return statement.get(jobRunId) as JobRow | undefined;
 }
 
-export function listJobs(db: Database, options: { workspaceId?: number; limit: number }): JobRow[] {
-  if (options.workspaceId !== undefined) {
-    return db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE workspace_id = ? ORDER BY seq DESC LIMIT ?`).all(options.workspaceId, options.limit) as JobRow[];
-  }
-  return db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs ORDER BY seq DESC LIMIT ?`).all(options.limit) as JobRow[];
+export interface JobFilter {
+  jobType?: string;
+  status?: JobRow['status'];
+  /** Only jobs created at or after this time (ms). */
+  createdSince?: number;
+}
+
+export function listJobs(db: Database, options: { workspaceId?: number; limit: number } & JobFilter): JobRow[] {
+  const where: string[] = [];
+  if (options.workspaceId !== undefined) where.push('workspace_id = @workspaceId');
+  if (options.jobType !== undefined) where.push('job_type = @jobType');
+  if (options.status !== undefined) where.push('status = @status');
+  if (options.createdSince !== undefined) where.push('created_at >= @createdSince');
+  return db
+    .prepare(`SELECT ${JOB_COLUMNS} FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT @limit`)
+    .all({ workspaceId: options.workspaceId, jobType: options.jobType, status: options.status, createdSince: options.createdSince, limit: options.limit }) as JobRow[];
 }
 
 function addEvent(db: Database, jobRunId: string, at: number, kind: string, detail?: unknown): void {
