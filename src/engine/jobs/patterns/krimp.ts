@@ -114,7 +114,8 @@ export function krimp(candidates: readonly Candidate[], transactions: { items: I
    */
   const fits: number[][] = Array.from({ length: n }, () => []);
   /** Per transaction, the candidates its cover uses (its singletons follow from them). */
-  const covers: number[][] = Array.from({ length: n }, () => []);
+  const none = new Int32Array(0);
+  const covers: Int32Array[] = Array.from({ length: n }, () => none);
   const stamp = new Int32Array(itemCount).fill(-1);
 
   const enter = (k: number) => {
@@ -132,31 +133,45 @@ export function krimp(candidates: readonly Candidate[], transactions: { items: I
     }
   };
 
-  /** Covers transaction t with the table and, if ≥ 0, the candidate on trial; returns the candidates used. */
-  const cover = (t: number, trial: number): number[] => {
+  /** The last cover computed: candidates used[0 .. usedCount). */
+  let used = new Int32Array(64);
+  let usedCount = 0;
+  /** Uses candidate k in transaction t's cover if its items are all still free there. */
+  const tryCode = (k: number, t: number) => {
+    const items = candidates[k]!.items;
+    for (let i = 0; i < items.length; i++) if (stamp[items[i]!] !== t) return;
+    if (usedCount === used.length) {
+      const grown = new Int32Array(used.length * 2);
+      grown.set(used);
+      used = grown;
+    }
+    used[usedCount++] = k;
+    for (let i = 0; i < items.length; i++) stamp[items[i]!] = -1;
+  };
+  /**
+   * Covers transaction t with the table and, if ≥ 0, the candidate on trial, into `used`;
+   * returns whether the trial is used.
+   */
+  const cover = (t: number, trial: number): boolean => {
     const from = transactions.offsets[t]!;
     const to = transactions.offsets[t + 1]!;
     for (let i = from; i < to; i++) stamp[transactions.items[i]!] = t;
-    const used: number[] = [];
-    const tryCode = (k: number) => {
-      const items = candidates[k]!.items;
-      let free = true;
-      for (let i = 0; i < items.length && free; i++) free = stamp[items[i]!] === t;
-      if (free) {
-        used.push(k);
-        for (const item of items) stamp[item] = -1;
-      }
-    };
+    usedCount = 0;
     let pending = trial >= 0;
+    let usesTrial = false;
     for (const k of fits[t]!) {
       if (pending && coverPosition[trial]! < coverPosition[k]!) {
-        tryCode(trial);
+        tryCode(trial, t);
+        usesTrial = usedCount > 0 && used[usedCount - 1] === trial;
         pending = false;
       }
-      tryCode(k);
+      tryCode(k, t);
     }
-    if (pending) tryCode(trial);
-    return used;
+    if (pending) {
+      tryCode(trial, t);
+      usesTrial = usedCount > 0 && used[usedCount - 1] === trial;
+    }
+    return usesTrial;
   };
   const before = new Int32Array(itemCount);
   const after = new Int32Array(itemCount);
@@ -166,7 +181,7 @@ export function krimp(candidates: readonly Candidate[], transactions: { items: I
    * most of a transaction is coded the same way before and after, and each usage change costs
    * a few logarithms.
    */
-  const move = (t: number, from: readonly number[], to: readonly number[]) => {
+  const move = (t: number, from: Int32Array, to: Int32Array) => {
     round++;
     for (const k of from) {
       if (!to.includes(k)) use(itemCount + k, -1);
@@ -189,20 +204,21 @@ export function krimp(candidates: readonly Candidate[], transactions: { items: I
    * returns their previous covers, to undo. A transaction whose cover does not use the trial,
    * or did not use the dropped one, keeps its cover: the greedy pass would go the same way.
    */
-  const recover = (tids: Int32Array, trial: number, dropped: number): number[][] => {
-    const previous: number[][] = [];
+  const recover = (tids: Int32Array, trial: number, dropped: number): Int32Array[] => {
+    const previous: Int32Array[] = [];
     for (const t of tids) {
       const old = covers[t]!;
       previous.push(old);
       if (dropped >= 0 && !old.includes(dropped)) continue;
-      const now = cover(t, trial);
-      if (trial >= 0 && !now.includes(trial)) continue;
+      // Unused, the trial leaves the cover as it was: nothing to keep.
+      if (!cover(t, trial) && trial >= 0) continue;
+      const now = used.slice(0, usedCount);
       move(t, old, now);
       covers[t] = now;
     }
     return previous;
   };
-  const undo = (tids: Int32Array, previous: readonly number[][]) => {
+  const undo = (tids: Int32Array, previous: readonly Int32Array[]) => {
     tids.forEach((t, i) => {
       if (covers[t] === previous[i]) return;
       move(t, covers[t]!, previous[i]!);
