@@ -69,8 +69,11 @@ interface TokenStream {
 }
 
 class Growable {
-  data = new Int32Array(1 << 16);
+  data: Int32Array;
   length = 0;
+  constructor(capacity = 1 << 16) {
+    this.data = new Int32Array(Math.max(16, Math.ceil(capacity)));
+  }
   push(value: number): void {
     if (this.length === this.data.length) {
       const grown = new Int32Array(this.data.length * 2);
@@ -155,9 +158,12 @@ class WordTable {
 function tokenize(texts: readonly string[]): TokenStream {
   const stemIds = new Map<string, number>();
   const stemOf: string[] = [];
-  const tokens = new Growable();
-  const start = new Growable();
-  const end = new Growable();
+  // Sized for the usual ~7 characters a token (stop words left out): growing by doubling would copy and overshoot.
+  let chars = 0;
+  for (const text of texts) chars += text.length;
+  const tokens = new Growable(chars / 7);
+  const start = new Growable(chars / 7);
+  const end = new Growable(chars / 7);
   const offsets = new Int32Array(texts.length + 1);
   const wordIds = new WordTable();
   const wordId = (raw: string): number => {
@@ -221,12 +227,51 @@ function tagConceptKeys(tagNames: Iterable<string>): Map<string, string> {
   return keys;
 }
 
+/** Counts of stem pairs (a, b), by open addressing in typed arrays: a Map of a million numeric keys cost most of the counting. */
+class PairCounts {
+  first = new Int32Array(1 << 14).fill(-1);
+  second = new Int32Array(1 << 14);
+  counts = new Int32Array(1 << 14);
+  size = 0;
+
+  add(a: number, b: number): void {
+    const mask = this.first.length - 1;
+    let slot = (Math.imul(a, 0x9e3779b1) ^ Math.imul(b, 0x85ebca6b)) & mask;
+    for (; this.first[slot] !== -1; slot = (slot + 1) & mask) {
+      if (this.first[slot] === a && this.second[slot] === b) {
+        this.counts[slot]!++;
+        return;
+      }
+    }
+    this.first[slot] = a;
+    this.second[slot] = b;
+    this.counts[slot] = 1;
+    if (++this.size * 2 > this.first.length) this.grow();
+  }
+
+  private grow(): void {
+    const { first, second, counts } = this;
+    this.first = new Int32Array(first.length * 2).fill(-1);
+    this.second = new Int32Array(first.length * 2);
+    this.counts = new Int32Array(first.length * 2);
+    const mask = this.first.length - 1;
+    for (let old = 0; old < first.length; old++) {
+      if (first[old] === -1) continue;
+      let slot = (Math.imul(first[old]!, 0x9e3779b1) ^ Math.imul(second[old]!, 0x85ebca6b)) & mask;
+      while (this.first[slot] !== -1) slot = (slot + 1) & mask;
+      this.first[slot] = first[old]!;
+      this.second[slot] = second[old]!;
+      this.counts[slot] = counts[old]!;
+    }
+  }
+}
+
 /** Adjacent stem pairs (a * V + b) whose normalised PMI clears COLLOCATION_NPMI, with that NPMI. */
 function collocations(stream: TokenStream, minCount: number): Map<number, number> {
   const { tokens, offsets } = stream;
   const v = stream.stemOf.length;
   const unigrams = new Int32Array(v);
-  const bigrams = new Map<number, number>();
+  const bigrams = new PairCounts();
   let words = 0;
   let pairs = 0;
   for (let t = 0; t + 1 < offsets.length; t++) {
@@ -240,21 +285,21 @@ function collocations(stream: TokenStream, minCount: number): Map<number, number
       unigrams[id]!++;
       words++;
       if (previous >= 0) {
-        const key = previous * v + id;
-        bigrams.set(key, (bigrams.get(key) ?? 0) + 1);
+        bigrams.add(previous, id);
         pairs++;
       }
       previous = id;
     }
   }
   const joined = new Map<number, number>();
-  for (const [key, count] of bigrams) {
-    if (count < minCount) continue;
-    const a = Math.floor(key / v);
-    const b = key - a * v;
+  for (let slot = 0; slot < bigrams.first.length; slot++) {
+    const count = bigrams.counts[slot]!;
+    if (bigrams.first[slot] === -1 || count < minCount) continue;
+    const a = bigrams.first[slot]!;
+    const b = bigrams.second[slot]!;
     const pxy = count / pairs;
     const npmi = Math.log(pxy / ((unigrams[a]! / words) * (unigrams[b]! / words))) / -Math.log(pxy);
-    if (npmi >= COLLOCATION_NPMI) joined.set(key, npmi);
+    if (npmi >= COLLOCATION_NPMI) joined.set(a * v + b, npmi);
   }
   return joined;
 }
@@ -370,7 +415,8 @@ export function conceptItems(rows: Iterable<ConceptRow>, mode: ItemMode, minCoun
   let seen = new Int32Array(1024).fill(-1);
   let sampled = new Int32Array(1024);
   const forms = new Map<number, Map<string, number>>();
-  const out = new Growable();
+  // At most every token and given item once: no growing.
+  const out = new Growable(tokens.length + given.length);
   const outOffsets = new Int32Array(insightIds.length + 1);
   const add = (item: number, t: number): boolean => {
     if (item >= seen.length) {

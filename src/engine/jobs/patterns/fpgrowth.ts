@@ -127,6 +127,12 @@ function sortPaths(paths: Paths, ranks: number): Int32Array {
   const scratch = new Int32Array(order.length);
   // Bucket 0: paths that end at this depth; bucket q + 1: rank q next.
   const key = (k: number, depth: number) => (starts[k]! + depth < starts[k + 1]! ? data[starts[k]! + depth]! + 1 : 0);
+  const buckets = ranks + 2;
+  let longest = 0;
+  for (let k = 0; k < paths.count; k++) longest = Math.max(longest, starts[k + 1]! - starts[k]!);
+  // Each depth's bucket bounds and fill positions, reused by every range sorted at that depth.
+  const bounds = new Int32Array(buckets * (longest + 1));
+  const fills = new Int32Array(buckets * (longest + 1));
   const sort = (lo: number, hi: number, depth: number) => {
     if (hi - lo <= 16) {
       for (let i = lo + 1; i < hi; i++) {
@@ -140,17 +146,19 @@ function sortPaths(paths: Paths, ranks: number): Int32Array {
       }
       return;
     }
-    const bucketStart = new Int32Array(ranks + 2);
-    for (let i = lo; i < hi; i++) bucketStart[key(order[i]!, depth) + 1]!++;
-    bucketStart[0] = lo;
-    for (let b = 1; b < bucketStart.length; b++) bucketStart[b]! += bucketStart[b - 1]!;
-    const fill = bucketStart.slice();
+    const base = depth * buckets;
+    bounds.fill(0, base, base + buckets);
+    for (let i = lo; i < hi; i++) bounds[base + key(order[i]!, depth) + 1]!++;
+    bounds[base] = lo;
+    for (let b = 1; b < buckets; b++) bounds[base + b]! += bounds[base + b - 1]!;
+    fills.set(bounds.subarray(base, base + buckets), base);
     for (let i = lo; i < hi; i++) {
       const k = order[i]!;
-      scratch[fill[key(k, depth)]!++] = k;
+      scratch[fills[base + key(k, depth)]!++] = k;
     }
     order.set(scratch.subarray(lo, hi), lo);
-    for (let b = 1; b <= ranks; b++) if (bucketStart[b + 1]! - bucketStart[b]! > 1) sort(bucketStart[b]!, bucketStart[b + 1]!, depth + 1);
+    // Bucket b spans bounds[b] .. bounds[b + 1]; deeper sorts use deeper regions, so these stay.
+    for (let b = 1; b <= ranks; b++) if (bounds[base + b + 1]! - bounds[base + b]! > 1) sort(bounds[base + b]!, bounds[base + b + 1]!, depth + 1);
   };
   const compare = (a: number, b: number, depth: number) => {
     const la = starts[a + 1]! - starts[a]!;

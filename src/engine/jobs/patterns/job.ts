@@ -111,7 +111,17 @@ function compact(insightIds: number[], itemNames: string[], raw: { items: Int32A
   for (let t = 0; t < n; t++) {
     const start = write;
     for (let i = offsets[t]!; i < offsets[t + 1]!; i++) if (keep(pool[i]!)) pool[write++] = pool[i]!;
-    pool.subarray(start, write).sort();
+    if (write - start > 32) {
+      pool.subarray(start, write).sort();
+    } else {
+      // Insertion sort: most transactions hold a dozen items, and a sort call per insight costs more.
+      for (let i = start + 1; i < write; i++) {
+        const item = pool[i]!;
+        let at = i;
+        for (; at > start && pool[at - 1]! > item; at--) pool[at] = pool[at - 1]!;
+        pool[at] = item;
+      }
+    }
     compactOffsets[t + 1] = write;
   }
   const transactions: TransactionPool = { items: pool.slice(0, write), offsets: compactOffsets };

@@ -149,10 +149,10 @@ export function krimp(candidates: readonly Candidate[], transactions: { items: I
     for (let i = 0; i < items.length; i++) stamp[items[i]!] = -1;
   };
   /**
-   * Covers transaction t with the table and, if ≥ 0, the candidate on trial, into `used`;
-   * returns whether the trial is used.
+   * Covers transaction t with the table (without `dropped`, if ≥ 0) and, if ≥ 0, the candidate
+   * on trial, into `used`; returns whether the trial is used.
    */
-  const cover = (t: number, trial: number): boolean => {
+  const cover = (t: number, trial: number, dropped: number): boolean => {
     const from = transactions.offsets[t]!;
     const to = transactions.offsets[t + 1]!;
     for (let i = from; i < to; i++) stamp[transactions.items[i]!] = t;
@@ -160,6 +160,7 @@ export function krimp(candidates: readonly Candidate[], transactions: { items: I
     let pending = trial >= 0;
     let usesTrial = false;
     for (const k of fits[t]!) {
+      if (k === dropped) continue;
       if (pending && coverPosition[trial]! < coverPosition[k]!) {
         tryCode(trial, t);
         usesTrial = usedCount > 0 && used[usedCount - 1] === trial;
@@ -200,9 +201,10 @@ export function krimp(candidates: readonly Candidate[], transactions: { items: I
     }
   };
   /**
-   * Re-covers the transactions after `trial` joined the table or `dropped` left it (one is -1);
-   * returns their previous covers, to undo. A transaction whose cover does not use the trial,
-   * or did not use the dropped one, keeps its cover: the greedy pass would go the same way.
+   * Re-covers the transactions after `trial` joined the table or `dropped` left it (one is -1;
+   * either is entered in or left out of `fits` only once it is kept); returns their previous
+   * covers, to undo. A transaction whose cover does not use the trial, or did not use the
+   * dropped one, keeps its cover: the greedy pass would go the same way.
    */
   const recover = (tids: Int32Array, trial: number, dropped: number): Int32Array[] => {
     const previous: Int32Array[] = [];
@@ -211,7 +213,7 @@ export function krimp(candidates: readonly Candidate[], transactions: { items: I
       previous.push(old);
       if (dropped >= 0 && !old.includes(dropped)) continue;
       // Unused, the trial leaves the cover as it was: nothing to keep.
-      if (!cover(t, trial) && trial >= 0) continue;
+      if (!cover(t, trial, dropped) && trial >= 0) continue;
       const now = used.slice(0, usedCount);
       move(t, old, now);
       covers[t] = now;
@@ -256,14 +258,13 @@ export function krimp(candidates: readonly Candidate[], transactions: { items: I
       const k = shrunk[0];
       if (k === undefined) return current;
       tried.add(k);
-      leave(k);
       const previous = recover(candidates[k]!.tids, -1, k);
       const bits = lengths.bits();
       if (bits < current - SAVING) {
         current = bits;
+        leave(k);
         table = table.filter((x) => x !== k);
       } else {
-        enter(k);
         undo(candidates[k]!.tids, previous);
       }
     }
