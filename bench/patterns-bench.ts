@@ -13,15 +13,13 @@
  *   compare --insights N   our FP-Growth against the node-fpgrowth package on the same
  *                          transactions and minimum support: time, memory, equal output
  *
- * The corpus is the labelled consolidation corpus (realistic sentences) with tags and a source
- * per insight: theme tags that follow the text (a renewal note is usually tagged renewal),
- * account tiers, and noise tags, so that patterns mix tags, terms and sources as real ones do.
+ * The corpus: bench/lib/pattern-corpus.ts.
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { generateLabelledCorpus } from './lib/labelled-insights.js';
+import { taggedInsights } from './lib/pattern-corpus.js';
 import { ROOT, queueJob, runMeasured } from './lib/engine.js';
 
 const [mode = 'perf'] = process.argv.slice(2);
@@ -30,34 +28,12 @@ const arg = (name: string, fallback: number) => {
   return i === -1 ? fallback : Number(process.argv[i + 1]);
 };
 
-const THEMES: Array<[RegExp, string]> = [
-  [/renew/i, 'renewal'],
-  [/pric|discount|budget|seat/i, 'pricing'],
-  [/SSO|SCIM|audit|security|SOC|two-factor|role-based/i, 'security'],
-  [/expan|upgrade|seats/i, 'expansion'],
-  [/churn|cancel|competitor|switch/i, 'churn-risk'],
-  [/bug|slow|outage|ticket|support|broken/i, 'support'],
-  [/sync|connector|integration|API|webhook|app/i, 'integrations'],
-];
-const SOURCES = ['gong-call', 'zendesk', 'hubspot', 'email', 'slack', 'product-analytics'];
-const TIERS = ['enterprise', 'mid-market', 'smb'];
-const NOISE = ['q1', 'q2', 'q3', 'q4', 'follow-up', 'exec', 'champion', 'beta', 'emea', 'apac', 'na'];
-
 async function seededDatabase(insights: number): Promise<{ dir: string; db: string }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'nex-compound-patterns-bench-'));
   const file = path.join(dir, 'corpus.jsonl');
-  const corpus = generateLabelledCorpus({ facts: Math.ceil(insights / 1.3), seed: 23, companies: Math.max(300, Math.round(insights / 5)), variety: 10 });
-  let s = 99;
-  const random = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
   const out = createWriteStream(file);
-  for (const insight of corpus.insights.slice(0, insights)) {
-    const tags = new Set<string>();
-    for (const [pattern, tag] of THEMES) if (pattern.test(insight.text) && random() < 0.85) tags.add(tag);
-    // An account tier follows the company (its first letter), as a CRM field would.
-    tags.add(TIERS[insight.text.charCodeAt(0) % TIERS.length]!);
-    if (random() < 0.3) tags.add(NOISE[Math.floor(random() * NOISE.length)]!);
-    const source = tags.has('support') && random() < 0.7 ? 'zendesk' : SOURCES[Math.floor(random() * SOURCES.length)]!;
-    const line = JSON.stringify({ text: insight.text, source, tags: [...tags], created_at: insight.created_at });
+  for (const insight of taggedInsights(insights)) {
+    const line = JSON.stringify({ text: insight.text, source: insight.source, tags: insight.tags, created_at: insight.created_at });
     if (!out.write(`${line}\n`)) await new Promise<void>((r) => out.once('drain', () => r()));
   }
   await new Promise<void>((resolve) => out.end(() => resolve()));

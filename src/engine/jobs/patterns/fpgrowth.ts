@@ -117,58 +117,88 @@ function grown(a: Int32Array, capacity: number): Int32Array {
 }
 
 /**
- * The paths' indexes in lexicographic order (a path before its extensions), by an MSD radix
- * sort on the ranks: a comparison sort of 100k paths took as long as the rest of the tree.
+ * Puts paths' indexes in lexicographic order (a path before its extensions) by an MSD radix sort
+ * on the ranks — a comparison sort of 100k paths took as long as the rest of the tree — with
+ * insertion sort for short ranges. Its buffers serve tree after tree (a small store's mining
+ * builds thousands of small conditional trees).
  */
-function sortPaths(paths: Paths, ranks: number): Int32Array {
-  const { ranks: data, starts } = paths;
-  const order = new Int32Array(paths.count);
-  for (let k = 0; k < order.length; k++) order[k] = k;
-  const scratch = new Int32Array(order.length);
-  // Bucket 0: paths that end at this depth; bucket q + 1: rank q next.
-  const key = (k: number, depth: number) => (starts[k]! + depth < starts[k + 1]! ? data[starts[k]! + depth]! + 1 : 0);
-  const buckets = ranks + 2;
-  let longest = 0;
-  for (let k = 0; k < paths.count; k++) longest = Math.max(longest, starts[k + 1]! - starts[k]!);
-  // Each depth's bucket bounds and fill positions, reused by every range sorted at that depth.
-  const bounds = new Int32Array(buckets * (longest + 1));
-  const fills = new Int32Array(buckets * (longest + 1));
-  const sort = (lo: number, hi: number, depth: number) => {
-    if (hi - lo <= 16) {
+class PathSorter {
+  private order = new Int32Array(256);
+  private scratch = new Int32Array(256);
+  /** Per depth, the bounds of each bucket and where the next index goes in it. */
+  private bounds = new Int32Array(1024);
+  private fills = new Int32Array(1024);
+  private data: Int32Array = new Int32Array(0);
+  private starts: Int32Array = new Int32Array(0);
+  /** Bucket 0: paths that end at the depth; bucket q + 1: rank q next. */
+  private buckets = 0;
+
+  /** The indexes of the paths in order, valid until the next call. */
+  sort(paths: Paths, ranks: number): Int32Array {
+    const n = paths.count;
+    if (this.order.length < n) {
+      this.order = new Int32Array(n);
+      this.scratch = new Int32Array(n);
+    }
+    for (let k = 0; k < n; k++) this.order[k] = k;
+    this.data = paths.ranks;
+    this.starts = paths.starts;
+    this.buckets = ranks + 2;
+    if (n > INSERTION_SORT) {
+      let longest = 0;
+      for (let k = 0; k < n; k++) longest = Math.max(longest, this.starts[k + 1]! - this.starts[k]!);
+      const need = this.buckets * (longest + 1);
+      if (this.bounds.length < need) {
+        this.bounds = new Int32Array(need);
+        this.fills = new Int32Array(need);
+      }
+    }
+    this.range(0, n, 0);
+    return this.order.subarray(0, n);
+  }
+
+  private key(k: number, depth: number): number {
+    const at = this.starts[k]! + depth;
+    return at < this.starts[k + 1]! ? this.data[at]! + 1 : 0;
+  }
+
+  private compare(a: number, b: number, depth: number): number {
+    const { data, starts } = this;
+    const la = starts[a + 1]! - starts[a]!;
+    const lb = starts[b + 1]! - starts[b]!;
+    for (let i = starts[a]! + depth, j = starts[b]! + depth, end = starts[a]! + Math.min(la, lb); i < end; i++, j++) if (data[i] !== data[j]) return data[i]! - data[j]!;
+    return la - lb;
+  }
+
+  /** Sorts order[lo .. hi), whose paths share their first `depth` ranks. */
+  private range(lo: number, hi: number, depth: number): void {
+    const { order, scratch, bounds, fills, buckets } = this;
+    if (hi - lo <= INSERTION_SORT) {
       for (let i = lo + 1; i < hi; i++) {
         const k = order[i]!;
         let j = i;
-        while (j > lo && compare(order[j - 1]!, k, depth) > 0) {
-          order[j] = order[j - 1]!;
-          j--;
-        }
+        for (; j > lo && this.compare(order[j - 1]!, k, depth) > 0; j--) order[j] = order[j - 1]!;
         order[j] = k;
       }
       return;
     }
     const base = depth * buckets;
     bounds.fill(0, base, base + buckets);
-    for (let i = lo; i < hi; i++) bounds[base + key(order[i]!, depth) + 1]!++;
+    for (let i = lo; i < hi; i++) bounds[base + this.key(order[i]!, depth) + 1]!++;
     bounds[base] = lo;
     for (let b = 1; b < buckets; b++) bounds[base + b]! += bounds[base + b - 1]!;
     fills.set(bounds.subarray(base, base + buckets), base);
     for (let i = lo; i < hi; i++) {
       const k = order[i]!;
-      scratch[fills[base + key(k, depth)]!++] = k;
+      scratch[fills[base + this.key(k, depth)]!++] = k;
     }
     order.set(scratch.subarray(lo, hi), lo);
-    // Bucket b spans bounds[b] .. bounds[b + 1]; deeper sorts use deeper regions, so these stay.
-    for (let b = 1; b <= ranks; b++) if (bounds[base + b + 1]! - bounds[base + b]! > 1) sort(bounds[base + b]!, bounds[base + b + 1]!, depth + 1);
-  };
-  const compare = (a: number, b: number, depth: number) => {
-    const la = starts[a + 1]! - starts[a]!;
-    const lb = starts[b + 1]! - starts[b]!;
-    for (let i = starts[a]! + depth, j = starts[b]! + depth, end = starts[a]! + Math.min(la, lb); i < end; i++, j++) if (data[i] !== data[j]) return data[i]! - data[j]!;
-    return la - lb;
-  };
-  sort(0, order.length, 0);
-  return order;
+    // Bucket b spans bounds[b] .. bounds[b + 1]; deeper ranges use deeper regions, so these stay.
+    for (let b = 1; b < buckets - 1; b++) if (bounds[base + b + 1]! - bounds[base + b]! > 1) this.range(bounds[base + b]!, bounds[base + b + 1]!, depth + 1);
+  }
 }
+
+const INSERTION_SORT = 16;
 
 /** A prefix tree of ranks with counts, node links per rank, in typed arrays. */
 class FpTree {
@@ -199,10 +229,11 @@ class FpTree {
    * the one before it, so no child is ever looked up (a hash look-up per item was most of the
    * time), and each subtree's nodes are numbered together.
    */
-  static build(ranks: number, paths: Paths): FpTree {
+  static build(ranks: number, paths: Paths, sorter: PathSorter): FpTree {
     const { ranks: data, starts, counts } = paths;
-    const order = sortPaths(paths, ranks);
-    const tree = new FpTree(ranks, 1 << 10);
+    const order = sorter.sort(paths, ranks);
+    // A tree has at most a node per rank of its paths: small trees (most conditional ones) get no more.
+    const tree = new FpTree(ranks, Math.min(paths.length + 1, 1 << 16));
     const stack: number[] = [];
     let previous = -1;
     let previousLength = 0;
@@ -310,7 +341,8 @@ export function mineFrequentItemsets(
     }
     if (paths.length > start) paths.end(start, 1);
   });
-  const tree = FpTree.build(itemOfRank.length, paths);
+  const sorter = new PathSorter();
+  const tree = FpTree.build(itemOfRank.length, paths, sorter);
   paths.clear();
 
   const suffix: number[] = [];
@@ -377,7 +409,7 @@ export function mineFrequentItemsets(
       for (let i = above.starts[k + 1]! - 1; i >= above.starts[k]!; i--) if (counts[above.ranks[i]!]! >= minSupport) paths.push(above.ranks[i]!);
       if (paths.length > start) paths.end(start, above.counts[k]!);
     }
-    return FpTree.build(r, paths);
+    return FpTree.build(r, paths, sorter);
   };
 
   mine(tree);

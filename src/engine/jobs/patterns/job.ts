@@ -144,30 +144,42 @@ export function intersectPostings(postings: Int32Array[], items: readonly number
     const out = new Int32Array(current.length);
     let n = 0;
     let j = 0;
-    for (let i = 0; i < current.length; i++) {
-      const v = current[i]!;
-      // The shorter list drives; the longer one is galloped through (it may be ten times longer).
-      if (j < list.length && list[j]! < v) {
-        let low = j;
-        let step = 1;
-        while (low + step < list.length && list[low + step]! < v) {
-          low += step;
-          step *= 2;
-        }
-        let high = Math.min(low + step, list.length);
-        // list[low] < v ≤ list[high] (or high is the end).
-        while (low + 1 < high) {
-          const mid = (low + high) >>> 1;
-          if (list[mid]! < v) low = mid;
-          else high = mid;
-        }
-        j = high;
+    // The shorter list drives: a list of a like length is merged, a much longer one galloped through.
+    if (list.length <= 8 * current.length) {
+      for (let i = 0; i < current.length; i++) {
+        const v = current[i]!;
+        while (j < list.length && list[j]! < v) j++;
+        if (j < list.length && list[j] === v) out[n++] = v;
       }
-      if (j < list.length && list[j] === v) out[n++] = v;
+    } else {
+      for (let i = 0; i < current.length; i++) {
+        const v = current[i]!;
+        j = gallop(list, j, v);
+        if (j < list.length && list[j] === v) out[n++] = v;
+      }
     }
     current = out.subarray(0, n);
   }
   return current;
+}
+
+/** The first index from j on where the ascending list holds v or more (its length if none): doubling steps, then halving. */
+function gallop(list: Int32Array, j: number, v: number): number {
+  if (j >= list.length || list[j]! >= v) return j;
+  let low = j;
+  let step = 1;
+  while (low + step < list.length && list[low + step]! < v) {
+    low += step;
+    step *= 2;
+  }
+  // list[low] < v ≤ list[high] (or high is the end).
+  let high = Math.min(low + step, list.length);
+  while (low + 1 < high) {
+    const mid = (low + high) >>> 1;
+    if (list[mid]! < v) low = mid;
+    else high = mid;
+  }
+  return high;
 }
 
 export interface DetectedPattern {
