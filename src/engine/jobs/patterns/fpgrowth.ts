@@ -7,6 +7,7 @@
  * ending in an item are mined from that item's conditional tree — the paths above its nodes —
  * recursively, to `maxSize` items. Nodes live in parallel Int32Arrays rather than objects:
  * a million insights make a few million nodes, which as objects would cost ~10× the memory.
+ * A tree is built from its paths sorted (see PathSorter), so that no child is ever looked up.
  */
 
 export interface FrequentItemset {
