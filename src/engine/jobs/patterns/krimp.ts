@@ -150,7 +150,8 @@ export function krimp(candidates: readonly Candidate[], transactions: { items: I
   };
   /**
    * Covers transaction t with the table (without `dropped`, if ≥ 0) and, if ≥ 0, the candidate
-   * on trial, into `used`; returns whether the trial is used.
+   * on trial, into `used`; returns whether the trial is used. A trial that finds its items
+   * taken is not used, and the rest of that cover is not worked out (it is the one t has).
    */
   const cover = (t: number, trial: number, dropped: number): boolean => {
     const from = transactions.offsets[t]!;
@@ -158,21 +159,20 @@ export function krimp(candidates: readonly Candidate[], transactions: { items: I
     for (let i = from; i < to; i++) stamp[transactions.items[i]!] = t;
     usedCount = 0;
     let pending = trial >= 0;
-    let usesTrial = false;
     for (const k of fits[t]!) {
       if (k === dropped) continue;
       if (pending && coverPosition[trial]! < coverPosition[k]!) {
         tryCode(trial, t);
-        usesTrial = usedCount > 0 && used[usedCount - 1] === trial;
+        if (usedCount === 0 || used[usedCount - 1] !== trial) return false;
         pending = false;
       }
       tryCode(k, t);
     }
     if (pending) {
       tryCode(trial, t);
-      usesTrial = usedCount > 0 && used[usedCount - 1] === trial;
+      return usedCount > 0 && used[usedCount - 1] === trial;
     }
-    return usesTrial;
+    return trial >= 0;
   };
   const before = new Int32Array(itemCount);
   const after = new Int32Array(itemCount);
@@ -234,27 +234,32 @@ export function krimp(candidates: readonly Candidate[], transactions: { items: I
     return y.support - x.support || y.items.length - x.items.length || coverPosition[a]! - coverPosition[b]!;
   });
   let best = lengths.bits();
+  /** The usage of each chosen candidate before the latest trial. */
+  const usageBefore = new Int32Array(candidates.length);
   for (const k of order) {
     if (candidates[k]!.tids.length < 2 || n === 0) continue;
-    const usageBefore = new Map(table.map((x) => [x, usage[itemCount + x]!]));
+    for (const x of table) usageBefore[x] = usage[itemCount + x]!;
     const previous = recover(candidates[k]!.tids, k, -1);
     const bits = lengths.bits();
     if (bits < best - SAVING) {
       enter(k);
       table.push(k);
-      best = prune(bits, usageBefore);
+      best = prune(bits, k);
     } else {
       undo(candidates[k]!.tids, previous);
     }
   }
   return table.filter((k) => usage[itemCount + k]! > 0);
 
-  /** Post-acceptance pruning: try dropping each chosen set whose usage fell (least used first), keep a drop that saves bits. */
-  function prune(bits: number, usageBefore: ReadonlyMap<number, number>): number {
+  /**
+   * Post-acceptance pruning: try dropping each chosen set (but the one just accepted) whose usage
+   * fell (least used first), keep a drop that saves bits.
+   */
+  function prune(bits: number, accepted: number): number {
     let current = bits;
     const tried = new Set<number>();
     for (;;) {
-      const shrunk = table.filter((k) => !tried.has(k) && usageBefore.has(k) && usage[itemCount + k]! < usageBefore.get(k)!).sort((a, b) => usage[itemCount + a]! - usage[itemCount + b]! || a - b);
+      const shrunk = table.filter((k) => !tried.has(k) && k !== accepted && usage[itemCount + k]! < usageBefore[k]!).sort((a, b) => usage[itemCount + a]! - usage[itemCount + b]! || a - b);
       const k = shrunk[0];
       if (k === undefined) return current;
       tried.add(k);
