@@ -5,18 +5,21 @@
  *                          the default (concept items, KRIMP) and, on a copy of the same store in
  *                          the same run, `patterns.select closed` (the exact closed sets: the job
  *                          as it was before the selection existed), for their ratio
+ *   versus --baseline DIR [--pairs N] [--insights N | --db FILE]
+ *                          the default job against an older checkout's (DIR: `git worktree add DIR
+ *                          <commit>`, node_modules linked, `npx tsc` there), alternating which runs
+ *                          first, each on a fresh copy of one store: wall and CPU seconds, peak RSS,
+ *                          medians and ranges, the ratio of the medians
  *   compare --insights N   our FP-Growth against the node-fpgrowth package on the same
  *                          transactions and minimum support: time, memory, equal output
  *
- * The corpus is the labelled consolidation corpus (realistic sentences) with tags and a source
- * per insight: theme tags that follow the text (a renewal note is usually tagged renewal),
- * account tiers, and noise tags, so that patterns mix tags, terms and sources as real ones do.
+ * The corpus: bench/lib/pattern-corpus.ts.
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { generateLabelledCorpus } from './lib/labelled-insights.js';
+import { taggedInsights } from './lib/pattern-corpus.js';
 import { ROOT, queueJob, runMeasured } from './lib/engine.js';
 
 const [mode = 'perf'] = process.argv.slice(2);
@@ -25,34 +28,12 @@ const arg = (name: string, fallback: number) => {
   return i === -1 ? fallback : Number(process.argv[i + 1]);
 };
 
-const THEMES: Array<[RegExp, string]> = [
-  [/renew/i, 'renewal'],
-  [/pric|discount|budget|seat/i, 'pricing'],
-  [/SSO|SCIM|audit|security|SOC|two-factor|role-based/i, 'security'],
-  [/expan|upgrade|seats/i, 'expansion'],
-  [/churn|cancel|competitor|switch/i, 'churn-risk'],
-  [/bug|slow|outage|ticket|support|broken/i, 'support'],
-  [/sync|connector|integration|API|webhook|app/i, 'integrations'],
-];
-const SOURCES = ['gong-call', 'zendesk', 'hubspot', 'email', 'slack', 'product-analytics'];
-const TIERS = ['enterprise', 'mid-market', 'smb'];
-const NOISE = ['q1', 'q2', 'q3', 'q4', 'follow-up', 'exec', 'champion', 'beta', 'emea', 'apac', 'na'];
-
 async function seededDatabase(insights: number): Promise<{ dir: string; db: string }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'nex-compound-patterns-bench-'));
   const file = path.join(dir, 'corpus.jsonl');
-  const corpus = generateLabelledCorpus({ facts: Math.ceil(insights / 1.3), seed: 23, companies: Math.max(300, Math.round(insights / 5)), variety: 10 });
-  let s = 99;
-  const random = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
   const out = createWriteStream(file);
-  for (const insight of corpus.insights.slice(0, insights)) {
-    const tags = new Set<string>();
-    for (const [pattern, tag] of THEMES) if (pattern.test(insight.text) && random() < 0.85) tags.add(tag);
-    // An account tier follows the company (its first letter), as a CRM field would.
-    tags.add(TIERS[insight.text.charCodeAt(0) % TIERS.length]!);
-    if (random() < 0.3) tags.add(NOISE[Math.floor(random() * NOISE.length)]!);
-    const source = tags.has('support') && random() < 0.7 ? 'zendesk' : SOURCES[Math.floor(random() * SOURCES.length)]!;
-    const line = JSON.stringify({ text: insight.text, source, tags: [...tags], created_at: insight.created_at });
+  for (const insight of taggedInsights(insights)) {
+    const line = JSON.stringify({ text: insight.text, source: insight.source, tags: insight.tags, created_at: insight.created_at });
     if (!out.write(`${line}\n`)) await new Promise<void>((r) => out.once('drain', () => r()));
   }
   await new Promise<void>((resolve) => out.end(() => resolve()));
@@ -63,8 +44,61 @@ async function seededDatabase(insights: number): Promise<{ dir: string; db: stri
 }
 
 const runner = (args: string[]) => runMeasured<Record<string, number>>('patterns-runner.mjs', args);
+const option = (name: string) => {
+  const i = process.argv.indexOf(name);
+  return i === -1 ? undefined : process.argv[i + 1];
+};
 
-if (mode === 'perf' || mode === 'compare') {
+interface Run {
+  seconds: number;
+  cpu_seconds: number;
+  peak_rss_mb: number;
+  patterns: number;
+}
+
+/** Old and new, one after the other and alternating which goes first, each on a fresh copy of the store. */
+function versus(store: string, dir: string, baseline: string, pairs: number): void {
+  const runs: Record<'old' | 'new', Run[]> = { old: [], new: [] };
+  const one = (which: 'old' | 'new') => {
+    const db = path.join(dir, `${which}.db`);
+    copyFileSync(store, db);
+    const root = which === 'old' ? path.resolve(baseline) : ROOT;
+    queueJob(db, 'pattern_detection', {}, root);
+    const env: Record<string, string> = which === 'old' ? { NEX_COMPOUND_BENCH_DIST: path.join(root, 'dist') } : {};
+    const r = runMeasured<Run>('patterns-runner.mjs', ['job', db], env);
+    runs[which].push(r);
+    process.stderr.write(`${which}: ${r.seconds.toFixed(3)} s wall, ${r.cpu_seconds.toFixed(3)} s CPU, ${Math.round(r.peak_rss_mb)} MB, ${r.patterns} patterns\n`);
+    for (const f of [db, `${db}-wal`, `${db}-shm`]) rmSync(f, { force: true });
+  };
+  for (let i = 0; i < pairs; i++) for (const which of i % 2 === 0 ? (['old', 'new'] as const) : (['new', 'old'] as const)) one(which);
+  const median = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+  };
+  const summary = (key: keyof Run) => {
+    const of = (which: 'old' | 'new') => {
+      const xs = runs[which].map((r) => r[key]);
+      return { median: median(xs), min: Math.min(...xs), max: Math.max(...xs) };
+    };
+    const [o, n] = [of('old'), of('new')];
+    const pairRatios = runs.new.map((r, i) => r[key] / runs.old[i]![key]);
+    return { old: o, new: n, ratio_of_medians: n.median / o.median, pair_ratios: { median: median(pairRatios), min: Math.min(...pairRatios), max: Math.max(...pairRatios) } };
+  };
+  process.stdout.write(`${JSON.stringify({ pairs, seconds: summary('seconds'), cpu_seconds: summary('cpu_seconds'), peak_rss_mb: summary('peak_rss_mb'), patterns: { old: runs.old[0]?.patterns, new: runs.new[0]?.patterns } })}\n`);
+}
+
+if (mode === 'versus') {
+  const baseline = option('--baseline');
+  if (!baseline) throw new Error('versus needs --baseline DIR (a checkout of the older commit, built)');
+  const given = option('--db');
+  const { dir, db } = given ? { dir: mkdtempSync(path.join(os.tmpdir(), 'nex-compound-patterns-versus-')), db: given } : await seededDatabase(arg('--insights', 100_000));
+  try {
+    versus(db, dir, baseline, arg('--pairs', 5));
+  } finally {
+    if (given || !process.env.NEX_COMPOUND_BENCH_KEEP) rmSync(dir, { recursive: true, force: true });
+    else process.stderr.write(`kept ${db}\n`);
+  }
+} else if (mode === 'perf' || mode === 'compare') {
   const insights = arg('--insights', mode === 'perf' ? 100_000 : 10_000);
   const { dir, db } = await seededDatabase(insights);
   try {
@@ -87,6 +121,6 @@ if (mode === 'perf' || mode === 'compare') {
     else rmSync(dir, { recursive: true, force: true });
   }
 } else {
-  process.stderr.write('usage: patterns-bench.ts perf|compare [--insights N]\n');
+  process.stderr.write('usage: patterns-bench.ts perf|compare [--insights N] | versus --baseline DIR [--pairs N] [--insights N | --db FILE]\n');
   process.exit(2);
 }

@@ -8,11 +8,13 @@
  * Each prints one JSON line: seconds, peak RSS, and for the miners a digest of the item sets
  * (count, support total, an order-independent hash) so the two can be checked equal.
  */
-import { openDatabase, JOB_CACHE_MIB } from '../dist/engine/store/db.js';
-import { runNextJob } from '../dist/engine/queue/runner.js';
-import { loadTransactions } from '../dist/engine/jobs/patterns/job.js';
-import { eachTransaction, mineFrequentItemsets } from '../dist/engine/jobs/patterns/fpgrowth.js';
 import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+
+// NEX_COMPOUND_BENCH_DIST runs another build's job (bench/patterns-bench.ts versus: an older commit's dist/).
+const dist = process.env.NEX_COMPOUND_BENCH_DIST ? pathToFileURL(`${process.env.NEX_COMPOUND_BENCH_DIST}/`).href : new URL('../dist/', import.meta.url).href;
+const { openDatabase, JOB_CACHE_MIB } = await import(`${dist}engine/store/db.js`);
+const { runNextJob } = await import(`${dist}engine/queue/runner.js`);
 
 const [mode, file, minSupportArg] = process.argv.slice(2);
 const db = await openDatabase(file, { create: false, cacheMiB: JOB_CACHE_MIB });
@@ -38,13 +40,17 @@ function digest() {
 
 if (mode === 'job') {
   const start = performance.now();
+  const cpuStart = process.cpuUsage();
   const job = await runNextJob({ db, workerId: 'bench', leaseMs: 600_000, now: () => Date.now() });
   const seconds = (performance.now() - start) / 1000;
+  const cpu = process.cpuUsage(cpuStart);
   const row = db.prepare('SELECT status, insights_scanned, candidates_created, result FROM jobs WHERE job_run_id = ?').get(job.job_run_id);
   if (row.status !== 'completed') throw new Error(`job ${row.status}: ${row.result}`);
   const result = JSON.parse(row.result);
-  process.stdout.write(`${JSON.stringify({ insights: row.insights_scanned, seconds, peak_rss_mb: rss(), patterns: result.found, min_support: result.min_support })}\n`);
+  process.stdout.write(`${JSON.stringify({ insights: row.insights_scanned, seconds, cpu_seconds: (cpu.user + cpu.system) / 1e6, peak_rss_mb: rss(), patterns: result.found, min_support: result.min_support })}\n`);
 } else {
+  const { loadTransactions } = await import('../dist/engine/jobs/patterns/job.js');
+  const { eachTransaction, mineFrequentItemsets } = await import('../dist/engine/jobs/patterns/fpgrowth.js');
   const minSupport = Number(minSupportArg);
   const { transactions } = loadTransactions(db, 1, 'both', 0.5);
   const plain = Array.from(eachTransaction(transactions), (t) => Array.from(t));

@@ -6,7 +6,7 @@
  */
 import { closedItemsets, type FrequentItemset, type TransactionPool } from './fpgrowth.js';
 import { insightItems, itemLabel, itemsetKey, type SurfaceCounts } from './items.js';
-import { conceptItems } from './concepts.js';
+import { conceptItems, type ConceptRow } from './concepts.js';
 import { decodeIds, encodeIds } from './idlist.js';
 import type { Database } from '../../store/db.js';
 import { jobParams, type ItemMode, type PatternParams, type PatternSelect } from '../../../contract/job-params.js';
@@ -36,13 +36,14 @@ export interface ItemTransactions {
 export type Vocabulary = 'terms' | 'concepts';
 
 export function loadTransactions(db: Database, workspaceId: number, mode: ItemMode, maxItemShare = 1, vocabulary: Vocabulary = 'terms', minCount: (insights: number) => number = () => 3): ItemTransactions {
-  const statement = db.prepare(`SELECT id, text, tags, source FROM insights WHERE workspace_id = ? AND status = 'active' ORDER BY id`);
-  const rows = statement.iterate(workspaceId) as Iterable<{ id: number; text: string; tags: string; source: string | null }>;
+  const statement = activeInsights(db, workspaceId);
   if (vocabulary === 'concepts') {
-    const concepts = conceptItems(rows, mode, minCount);
+    // Rows as arrays: no object per insight.
+    const concepts = conceptItems(statement.raw(true).iterate(workspaceId) as Iterable<ConceptRow>, mode, minCount);
     const pool = { items: concepts.items, used: concepts.items.length, offsets: concepts.offsets };
     return compact(concepts.insightIds, concepts.itemNames, pool, maxItemShare, concepts.label);
   }
+  const rows = statement.iterate(workspaceId) as Iterable<{ id: number; text: string; tags: string; source: string | null }>;
   const insightIds: number[] = [];
   const names = new ItemNames();
   // One pool for all transactions: a million insights as a million arrays cost ~400 MB more.
@@ -53,6 +54,19 @@ export function loadTransactions(db: Database, workspaceId: number, mode: ItemMo
     pool.add(insightItems(row, mode, surfaces).map((name) => names.id(name)));
   }
   return compact(insightIds, names.names, pool, maxItemShare, (item) => itemLabel(item, surfaces));
+}
+
+/**
+ * The workspace's active insights in id order. When they are most of the table, a scan of the
+ * table in rowid order (`+workspace_id` keeps SQLite off the index) reads each page once: through
+ * the index each row is a look-up into the table and the rows are then sorted, which at 100k
+ * insights takes twice as long. A workspace that is a small part of the store is read through the index.
+ */
+function activeInsights(db: Database, workspaceId: number) {
+  const active = db.prepare(`SELECT count(*) FROM insights WHERE workspace_id = ? AND status = 'active'`).pluck().get(workspaceId) as number;
+  const rows = (db.prepare(`SELECT max(id) FROM insights`).pluck().get() as number | null) ?? 0;
+  const workspace = active * 2 >= rows ? '+workspace_id' : 'workspace_id';
+  return db.prepare(`SELECT id, text, tags, source FROM insights WHERE ${workspace} = ? AND status = 'active' ORDER BY id`);
 }
 
 class ItemNames {
@@ -97,7 +111,17 @@ function compact(insightIds: number[], itemNames: string[], raw: { items: Int32A
   for (let t = 0; t < n; t++) {
     const start = write;
     for (let i = offsets[t]!; i < offsets[t + 1]!; i++) if (keep(pool[i]!)) pool[write++] = pool[i]!;
-    pool.subarray(start, write).sort();
+    if (write - start > 32) {
+      pool.subarray(start, write).sort();
+    } else {
+      // Insertion sort: most transactions hold a dozen items, and a sort call per insight costs more.
+      for (let i = start + 1; i < write; i++) {
+        const item = pool[i]!;
+        let at = i;
+        for (; at > start && pool[at - 1]! > item; at--) pool[at] = pool[at - 1]!;
+        pool[at] = item;
+      }
+    }
     compactOffsets[t + 1] = write;
   }
   const transactions: TransactionPool = { items: pool.slice(0, write), offsets: compactOffsets };
@@ -120,15 +144,42 @@ export function intersectPostings(postings: Int32Array[], items: readonly number
     const out = new Int32Array(current.length);
     let n = 0;
     let j = 0;
-    for (let i = 0; i < current.length; i++) {
-      const v = current[i]!;
-      // Gallop-free merge is enough: the shorter list drives.
-      while (j < list.length && list[j]! < v) j++;
-      if (j < list.length && list[j] === v) out[n++] = v;
+    // The shorter list drives: a list of a like length is merged, a much longer one galloped through.
+    if (list.length <= 8 * current.length) {
+      for (let i = 0; i < current.length; i++) {
+        const v = current[i]!;
+        while (j < list.length && list[j]! < v) j++;
+        if (j < list.length && list[j] === v) out[n++] = v;
+      }
+    } else {
+      for (let i = 0; i < current.length; i++) {
+        const v = current[i]!;
+        j = gallop(list, j, v);
+        if (j < list.length && list[j] === v) out[n++] = v;
+      }
     }
     current = out.subarray(0, n);
   }
   return current;
+}
+
+/** The first index from j on where the ascending list holds v or more (its length if none): doubling steps, then halving. */
+function gallop(list: Int32Array, j: number, v: number): number {
+  if (j >= list.length || list[j]! >= v) return j;
+  let low = j;
+  let step = 1;
+  while (low + step < list.length && list[low + step]! < v) {
+    low += step;
+    step *= 2;
+  }
+  // list[low] < v ≤ list[high] (or high is the end).
+  let high = Math.min(low + step, list.length);
+  while (low + 1 < high) {
+    const mid = (low + high) >>> 1;
+    if (list[mid]! < v) low = mid;
+    else high = mid;
+  }
+  return high;
 }
 
 export interface DetectedPattern {
@@ -190,7 +241,8 @@ export function runPatternDetection(ctx: JobContext): JobOutcome {
     const items = set.items.map((i) => data.itemNames[i]!).sort();
     const key = itemsetKey(items);
     const indexes = intersectPostings(data.postings, set.items);
-    const ids = Int32Array.from(indexes, (index) => data.insightIds[index]!);
+    const ids = new Int32Array(indexes.length);
+    for (let i = 0; i < indexes.length; i++) ids[i] = data.insightIds[indexes[i]!]!;
     const before = existing.get(key);
     const old = before ? decodeIds(storedMembers.get(before.id) as Buffer) : [];
     // Both ascending: a merge finds the members not linked before.
@@ -255,19 +307,19 @@ const SELECTION_SAMPLE = 5_000;
 function compressingSets(closed: readonly FrequentItemset[], data: ItemTransactions): FrequentItemset[] {
   const n = data.insightIds.length;
   const step = Math.max(1, Math.ceil(n / SELECTION_SAMPLE));
-  const sampled = (t: number) => t % step === 0;
   const { items, offsets } = data.transactions;
   const sampleItems: number[] = [];
   const sampleOffsets: number[] = [0];
+  // The sample's postings, from its own transactions (in order, so ascending).
+  const postingLists: number[][] = data.postings.map(() => []);
   for (let t = 0; t < n; t += step) {
-    for (let i = offsets[t]!; i < offsets[t + 1]!; i++) sampleItems.push(items[i]!);
+    for (let i = offsets[t]!; i < offsets[t + 1]!; i++) {
+      sampleItems.push(items[i]!);
+      postingLists[items[i]!]!.push(t / step);
+    }
     sampleOffsets.push(sampleItems.length);
   }
-  const samplePostings = data.postings.map((list) => {
-    const out: number[] = [];
-    for (const t of list) if (sampled(t)) out.push(t / step);
-    return Int32Array.from(out);
-  });
+  const samplePostings = postingLists.map((list) => Int32Array.from(list));
   const candidates = closed.map((set) => ({ items: set.items, support: set.support, tids: intersectPostings(samplePostings, set.items) }));
   const chosen = krimp(candidates, { items: Int32Array.from(sampleItems), offsets: Int32Array.from(sampleOffsets) }, data.itemNames.length);
   return chosen.map((k) => closed[k]!);

@@ -114,7 +114,8 @@ export function krimp(candidates: readonly Candidate[], transactions: { items: I
    */
   const fits: number[][] = Array.from({ length: n }, () => []);
   /** Per transaction, the candidates its cover uses (its singletons follow from them). */
-  const covers: number[][] = Array.from({ length: n }, () => []);
+  const none = new Int32Array(0);
+  const covers: Int32Array[] = Array.from({ length: n }, () => none);
   const stamp = new Int32Array(itemCount).fill(-1);
 
   const enter = (k: number) => {
@@ -132,31 +133,46 @@ export function krimp(candidates: readonly Candidate[], transactions: { items: I
     }
   };
 
-  /** Covers transaction t with the table and, if ≥ 0, the candidate on trial; returns the candidates used. */
-  const cover = (t: number, trial: number): number[] => {
+  /** The last cover computed: candidates used[0 .. usedCount). */
+  let used = new Int32Array(64);
+  let usedCount = 0;
+  /** Uses candidate k in transaction t's cover if its items are all still free there. */
+  const tryCode = (k: number, t: number) => {
+    const items = candidates[k]!.items;
+    for (let i = 0; i < items.length; i++) if (stamp[items[i]!] !== t) return;
+    if (usedCount === used.length) {
+      const grown = new Int32Array(used.length * 2);
+      grown.set(used);
+      used = grown;
+    }
+    used[usedCount++] = k;
+    for (let i = 0; i < items.length; i++) stamp[items[i]!] = -1;
+  };
+  /**
+   * Covers transaction t with the table (without `dropped`, if ≥ 0) and, if ≥ 0, the candidate
+   * on trial, into `used`; returns whether the trial is used. A trial that finds its items
+   * taken is not used, and the rest of that cover is not worked out (it is the one t has).
+   */
+  const cover = (t: number, trial: number, dropped: number): boolean => {
     const from = transactions.offsets[t]!;
     const to = transactions.offsets[t + 1]!;
     for (let i = from; i < to; i++) stamp[transactions.items[i]!] = t;
-    const used: number[] = [];
-    const tryCode = (k: number) => {
-      const items = candidates[k]!.items;
-      let free = true;
-      for (let i = 0; i < items.length && free; i++) free = stamp[items[i]!] === t;
-      if (free) {
-        used.push(k);
-        for (const item of items) stamp[item] = -1;
-      }
-    };
+    usedCount = 0;
     let pending = trial >= 0;
     for (const k of fits[t]!) {
+      if (k === dropped) continue;
       if (pending && coverPosition[trial]! < coverPosition[k]!) {
-        tryCode(trial);
+        tryCode(trial, t);
+        if (usedCount === 0 || used[usedCount - 1] !== trial) return false;
         pending = false;
       }
-      tryCode(k);
+      tryCode(k, t);
     }
-    if (pending) tryCode(trial);
-    return used;
+    if (pending) {
+      tryCode(trial, t);
+      return usedCount > 0 && used[usedCount - 1] === trial;
+    }
+    return trial >= 0;
   };
   const before = new Int32Array(itemCount);
   const after = new Int32Array(itemCount);
@@ -166,7 +182,7 @@ export function krimp(candidates: readonly Candidate[], transactions: { items: I
    * most of a transaction is coded the same way before and after, and each usage change costs
    * a few logarithms.
    */
-  const move = (t: number, from: readonly number[], to: readonly number[]) => {
+  const move = (t: number, from: Int32Array, to: Int32Array) => {
     round++;
     for (const k of from) {
       if (!to.includes(k)) use(itemCount + k, -1);
@@ -185,24 +201,26 @@ export function krimp(candidates: readonly Candidate[], transactions: { items: I
     }
   };
   /**
-   * Re-covers the transactions after `trial` joined the table or `dropped` left it (one is -1);
-   * returns their previous covers, to undo. A transaction whose cover does not use the trial,
-   * or did not use the dropped one, keeps its cover: the greedy pass would go the same way.
+   * Re-covers the transactions after `trial` joined the table or `dropped` left it (one is -1;
+   * either is entered in or left out of `fits` only once it is kept); returns their previous
+   * covers, to undo. A transaction whose cover does not use the trial, or did not use the
+   * dropped one, keeps its cover: the greedy pass would go the same way.
    */
-  const recover = (tids: Int32Array, trial: number, dropped: number): number[][] => {
-    const previous: number[][] = [];
+  const recover = (tids: Int32Array, trial: number, dropped: number): Int32Array[] => {
+    const previous: Int32Array[] = [];
     for (const t of tids) {
       const old = covers[t]!;
       previous.push(old);
       if (dropped >= 0 && !old.includes(dropped)) continue;
-      const now = cover(t, trial);
-      if (trial >= 0 && !now.includes(trial)) continue;
+      // Unused, the trial leaves the cover as it was: nothing to keep.
+      if (!cover(t, trial, dropped) && trial >= 0) continue;
+      const now = used.slice(0, usedCount);
       move(t, old, now);
       covers[t] = now;
     }
     return previous;
   };
-  const undo = (tids: Int32Array, previous: readonly number[][]) => {
+  const undo = (tids: Int32Array, previous: readonly Int32Array[]) => {
     tids.forEach((t, i) => {
       if (covers[t] === previous[i]) return;
       move(t, covers[t]!, previous[i]!);
@@ -216,38 +234,42 @@ export function krimp(candidates: readonly Candidate[], transactions: { items: I
     return y.support - x.support || y.items.length - x.items.length || coverPosition[a]! - coverPosition[b]!;
   });
   let best = lengths.bits();
+  /** The usage of each chosen candidate before the latest trial. */
+  const usageBefore = new Int32Array(candidates.length);
   for (const k of order) {
     if (candidates[k]!.tids.length < 2 || n === 0) continue;
-    const usageBefore = new Map(table.map((x) => [x, usage[itemCount + x]!]));
+    for (const x of table) usageBefore[x] = usage[itemCount + x]!;
     const previous = recover(candidates[k]!.tids, k, -1);
     const bits = lengths.bits();
     if (bits < best - SAVING) {
       enter(k);
       table.push(k);
-      best = prune(bits, usageBefore);
+      best = prune(bits, k);
     } else {
       undo(candidates[k]!.tids, previous);
     }
   }
   return table.filter((k) => usage[itemCount + k]! > 0);
 
-  /** Post-acceptance pruning: try dropping each chosen set whose usage fell (least used first), keep a drop that saves bits. */
-  function prune(bits: number, usageBefore: ReadonlyMap<number, number>): number {
+  /**
+   * Post-acceptance pruning: try dropping each chosen set (but the one just accepted) whose usage
+   * fell (least used first), keep a drop that saves bits.
+   */
+  function prune(bits: number, accepted: number): number {
     let current = bits;
     const tried = new Set<number>();
     for (;;) {
-      const shrunk = table.filter((k) => !tried.has(k) && usageBefore.has(k) && usage[itemCount + k]! < usageBefore.get(k)!).sort((a, b) => usage[itemCount + a]! - usage[itemCount + b]! || a - b);
+      const shrunk = table.filter((k) => !tried.has(k) && k !== accepted && usage[itemCount + k]! < usageBefore[k]!).sort((a, b) => usage[itemCount + a]! - usage[itemCount + b]! || a - b);
       const k = shrunk[0];
       if (k === undefined) return current;
       tried.add(k);
-      leave(k);
       const previous = recover(candidates[k]!.tids, -1, k);
       const bits = lengths.bits();
       if (bits < current - SAVING) {
         current = bits;
+        leave(k);
         table = table.filter((x) => x !== k);
       } else {
-        enter(k);
         undo(candidates[k]!.tids, previous);
       }
     }

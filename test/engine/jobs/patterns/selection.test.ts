@@ -11,7 +11,7 @@ import { closedItemsets } from '../../../../src/engine/jobs/patterns/fpgrowth.js
 import { krimp } from '../../../../src/engine/jobs/patterns/krimp.js';
 import { runBin, tempDir } from '../../../helpers/cli.js';
 
-const rows = (records: Array<{ text: string; tags?: string[]; source?: string }>) => records.map((r, i) => ({ id: i + 1, text: r.text, tags: JSON.stringify(r.tags ?? []), source: r.source ?? null }));
+const rows = (records: Array<{ text: string; tags?: string[]; source?: string }>) => records.map((r, i) => [i + 1, r.text, JSON.stringify(r.tags ?? []), r.source ?? null] as const);
 
 /** A seeded PRNG (mulberry32). */
 function prng(seed: number) {
