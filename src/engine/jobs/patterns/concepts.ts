@@ -17,8 +17,8 @@
  * Stop words and numbers between two words do not separate them ("opened a ticket"),
  * punctuation does (a phrase never crosses a clause).
  */
-import { stemmer } from 'stemmer';
 import { NEGATIONS, STOP_WORDS } from '../../text/features.js';
+import { stemmed } from './items.js';
 import type { ItemMode } from '../../../contract/job-params.js';
 
 /** Bouma's threshold for a collocation: half of the way from independence to "only ever together". */
@@ -29,16 +29,6 @@ const LABEL_SAMPLES = 24;
 
 const BREAK = -1;
 
-const stems = new Map<string, string>();
-function stemmed(word: string): string {
-  let stem = stems.get(word);
-  if (stem === undefined) {
-    stem = stemmer(word);
-    if (stems.size > 200_000) stems.clear();
-    stems.set(word, stem);
-  }
-  return stem;
-}
 
 /** The stems a tag names: one for "enterprise", the parts for "churn-risk" (and the whole, as written with its hyphen). */
 function tagConcepts(tag: string): string[][] {

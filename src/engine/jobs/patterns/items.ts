@@ -12,7 +12,8 @@ import { NEGATIONS, STOP_WORDS } from '../../text/features.js';
 const WORD = /[a-z][a-z'’-]*[a-z]/g;
 const stems = new Map<string, string>();
 
-function stemmed(word: string): string {
+/** A word's Porter stem, cached (a store repeats its words; the cache is dropped past 200,000). */
+export function stemmed(word: string): string {
   let stem = stems.get(word);
   if (stem === undefined) {
     stem = stemmer(word);
