@@ -172,36 +172,17 @@ function engineOver(db: Database, options: EngineOptions): Engine {
     },
     unusedWorkspaceId: async () => (await store()).unusedWorkspaceId(db),
     ensureWorker: (afterTrigger) => workers.ensureWorker(afterTrigger),
-    counts: async () => {
-      try {
-        return (await import('./store/backup.js')).counts(db);
-      } catch (error) {
-        throw asStoreError(db, error);
-      }
-    },
-    backup: async (destination) => {
-      try {
-        return await (await import('./store/backup.js')).backupDatabase(db, destination);
-      } catch (error) {
-        throw asStoreError(db, error);
-      }
-    },
-    restore: async (backupFile) => {
-      try {
+    // The whole database's facets: SQLite's own failures become the store's error kind, as in every facet.
+    ...guarded(db, {
+      counts: async () => (await import('./store/backup.js')).counts(db),
+      backup: async (destination: string) => (await import('./store/backup.js')).backupDatabase(db, destination),
+      restore: async (backupFile: string) => {
         const restored = await (await import('./store/backup.js')).restoreDatabase(db, backupFile);
         if (restored.unfinished > 0) workers.ensureWorker(false);
         return restored;
-      } catch (error) {
-        throw asStoreError(db, error);
-      }
-    },
-    check: async () => {
-      try {
-        return (await import('./store/doctor.js')).checkStore(db);
-      } catch (error) {
-        throw asStoreError(db, error);
-      }
-    },
+      },
+      check: async () => (await import('./store/doctor.js')).checkStore(db),
+    }),
     keys: {
       create: async (workspaceId, scopes) => (await keys()).createApiKey(db, workspaceId, scopes, now()),
       list: async () => (await keys()).listApiKeys(db),
