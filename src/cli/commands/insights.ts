@@ -66,11 +66,10 @@ const plural = (n: number, word: string) => `${n.toLocaleString('en-US')} ${word
 
 function reportBadLines(ctx: Context, file: string, summary: { errors: Array<{ line: number; message: string }>; skipped: number }): void {
   const name = file === '-' ? 'stdin' : file;
-  // The engine keeps the first few (MAX_REPORTED); past them a count, so a wrong file does not flood the terminal or the CI log.
-  const shown = summary.errors;
   // Line 0: a finding about the whole file (a merge link that does not close), not one line.
-  for (const error of shown) ctx.ui.err(ctx.ui.clean(error.line > 0 ? `${name}:${error.line}: ${error.message}` : `${name}: ${error.message}`));
-  if (summary.skipped > shown.length) ctx.ui.err(`… and ${plural(summary.skipped - shown.length, 'more bad line')}`);
+  for (const error of summary.errors) ctx.ui.err(ctx.ui.clean(error.line > 0 ? `${name}:${error.line}: ${error.message}` : `${name}: ${error.message}`));
+  // The engine keeps only the first few (MAX_REPORTED): past them a count, so a wrong file does not flood the terminal or the CI log.
+  if (summary.skipped > summary.errors.length) ctx.ui.err(`… and ${plural(summary.skipped - summary.errors.length, 'more bad line')}`);
 }
 
 /** A file whose first 8,000 bytes look binary (see looksBinary): an archive or a database, not lines to import. */
