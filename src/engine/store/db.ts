@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { StorageError } from '../../contract/errors.js';
+import { normalizeText } from '../text/normalize.js';
 
 export type Database = BetterSqlite3.Database;
 
@@ -21,7 +22,8 @@ const BUSY_TIMEOUT_MS = 10_000;
 export const ACTIVE_TEXT_INDEX = `CREATE UNIQUE INDEX insights_active_normalized ON insights (workspace_id, normalized_text) WHERE status = 'active'`;
 
 /** Each entry moves the schema from version i to i + 1. Never edit a shipped entry; append. */
-const MIGRATIONS: readonly string[] = [
+/** SQL, or a function for what SQL cannot say (a new text identity computed in JavaScript). */
+const MIGRATIONS: ReadonlyArray<string | ((db: Database) => void)> = [
   `
   CREATE TABLE insights (
     id INTEGER PRIMARY KEY,
@@ -169,7 +171,19 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (workspace_id, idempotency_key)
   ) WITHOUT ROWID;
   `,
+  // 5: normalized text keeps a closing "+"/"#" run ("c++", "c#"). The new form only splits what
+  // the old one joined (old = new with its edges stripped), so no two rows can collide.
+  renormalizeNameSuffixes,
 ];
+
+function renormalizeNameSuffixes(db: Database): void {
+  const rows = db.prepare(`SELECT id, text, normalized_text FROM insights WHERE text GLOB '*[+#]*'`).all() as Array<{ id: number; text: string; normalized_text: string }>;
+  const update = db.prepare('UPDATE insights SET normalized_text = ? WHERE id = ?');
+  for (const row of rows) {
+    const renormalized = normalizeText(row.text);
+    if (renormalized !== row.normalized_text) update.run(renormalized, row.id);
+  }
+}
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
@@ -376,7 +390,11 @@ function migrate(db: Database, file: string): void {
   db.transaction(() => {
     // Re-read inside the write lock: another process may have migrated meanwhile.
     const inside = db.pragma('user_version', { simple: true }) as number;
-    for (let version = inside; version < SCHEMA_VERSION; version++) db.exec(MIGRATIONS[version]!);
+    for (let version = inside; version < SCHEMA_VERSION; version++) {
+      const migration = MIGRATIONS[version]!;
+      if (typeof migration === 'string') db.exec(migration);
+      else migration(db);
+    }
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }).immediate();
 }

@@ -31,3 +31,13 @@ test('textFeatures: symbols that make a name, compounds written apart, directed 
   assert.equal(textFeatures("Soylent hasn't logged in").negated, true);
   assert.ok(!textFeatures("Soylent hasn't logged in").content.includes('hasn'));
 });
+
+test('normalizeText keeps a "+" or "#" run that closes the last word: C++ and C# are not C', () => {
+  const cases = ["writes C++.", 'written in C#!', 'in F# ', 'x++', '++', 'a + b', '#tag', 'plain.'];
+  for (const text of cases) assert.equal(normalizeText(text), normalizeTextSlowly(text), text);
+  assert.equal(normalizeText("Initech's team writes C++."), "initech's team writes c++");
+  assert.notEqual(normalizeText('written in C#.'), normalizeText('written in C.'));
+  assert.equal(normalizeText('"C++"'), 'c++');
+  assert.equal(normalizeText('++'), '', 'symbols alone are still nothing');
+  assert.equal(normalizeText('#tag'), 'tag', 'a leading "#" is still an edge');
+});
