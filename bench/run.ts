@@ -242,7 +242,7 @@ async function benchConsolidation(): Promise<void> {
   }
   for (const p of consolidationBench(['pairs']) as Array<Record<string, any>>) {
     rows.push({
-      figure: `consolidation on hand-labelled ${p.set} pairs, ${p.split} half (${p.pairs} pairs, ${p.judged_same} judged same)`,
+      figure: `consolidation on hand-labelled ${p.set} pairs, ${p.split} (${p.pairs} pairs, ${p.judged_same} judged same)`,
       value: p.precision * 100,
       unit: `% precision, recall ${(p.recall * 100).toFixed(1)} %`,
       goal: p.split === 'held-out' ? 'P ≥ 0.95, R ≥ 0.85' : '',

@@ -21,6 +21,8 @@ export interface LabelledPair {
   band: string;
   how_found: string;
   split: 'dev' | 'held-out';
+  /** Which labelling session a pair comes from (the fresh set's). */
+  batch?: string;
 }
 
 export const readPairs = (file: string): LabelledPair[] =>
