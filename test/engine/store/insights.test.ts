@@ -18,6 +18,17 @@ test('the same normalized text reinforces the active insight instead of adding o
   db.close();
 });
 
+test('a name closed by "+" or "#" is another text: "writes C++." does not reinforce "writes C."', () => {
+  const { db } = freshDb();
+  const c = addInsight(db, { workspaceId: 1, text: "Initech's team writes C.", now: NOW });
+  const cpp = addInsight(db, { workspaceId: 1, text: "Initech's team writes C++.", now: NOW });
+  const csharp = addInsight(db, { workspaceId: 1, text: "Initech's team writes C#", now: NOW });
+  assert.deepEqual([c.reinforced, cpp.reinforced, csharp.reinforced], [false, false, false]);
+  assert.equal(addInsight(db, { workspaceId: 1, text: "initech's team writes c++", now: NOW }).insight.id, cpp.insight.id);
+  assert.equal(listInsights(db, { workspaceId: 1 }).length, 3);
+  db.close();
+});
+
 test('workspaces are separate; an unused workspace is one past the highest in use', () => {
   const { db } = freshDb();
   assert.equal(unusedWorkspaceId(db), 1);
