@@ -5,7 +5,7 @@
  * Prints a table and writes .bench/results.json.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,8 @@ import Sqlite from 'better-sqlite3';
 import { JOB_CACHE_MIB, openDatabaseWith } from '../src/engine/store/db.js';
 import { createJob } from '../src/engine/queue/queue.js';
 import { runDecaySweep } from '../src/engine/jobs/decay/job.js';
+import { normalizeText } from '../src/engine/text/normalize.js';
+import { readSummaries } from './lib/labelled-pairs.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(ROOT, 'bin', 'nex-compound.js');
@@ -57,18 +59,48 @@ function timeCommands(commands: Array<{ args: string[]; env?: Record<string, str
   return totals.map((t) => t.sort((a, b) => a - b)[Math.floor(t.length / 2)]!);
 }
 
+/** mulberry32: a small seeded generator, so every run seeds the same store. */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+let summaries: string[] | undefined;
+
+/**
+ * n insights of real text (package summaries, bench/data) in random order, each made unique by
+ * a random serial where the corpus runs out, so the unique index on normalized text is filled
+ * in random key order as a real store's is; ages and confidences drawn at random too.
+ */
 function seedInsights(file: string, n: number): void {
+  summaries ??= [...new Map(readSummaries().map((text) => [normalizeText(text), text])).values()].filter((text) => normalizeText(text) !== '');
+  const random = seeded(20261203 + n);
   const db = openDatabaseWith(Sqlite, file, { create: true });
   const insert = db.prepare(
     `INSERT INTO insights (workspace_id, text, normalized_text, source, tags, confidence, base_confidence, created_at, last_reinforced_at)
      VALUES (1, ?, ?, 'bench', '[]', ?, ?, ?, ?)`,
   );
   const now = Date.now();
+  const corpus = summaries;
+  const order = Array.from(corpus.keys());
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
   const batch = db.transaction((from: number, to: number) => {
     for (let i = from; i < to; i++) {
-      const base = 0.2 + ((i * 7919) % 80) / 100;
-      const last = now - ((i * 104729) % 500) * DAY;
-      insert.run(`bench insight ${i}`, `bench insight ${i}`, base, base, last - DAY, last);
+      const base = 0.2 + Math.floor(random() * 80) / 100;
+      const last = now - Math.floor(random() * 500 * DAY);
+      const summary = corpus[order[i % order.length]!]!;
+      // Past the corpus, the same texts again in the same shuffled order, each with a serial.
+      const text = i < order.length ? summary : `${summary} #${Math.floor(i / order.length)}`;
+      insert.run(text, normalizeText(text), base, base, last - DAY, last);
     }
   });
   for (let i = 0; i < n; i += 50_000) batch(i, Math.min(n, i + 50_000));
@@ -124,33 +156,66 @@ async function benchStartup(): Promise<void> {
   rows.push({ figure: 'local watch: completion seen after worker finished (max)', value: lags.at(-1)!, unit: 'ms', goal: '≤ 250 ms' });
 }
 
+/** The decay formula as one plain UPDATE, what the sqlite3 CLI runs as the anchor (src/engine/jobs/decay/job.ts has the job's). */
+function decayAnchorSql(now: number): string {
+  const floor = 0.05;
+  const grace = 7 * DAY;
+  const halfLife = 30 * DAY;
+  const decayed = `CASE WHEN base_confidence <= ${floor} THEN base_confidence ELSE ${floor} + (base_confidence - ${floor}) * pow(2.0, -(max(0, ${now} - last_reinforced_at - ${grace}) * 1.0) / ${halfLife}) END`;
+  return `UPDATE insights SET confidence = ${decayed}, status = CASE WHEN (${decayed}) < 0.1 AND ${now} - last_reinforced_at > ${grace} THEN 'archived' ELSE status END WHERE workspace_id = 1 AND status = 'active';`;
+}
+
+/**
+ * The decay sweep against its anchor, the same rows decayed by a single UPDATE in the sqlite3
+ * CLI: both on fresh copies of one seeded store, interleaved, median of 3.
+ */
 async function benchDecay(): Promise<void> {
   const n = full ? 1_000_000 : 200_000;
   const dir = tmp();
-  const file = path.join(dir, 'engine.db');
-  seedInsights(file, n);
-  const db = openDatabaseWith(Sqlite, file, { create: false, cacheMiB: JOB_CACHE_MIB });
-  // Baseline: a bare full scan of the same rows, the floor any sweep must pay.
-  const scanStart = performance.now();
-  let sum = 0;
-  for (const row of db.prepare('SELECT id, confidence, base_confidence, last_reinforced_at FROM insights').raw().iterate() as IterableIterator<number[]>) sum += row[1]!;
-  const scanMs = performance.now() - scanStart;
-  void sum;
-  const job = createJob(db, { workspaceId: 1, jobType: 'decay_sweep', dryRun: false, now: Date.now() });
-  const start = performance.now();
-  const outcome = runDecaySweep({ db, job, params: {}, now: Date.now(), progress: () => undefined });
-  db.transaction(() => outcome.apply?.()).immediate();
-  const ms = performance.now() - start;
-  db.close();
+  const pristine = path.join(dir, 'pristine.db');
+  seedInsights(pristine, n);
+  const hasCli = spawnSync('sqlite3', ['--version']).status === 0;
+  if (!hasCli) process.stderr.write('bench: decay: no sqlite3 CLI, so no anchor (Debian: apt-get install sqlite3)\n');
+  const sweeps: number[] = [];
+  const anchors: number[] = [];
+  let peakRssMb = 0;
+  for (let run = 0; run < 3; run++) {
+    const file = path.join(dir, `run-${run}.db`);
+    copyFileSync(pristine, file);
+    const now = Date.now();
+    const db = openDatabaseWith(Sqlite, file, { create: false, cacheMiB: JOB_CACHE_MIB });
+    const job = createJob(db, { workspaceId: 1, jobType: 'decay_sweep', dryRun: false, now });
+    const start = performance.now();
+    const outcome = runDecaySweep({ db, job, params: {}, now, progress: () => undefined });
+    db.transaction(() => outcome.apply?.()).immediate();
+    sweeps.push(performance.now() - start);
+    db.close();
+    peakRssMb = Math.max(peakRssMb, process.resourceUsage().maxRSS / 1024);
+    if (hasCli) {
+      const anchorFile = path.join(dir, `anchor-${run}.db`);
+      copyFileSync(pristine, anchorFile);
+      const anchorStart = performance.now();
+      const r = spawnSync('sqlite3', [anchorFile, decayAnchorSql(now)], { encoding: 'utf8' });
+      anchors.push(performance.now() - anchorStart);
+      if (r.status !== 0) throw new Error(`sqlite3 decay anchor failed: ${r.stderr}`);
+      rmSync(anchorFile, { force: true });
+    }
+    rmSync(file, { force: true });
+  }
+  rmSync(dir, { recursive: true, force: true });
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  const ms = median(sweeps);
+  const anchorMs = hasCli ? median(anchors) : undefined;
+  const spread = (values: number[]) => `${Math.round(Math.min(...values)).toLocaleString('en-US')}–${Math.round(Math.max(...values)).toLocaleString('en-US')} ms`;
   rows.push({
-    figure: `decay_sweep over ${n.toLocaleString('en-US')} insights`,
+    figure: `decay_sweep over ${n.toLocaleString('en-US')} insights in random key order (median of 3: ${spread(sweeps)}${hasCli ? `; anchor ${spread(anchors)}` : ''})`,
     value: ms,
     unit: 'ms',
-    baseline: scanMs,
-    baselineLabel: 'bare SELECT scan',
-    ratio: ms / scanMs,
-    goal: full ? '< 5,000 ms' : '(1M: < 5 s)',
-    peakRssMb: process.resourceUsage().maxRSS / 1024,
+    baseline: anchorMs,
+    baselineLabel: 'sqlite3 CLI: one UPDATE with the same formula',
+    ratio: anchorMs === undefined ? undefined : ms / anchorMs,
+    goal: `≤ 1.0× its anchor${full ? '; < 5,000 ms' : ''}`,
+    peakRssMb,
   });
 }
 
@@ -231,6 +296,47 @@ function consolidationBench(args: string[]): Array<Record<string, number>> {
     .map((line) => JSON.parse(line) as Record<string, number>);
 }
 
+/**
+ * The whole consolidation plan over 100k real summaries (candidates, verification, clustering)
+ * against the anchor's candidate generation alone: a numpy MinHash-LSH over the same texts
+ * (bench/anchors/minhash_lsh.py). Interleaved, median of 3.
+ */
+function benchConsolidationAgainstNumpy(): void {
+  const probe = spawnSync('python3', ['-c', 'import numpy'], { encoding: 'utf8' });
+  if (probe.status !== 0) {
+    process.stderr.write('bench: consolidation: no python3 with numpy, so no MinHash-LSH anchor (Debian: apt-get install python3-numpy)\n');
+    return;
+  }
+  const count = 100_000;
+  const input = readSummaries(count)
+    .map((text) => JSON.stringify({ text }))
+    .join('\n');
+  const plans: number[] = [];
+  const anchors: number[] = [];
+  let candidates = 0;
+  for (let run = 0; run < 3; run++) {
+    const plan = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'consolidation-plan-time.ts'), path.join(ROOT, 'src', 'engine', 'jobs', 'consolidation', 'plan.ts'), String(count)], { encoding: 'utf8', cwd: ROOT });
+    if (plan.status !== 0) throw new Error(`consolidation plan timing failed: ${plan.stderr}`);
+    plans.push((JSON.parse(plan.stdout.trim().split('\n').at(-1)!) as { seconds: number }).seconds * 1000);
+    const lsh = spawnSync('python3', [path.join(ROOT, 'bench', 'anchors', 'minhash_lsh.py')], { input, encoding: 'utf8', maxBuffer: 1 << 24 });
+    if (lsh.status !== 0) throw new Error(`numpy MinHash-LSH anchor failed: ${lsh.stderr}`);
+    const result = JSON.parse(lsh.stdout.trim()) as { seconds: number; candidate_pairs: number };
+    anchors.push(result.seconds * 1000);
+    candidates = result.candidate_pairs;
+  }
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[1]!;
+  const range = (values: number[]) => `${Math.round(Math.min(...values)).toLocaleString('en-US')}–${Math.round(Math.max(...values)).toLocaleString('en-US')} ms`;
+  rows.push({
+    figure: `consolidation: whole plan over ${count.toLocaleString('en-US')} real summaries vs candidate generation alone in numpy (median of 3: ${range(plans)}; anchor ${range(anchors)}, ${candidates.toLocaleString('en-US')} candidate pairs)`,
+    value: median(plans),
+    unit: 'ms',
+    baseline: median(anchors),
+    baselineLabel: 'numpy MinHash-LSH, 20 bands × 4 rows',
+    ratio: median(plans) / median(anchors),
+    goal: '≤ 1.0×',
+  });
+}
+
 async function benchConsolidation(): Promise<void> {
   for (const q of consolidationBench(['quality'])) {
     rows.push({
@@ -257,6 +363,7 @@ async function benchConsolidation(): Promise<void> {
     baselineLabel: 'all pairs',
     ratio: b!.keyed_seconds! / b!.all_pairs_seconds!,
   });
+  benchConsolidationAgainstNumpy();
   const [idempotence, speed] = consolidationBench(['realtext']) as Array<Record<string, any>>;
   rows.push({
     figure: `consolidation job twice over ${idempotence!.first.insights.toLocaleString('en-US')} real package summaries (${idempotence!.first.clusters} clusters, then ${idempotence!.second.clusters})`,
