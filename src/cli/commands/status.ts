@@ -13,7 +13,7 @@ import { resolveSettings } from '../settings/settings.js';
 export default defineCommand({
   name: 'status',
   description: 'show a job once (GET /v1/compounding/jobs/{job_run_id})',
-  arguments: [{ syntax: '[job_run_id]', description: 'the UUID printed by trigger (or --latest)' }],
+  arguments: [{ syntax: '[job_run_id]', description: 'the UUID printed by trigger (or --latest; none at a terminal: pick from the recent jobs)' }],
   options: {
     latest: switchOption('--latest', 'the newest job: of the local workspace, or triggered from this machine for the remote API'),
     retries: valueOption('--retries <n>', 'retries of transient failures (default 4)'),
@@ -27,7 +27,7 @@ export default defineCommand({
     const retries = options.retries !== undefined ? parseNonNegativeInt(options.retries, '--retries') : undefined;
     const settings = await resolveSettings(ctx.globals, { provider }, ctx.deps);
     const given = idArg === undefined ? [] : [idArg];
-    const id = (await jobIdsOrLatest(ctx, settings, given, Boolean(options.latest)))?.[0] ?? (provider === 'nex' ? parseJobRunId(idArg!) : parseProviderJobId(idArg!));
+    const id = (await jobIdsOrLatest(ctx, settings, given, Boolean(options.latest), 'show'))?.[0] ?? (provider === 'nex' ? parseJobRunId(idArg!) : parseProviderJobId(idArg!));
     const backend = await openBackend(ctx, settings, retries !== undefined ? { retries } : {});
     const status = await backend.status(id, ctx.deps.signal ? { signal: ctx.deps.signal } : {});
     const { outcome } = lifecycleOf(status);

@@ -17,7 +17,7 @@ export function parseWatchIds(ids: readonly string[], provider: ProviderName = '
 export default defineCommand({
   name: 'watch',
   description: 'follow jobs until each is completed or failed; the exit code is the outcome',
-  arguments: [{ syntax: '[job_run_id...]', description: 'one or more job UUIDs (or --latest)' }],
+  arguments: [{ syntax: '[job_run_id...]', description: 'one or more job UUIDs (or --latest; none at a terminal: pick from the recent jobs)' }],
   options: {
     latest: switchOption('--latest', 'the newest job: of the local workspace, or triggered from this machine for the remote API'),
     provider: valueOption('--provider <name>', 'the job API: nex (default), julep, nexio or jobs'),
