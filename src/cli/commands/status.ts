@@ -1,6 +1,6 @@
 /** `nex-compound status <job_run_id>`: one read of a job's state. */
 import { JobFailedError, UsageError } from '../../contract/errors.js';
-import { isFailureOutcome } from '../../contract/lifecycle.js';
+import { isFailureOutcome, PROVIDER_NAMES } from '../../contract/lifecycle.js';
 import { lifecycleOf, type JobStatus } from '../../contract/jobs.js';
 import { parseJobRunId, parseNonNegativeInt, parseProvider, parseProviderJobId } from '../../contract/parse.js';
 import { sanitize } from '../../contract/sanitize.js';
@@ -18,7 +18,7 @@ export default defineCommand({
     latest: switchOption('--latest', 'the newest job: of the local workspace, or triggered from this machine for the remote API'),
     retries: valueOption('--retries <n>', 'retries of transient failures (default 4)'),
     exitStatus: switchOption('--exit-status', 'exit 1 when the job has failed or was cancelled'),
-    provider: valueOption('--provider <name>', 'the job API: nex (default), julep, nexio or jobs'),
+    provider: valueOption('--provider <name>', 'the job API: nex (default), julep, nexio or jobs', { values: PROVIDER_NAMES }),
     strict: switchOption('--strict', 'a success with warnings (Nexio degraded) exits 1'),
     details: switchOption('--details', 'what the run found: consolidation clusters and conflicts (local engine; dry runs too)'),
   },

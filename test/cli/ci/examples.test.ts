@@ -6,20 +6,15 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
-import * as commander from 'commander';
 import { parse as parseYaml } from 'yaml';
-import { buildProgram, loadCommands } from '../../../src/cli/program.js';
-import { createUi } from '../../../src/cli/ui.js';
-import { describeProgram } from '../../../src/cli/commands/completion.js';
-import type { Deps } from '../../../src/cli/deps.js';
+import { loadCommands } from '../../../src/cli/program.js';
+import { completionTree } from '../../../src/cli/commands/completion.js';
 import { ROOT } from '../../helpers/cli.js';
 
-type Spec = ReturnType<typeof describeProgram>;
-
-const program = buildProgram({ version: '0.0.0-test', stdout: new PassThrough(), stderr: new PassThrough(), env: {} } as unknown as Deps, commander, createUi, await loadCommands(undefined));
-const root = describeProgram(program);
+// The tree completion is generated from: the commands' own declarations and the global flags.
+const { root, globals } = completionTree(await loadCommands(undefined), 'nex-compound');
+type Spec = typeof root;
 
 /** Every nex-compound invocation in a shell script: GitHub expressions and redirections dropped. */
 function invocations(script: string): string[][] {
@@ -41,7 +36,7 @@ function check(argv: string[]): string[] {
   const problems: string[] = [];
   let command: Spec = root;
   let positionals = 0;
-  const options = () => [...root.options, ...(command === root ? [] : command.options)];
+  const options = () => [...globals, ...root.options, ...(command === root ? [] : command.options)];
   for (let i = 0; i < argv.length; i++) {
     const word = argv[i]!;
     if (word.startsWith('-')) {
