@@ -91,6 +91,7 @@ describe('the job picker on a pseudo-terminal', { skip: hasScript ? false : 'uti
     const after = afterPicker(run.screen);
     assert.ok(after.includes(older), `the chosen job was not watched:\n${after}`);
     assert.ok(!after.includes(newer), after);
+    assert.equal(run.screen.match(/local engine at/g)?.length, 1, 'the database is named once');
     assertSane(run);
   });
 
