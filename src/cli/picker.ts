@@ -93,35 +93,61 @@ export async function pick(deps: Pick<Deps, 'stdin' | 'stderr' | 'signal'>, titl
     drawn = frame.length;
   };
 
-  return new Promise<number | undefined>((resolve) => {
-    const finish = (chosen: number | undefined) => {
+  return new Promise<number | undefined>((resolve, reject) => {
+    let done = false;
+    /** Puts the terminal back: raw mode off, the list erased, the cursor shown. Once, however the pick ends. */
+    const restore = () => {
+      if (done) return;
+      done = true;
       stdin.removeListener('keypress', onKey);
       deps.signal?.removeEventListener('abort', onAbort);
       try {
         stdin.setRawMode(false);
       } finally {
         stdin.pause();
-        stderr.write(`${eraseFrame(drawn)}${SHOW_CURSOR}`);
+        stderr.write(`${drawn > 0 ? eraseFrame(drawn) : ''}${SHOW_CURSOR}`);
+      }
+    };
+    const finish = (chosen: number | undefined) => {
+      try {
+        restore();
         resolve(chosen);
+      } catch (error) {
+        reject(error);
+      }
+    };
+    const fail = (error: unknown) => {
+      try {
+        restore();
+      } finally {
+        reject(error);
       }
     };
     const onKey = (_text: string | undefined, key: Key | undefined) => {
-      const step = pickStep(index, items.length, key ?? {});
-      if (step.kind === 'move') {
-        index = step.index;
-        draw();
-      } else if (step.kind === 'chosen') finish(step.index);
-      else if (step.kind === 'cancelled') finish(undefined);
+      try {
+        const step = pickStep(index, items.length, key ?? {});
+        if (step.kind === 'move') {
+          index = step.index;
+          draw();
+        } else if (step.kind === 'chosen') finish(step.index);
+        else if (step.kind === 'cancelled') finish(undefined);
+      } catch (error) {
+        fail(error);
+      }
     };
     const onAbort = () => finish(undefined);
     if (deps.signal?.aborted) return resolve(undefined);
     emitKeypressEvents(stdin as unknown as NodeJS.ReadableStream);
     stdin.setRawMode(true);
-    stderr.write(HIDE_CURSOR);
-    draw();
-    stdin.on('keypress', onKey);
-    deps.signal?.addEventListener('abort', onAbort, { once: true });
-    stdin.resume();
+    try {
+      stderr.write(HIDE_CURSOR);
+      draw();
+      stdin.on('keypress', onKey);
+      deps.signal?.addEventListener('abort', onAbort, { once: true });
+      stdin.resume();
+    } catch (error) {
+      fail(error);
+    }
   });
 }
 

@@ -82,3 +82,20 @@ test('an abort (SIGTERM) cancels the pick and restores the terminal too', async 
   assert.deepEqual(stdin.rawModes, [true, false]);
   assert.ok(stderr.text.endsWith('\u001b[?25h'));
 });
+
+test('a terminal that fails while the list is drawn: the error comes out, and raw mode is off again', async () => {
+  const stdin = new FakeKeyboard();
+  const stderr = new FakeTerminal(true);
+  let writes = 0;
+  const write = stderr.write.bind(stderr);
+  stderr.write = ((chunk: string) => {
+    if (++writes === 3) throw new Error('EIO');
+    return write(chunk);
+  }) as typeof stderr.write;
+  const chosen = pick({ stdin, stderr }, 'Which one?', ['first', 'second']);
+  stdin.write('j');
+  await assert.rejects(chosen, /EIO/);
+  assert.deepEqual(stdin.rawModes, [true, false]);
+  assert.equal(stdin.listenerCount('keypress'), 0);
+  assert.ok(stderr.text.endsWith('\u001b[?25h'));
+});
