@@ -7,6 +7,9 @@
 import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { BIN, runBin, tempDir } from '../helpers/cli.js';
 
@@ -111,4 +114,43 @@ describe('the job picker on a pseudo-terminal', { skip: hasScript ? false : 'uti
       assertSane(run);
     });
   }
+
+  test('remote API: the jobs this machine triggered against that server, newest first; the chosen one is read from it', async () => {
+    const jobs = new Map<string, string>();
+    // A raw loopback API: a trigger creates a job, a status read answers it completed.
+    const server = createServer((request, response) => {
+      request.resume().on('end', () => {
+        const id = /^\/v1\/compounding\/jobs\/([0-9a-f-]{36})$/.exec(request.url ?? '')?.[1];
+        if (request.method === 'POST') {
+          const job = { job_run_id: randomUUID(), job_type: 'metrics', workspace_id: 1, dry_run: false, status: 'accepted' };
+          jobs.set(job.job_run_id, 'metrics');
+          response.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify(job));
+        } else if (id && jobs.has(id)) {
+          response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ job_run_id: id, job_type: 'metrics', status: 'completed', dry_run: false, insights_scanned: 7, insights_affected: 0, candidates_created: 0, errors: 0 }));
+        } else response.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const home = tempDir('nex-compound-picker-remote-');
+      const remote = { NEX_API_KEY: 'nex_test_key_0123456789', NEX_BASE_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, HOME: home, XDG_DATA_HOME: home, NEX_COMPOUND_CONFIG_DIR: home, NO_COLOR: '1' };
+      const ids: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        const r = await runBin(['trigger', 'metrics', '--json'], { env: remote });
+        assert.equal(r.code, 0, r.stderr);
+        ids.push((JSON.parse(r.stdout) as { job_run_id: string }).job_run_id);
+      }
+      const run = await onPty(['status'], 'j\r', remote);
+      assert.equal(run.code, 0, run.screen);
+      const list = run.screen.slice(run.screen.search(TITLE));
+      assert.ok(list.indexOf(ids[1]!) < list.indexOf(ids[0]!), `not newest first:\n${list}`);
+      assert.match(list, new RegExp(`${ids[1]}\\s+metrics\\s+triggered\\s+(just now|\\d+[smh] ago)`));
+      const after = afterPicker(run.screen);
+      assert.ok(after.includes(ids[0]!) && !after.includes(ids[1]!), after);
+      assert.match(after, /completed/);
+      assertSane(run);
+    } finally {
+      server.close();
+    }
+  });
 });
