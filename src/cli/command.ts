@@ -19,7 +19,13 @@ interface OptionBase {
   readonly description: string;
   /** Accepted but left out of --help (a flag we discourage, like --api-key). */
   readonly hidden?: boolean;
+  /** The only values it takes: the command checks against this list, and completion offers it. */
+  readonly values?: readonly string[];
+  /** Its value is a file path: completion offers filenames (and for no other flag). */
+  readonly path?: boolean;
 }
+/** What a flag may declare beside its syntax and description. */
+type OptionExtra = Pick<OptionBase, 'hidden' | 'values' | 'path'>;
 /** A switch: true when given. */
 export interface SwitchOption extends OptionBase {
   readonly kind: 'switch';
@@ -39,8 +45,8 @@ export interface NegatedOption extends OptionBase {
 export type OptionSpec = SwitchOption | ValueOption | ListOption | NegatedOption;
 
 export const switchOption = (flags: string, description: string, extra: { hidden?: boolean } = {}): SwitchOption => ({ kind: 'switch', flags, description, ...extra });
-export const valueOption = (flags: string, description: string, extra: { hidden?: boolean } = {}): ValueOption => ({ kind: 'value', flags, description, ...extra });
-export const listOption = (flags: string, description: string): ListOption => ({ kind: 'list', flags, description });
+export const valueOption = (flags: string, description: string, extra: OptionExtra = {}): ValueOption => ({ kind: 'value', flags, description, ...extra });
+export const listOption = (flags: string, description: string, extra: OptionExtra = {}): ListOption => ({ kind: 'list', flags, description, ...extra });
 export const negatedOption = (flags: string, description: string): NegatedOption => ({ kind: 'negated', flags, description });
 
 export type OptionSpecs = Readonly<Record<string, OptionSpec>>;
@@ -54,6 +60,10 @@ export interface ArgumentSpec {
   /** '<job_type>' (required), '[value]' (optional) or '<job_run_id...>' (one or more). */
   readonly syntax: string;
   readonly description?: string;
+  /** The only values it takes (checked by the command), offered by completion. */
+  readonly values?: readonly string[];
+  /** A file path: completion offers filenames. */
+  readonly path?: boolean;
 }
 
 type ArgumentValue<A> = A extends { syntax: `${string}...${string}` } ? string[] : A extends { syntax: `[${string}` } ? string | undefined : string;

@@ -27,7 +27,7 @@ export const GLOBAL_OPTIONS = {
   allowInsecureHttp: switchOption('--allow-insecure-http', 'allow sending the API key over plain http to a non-loopback host'),
   local: switchOption('--local', 'use the bundled local engine (SQLite)'),
   remote: switchOption('--remote', 'use the remote Nex API'),
-  db: valueOption('--db <path>', 'local engine database (env NEX_COMPOUND_DB; default $XDG_DATA_HOME/nex-compound/engine.db)'),
+  db: valueOption('--db <path>', 'local engine database (env NEX_COMPOUND_DB; default $XDG_DATA_HOME/nex-compound/engine.db)', { path: true }),
   workspace: valueOption('--workspace <id>', 'local engine workspace (env NEX_COMPOUND_WORKSPACE; default 1)'),
 } as const;
 

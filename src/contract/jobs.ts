@@ -25,6 +25,11 @@ export interface AcceptedJob {
   dry_run: boolean;
   status: 'accepted';
   success?: boolean;
+  /**
+   * The server answered a resent Idempotency-Key with the job an earlier request created
+   * (its `Idempotent-Replayed: true` header): nothing new was started.
+   */
+  replayed?: boolean;
 }
 
 export interface JobStatus {

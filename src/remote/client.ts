@@ -168,6 +168,7 @@ export class RemoteBackend implements JobBackend {
         dry_run: typeof accepted.dry_run === 'boolean' ? accepted.dry_run : request.dry_run,
         status: 'accepted',
         ...(typeof accepted.success === 'boolean' ? { success: accepted.success } : {}),
+        replayed: headerValue(response.headers, 'idempotent-replayed')?.trim().toLowerCase() === 'true',
       };
     }
   }

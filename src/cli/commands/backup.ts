@@ -12,7 +12,7 @@ import { openLocalEngine } from '../settings/backend.js';
 export default defineCommand({
   name: 'backup',
   description: 'copy the whole local database to FILE, consistently, even while jobs run (`restore FILE` reads it back)',
-  arguments: [{ syntax: '<file>', description: 'where to write the copy (replaced whole, or not at all)' }],
+  arguments: [{ syntax: '<file>', description: 'where to write the copy (replaced whole, or not at all)', path: true }],
   localOnly: true,
   async run(ctx, [file]) {
     const target = path.resolve(file);

@@ -172,19 +172,19 @@ export default defineGroup({
     defineCommand({
       name: 'set',
       description: `set a value (${['api-key', 'base-url', 'timeout', 'interval'].join(', ')}); without a value it is read from stdin`,
-      arguments: [{ syntax: '<key>' }, { syntax: '[value]' }],
+      arguments: [{ syntax: '<key>', values: CONFIG_KEYS }, { syntax: '[value]' }],
       run: (ctx, [key, value]) => configSetCommand(ctx, key, value),
     }),
     defineCommand({
       name: 'get',
       description: 'print a value (the API key redacted)',
-      arguments: [{ syntax: '<key>' }],
+      arguments: [{ syntax: '<key>', values: CONFIG_KEYS }],
       run: (ctx, [key]) => configGetCommand(ctx, key),
     }),
     defineCommand({
       name: 'unset',
       description: 'remove a value',
-      arguments: [{ syntax: '<key>' }],
+      arguments: [{ syntax: '<key>', values: CONFIG_KEYS }],
       run: (ctx, [key]) => configUnsetCommand(ctx, key),
     }),
     defineCommand({

@@ -14,6 +14,9 @@ import type { Context } from '../context.js';
 import { openLocalEngine } from '../settings/backend.js';
 
 const STATUSES = ['active', 'merged', 'archived'] as const;
+/** The file formats import reads and export writes. */
+const FILE_FORMATS = ['jsonl', 'csv'] as const;
+const isFileFormat = (format: string): format is (typeof FILE_FORMATS)[number] => (FILE_FORMATS as readonly string[]).includes(format);
 
 const ADD_OPTIONS = {
   source: valueOption('--source <source>', 'where it came from'),
@@ -43,7 +46,7 @@ async function addCommand(ctx: Context, text: string, options: OptionValues<type
 const PARALLEL_IMPORT_BYTES = 4 * 1024 * 1024;
 
 const IMPORT_OPTIONS = {
-  format: valueOption('--format <format>', 'jsonl or csv'),
+  format: valueOption('--format <format>', 'jsonl or csv', { values: FILE_FORMATS }),
   strict: switchOption('--strict', 'write nothing if any line is bad'),
   restore: switchOption('--restore', 'read an export back exactly (ids, statuses, merges) into an empty workspace; all or nothing'),
 } as const;
@@ -158,7 +161,7 @@ async function restoreCommand(ctx: Context, file: string): Promise<CommandResult
 }
 
 const LIST_OPTIONS = {
-  status: valueOption('--status <status>', 'active, merged or archived'),
+  status: valueOption('--status <status>', 'active, merged or archived', { values: STATUSES }),
   source: valueOption('--source <source>', 'only this source'),
   search: valueOption('--search <text>', 'text contains (case-insensitive)'),
   limit: valueOption('--limit <n>', 'at most n (default 50)'),
@@ -214,13 +217,13 @@ async function showCommand(ctx: Context, idArg: string): Promise<CommandResult> 
 }
 
 const EXPORT_OPTIONS = {
-  format: valueOption('--format <format>', 'jsonl (default; what --restore reads) or csv (for spreadsheets and plain import)'),
-  output: valueOption('--output <file>', 'write to a file instead of stdout'),
+  format: valueOption('--format <format>', 'jsonl (default; what --restore reads) or csv (for spreadsheets and plain import)', { values: FILE_FORMATS }),
+  output: valueOption('--output <file>', 'write to a file instead of stdout', { path: true }),
 } as const;
 
 async function exportCommand(ctx: Context, options: OptionValues<typeof EXPORT_OPTIONS>): Promise<CommandResult> {
   const format = options.format ?? 'jsonl';
-  if (format !== 'jsonl' && format !== 'csv') throw new UsageError(`unknown export format "${format}"`, 'use --format jsonl or --format csv');
+  if (!isFileFormat(format)) throw new UsageError(`unknown export format "${format}"`, 'use --format jsonl or --format csv');
   const { engine, workspace } = await openLocalEngine(ctx, { reading: true });
   try {
     const records = await workspace.insights.export();
@@ -293,7 +296,7 @@ function parseConfidence(value: string): number {
 
 function importFormat(file: string, format: string | undefined): 'jsonl' | 'csv' {
   if (format !== undefined) {
-    if (format === 'jsonl' || format === 'csv') return format;
+    if (isFileFormat(format)) return format;
     throw new UsageError(`unknown import format "${format}"`, 'use --format jsonl or --format csv');
   }
   const ext = path.extname(file).toLowerCase();
@@ -334,7 +337,7 @@ export default defineGroup({
       name: 'import',
       localOnly: true,
       description: 'import JSONL or CSV (by extension or --format); "-" reads stdin',
-      arguments: [{ syntax: '<file>' }],
+      arguments: [{ syntax: '<file>', path: true }],
       options: IMPORT_OPTIONS,
       run: (ctx, [file], options) => importCommand(ctx, file, options),
     }),

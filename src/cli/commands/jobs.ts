@@ -2,20 +2,21 @@
 import { UsageError } from '../../contract/errors.js';
 import { parseDuration, parseJobType, parseNonNegativeInt } from '../../contract/parse.js';
 import type { JobFilter } from '../../engine/index.js';
+import { JOB_TYPES } from '../../contract/jobs.js';
 import { defineCommand, valueOption, type CommandResult, type OptionValues } from '../command.js';
 import type { Context } from '../context.js';
 import { historyPath, readRemoteHistory } from '../history.js';
 import { chooseBackend, openLocalEngine } from '../settings/backend.js';
 import { resolveSettings } from '../settings/settings.js';
 
+const STATUSES = ['accepted', 'running', 'completed', 'failed'] as const;
+
 const OPTIONS = {
   limit: valueOption('--limit <n>', 'how many, newest first (default 20)'),
-  type: valueOption('--type <job_type>', 'only jobs of this type'),
-  status: valueOption('--status <status>', 'only jobs in this state: accepted, running, completed or failed (local engine)'),
+  type: valueOption('--type <job_type>', 'only jobs of this type', { values: JOB_TYPES }),
+  status: valueOption('--status <status>', 'only jobs in this state: accepted, running, completed or failed (local engine)', { values: STATUSES }),
   since: valueOption('--since <when>', 'only jobs created since: a duration back from now (2h, 7d) or a date (2026-11-30)'),
 } as const;
-
-const STATUSES = ['accepted', 'running', 'completed', 'failed'] as const;
 
 /** The filters as given, checked: a typo in a type or status is a usage error, not an empty list. */
 function jobFilter(options: OptionValues<typeof OPTIONS>, now: number): JobFilter {

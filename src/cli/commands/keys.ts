@@ -1,6 +1,6 @@
 /** `nex-compound keys create|list|revoke`: API keys for `serve`, stored hashed in the engine database. */
 import { NotFoundError, UsageError } from '../../contract/errors.js';
-import { parseScopes } from '../../contract/scopes.js';
+import { parseScopes, SCOPES } from '../../contract/scopes.js';
 import type { ApiKeyRow } from '../../engine/index.js';
 import { defineCommand, defineGroup, listOption } from '../command.js';
 import { openLocalEngine } from '../settings/backend.js';
@@ -22,7 +22,7 @@ export default defineGroup({
       name: 'create',
       localOnly: true,
       description: 'create a key for the workspace (--workspace, default 1) and print it once',
-      options: { scope: listOption('--scope <scope...>', 'record.write to trigger jobs (every key can read job status)') },
+      options: { scope: listOption('--scope <scope...>', 'record.write to trigger jobs (every key can read job status)', { values: SCOPES }) },
       // The key's workspace is the global --workspace (default 1), as for every local command.
       async run(ctx, _args, options) {
         const scopes = parseScopes(options.scope);

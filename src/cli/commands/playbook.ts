@@ -11,19 +11,19 @@ import { describeItems } from '../render/items.js';
 import { openLocalEngine } from '../settings/backend.js';
 
 const TOP = 20;
-const FORMATS = ['text', 'table', 'markdown', 'md'];
+const FORMATS = ['text', 'table', 'markdown', 'md'] as const;
 
 export default defineCommand({
   name: 'playbook',
   localOnly: true,
   description: "the local workspace's playbook: the top rules synthesized from patterns, each with two example insights",
   options: {
-    format: valueOption('--format <format>', 'text (default), table, or markdown to paste into a document'),
+    format: valueOption('--format <format>', 'text (default), table, or markdown to paste into a document', { values: FORMATS }),
     all: switchOption('--all', `every rule, deprecated ones included (default: the top ${TOP} active rules)`),
   },
   async run(ctx, _args, options) {
     const format = (options.format ?? 'text').toLowerCase();
-    if (!FORMATS.includes(format)) throw new UsageError(`--format must be text, table or markdown, got "${options.format}"`, 'use --json for JSON');
+    if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format must be text, table or markdown, got "${options.format}"`, 'use --json for JSON');
     const { engine, workspace } = await openLocalEngine(ctx, { reading: true });
     try {
       const stored = await workspace.playbook.list({ all: Boolean(options.all) });

@@ -22,7 +22,7 @@ function freeName(name: string): string {
 export default defineCommand({
   name: 'restore',
   description: 'replace the whole local database with a backup written by `nex-compound backup` (the current one is kept beside it)',
-  arguments: [{ syntax: '<file>', description: 'the backup to restore' }],
+  arguments: [{ syntax: '<file>', description: 'the backup to restore', path: true }],
   localOnly: true,
   async run(ctx, [file]) {
     const source = path.resolve(file);

@@ -3,7 +3,7 @@
  * and the first failure's exit code (the loop itself is src/cli/follow/pipeline.ts).
  */
 import { UsageError } from '../../contract/errors.js';
-import type { JobType } from '../../contract/jobs.js';
+import { JOB_TYPES, type JobType } from '../../contract/jobs.js';
 import { parseJobType, parseNonNegativeInt } from '../../contract/parse.js';
 import { isGithubActions } from '../ci/detect.js';
 import { defineCommand, switchOption, valueOption, type OptionValues } from '../command.js';
@@ -14,7 +14,7 @@ import { resolveSettings } from '../settings/settings.js';
 
 const OPTIONS = {
   dryRun: switchOption('--dry-run', 'every job previews its impact and persists nothing'),
-  jobs: valueOption('--jobs <a,b>', 'only these job types, still in pipeline order'),
+  jobs: valueOption('--jobs <a,b>', 'only these job types, still in pipeline order', { values: JOB_TYPES }),
   strict: switchOption('--strict', 'a success with warnings stops the pipeline too'),
   retries: valueOption('--retries <n>', 'retries when a trigger provably never reached the server, or on 429/503 (default 4)'),
   ...FOLLOW_OPTIONS,

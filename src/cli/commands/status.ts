@@ -1,6 +1,6 @@
 /** `nex-compound status <job_run_id>`: one read of a job's state. */
 import { JobFailedError, UsageError } from '../../contract/errors.js';
-import { isFailureOutcome } from '../../contract/lifecycle.js';
+import { isFailureOutcome, PROVIDER_NAMES } from '../../contract/lifecycle.js';
 import { lifecycleOf, type JobStatus } from '../../contract/jobs.js';
 import { parseJobRunId, parseNonNegativeInt, parseProvider, parseProviderJobId } from '../../contract/parse.js';
 import { sanitize } from '../../contract/sanitize.js';
@@ -13,12 +13,12 @@ import { resolveSettings } from '../settings/settings.js';
 export default defineCommand({
   name: 'status',
   description: 'show a job once (GET /v1/compounding/jobs/{job_run_id})',
-  arguments: [{ syntax: '[job_run_id]', description: 'the UUID printed by trigger (or --latest)' }],
+  arguments: [{ syntax: '[job_run_id]', description: 'the UUID printed by trigger (or --latest; none at a terminal: pick from the recent jobs)' }],
   options: {
     latest: switchOption('--latest', 'the newest job: of the local workspace, or triggered from this machine for the remote API'),
     retries: valueOption('--retries <n>', 'retries of transient failures (default 4)'),
     exitStatus: switchOption('--exit-status', 'exit 1 when the job has failed or was cancelled'),
-    provider: valueOption('--provider <name>', 'the job API: nex (default), julep, nexio or jobs'),
+    provider: valueOption('--provider <name>', 'the job API: nex (default), julep, nexio or jobs', { values: PROVIDER_NAMES }),
     strict: switchOption('--strict', 'a success with warnings (Nexio degraded) exits 1'),
     details: switchOption('--details', 'what the run found: consolidation clusters and conflicts (local engine; dry runs too)'),
   },
@@ -27,7 +27,7 @@ export default defineCommand({
     const retries = options.retries !== undefined ? parseNonNegativeInt(options.retries, '--retries') : undefined;
     const settings = await resolveSettings(ctx.globals, { provider }, ctx.deps);
     const given = idArg === undefined ? [] : [idArg];
-    const id = (await jobIdsOrLatest(ctx, settings, given, Boolean(options.latest)))?.[0] ?? (provider === 'nex' ? parseJobRunId(idArg!) : parseProviderJobId(idArg!));
+    const id = (await jobIdsOrLatest(ctx, settings, given, Boolean(options.latest), 'show'))?.[0] ?? (provider === 'nex' ? parseJobRunId(idArg!) : parseProviderJobId(idArg!));
     const backend = await openBackend(ctx, settings, retries !== undefined ? { retries } : {});
     const status = await backend.status(id, ctx.deps.signal ? { signal: ctx.deps.signal } : {});
     const { outcome } = lifecycleOf(status);

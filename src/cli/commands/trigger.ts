@@ -36,7 +36,7 @@ export function parseTriggerInput(jobTypeArg: string, options: OptionValues<type
 export default defineCommand({
   name: 'trigger',
   description: 'start a compounding job (POST /v1/compounding/trigger)',
-  arguments: [{ syntax: '<job_type>', description: JOB_TYPES.join(' | ') }],
+  arguments: [{ syntax: '<job_type>', description: JOB_TYPES.join(' | '), values: JOB_TYPES }],
   options: OPTIONS,
   async run(ctx, [jobTypeArg], options) {
     const input = parseTriggerInput(jobTypeArg, options);

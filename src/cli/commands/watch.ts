@@ -1,5 +1,5 @@
 /** `nex-compound watch <job_run_id...>`: follow jobs until each ends; the exit code is the outcome. */
-import type { ProviderName } from '../../contract/lifecycle.js';
+import { PROVIDER_NAMES, type ProviderName } from '../../contract/lifecycle.js';
 import { parseJobRunId, parseProvider, parseProviderJobId } from '../../contract/parse.js';
 import { defineCommand, switchOption, valueOption } from '../command.js';
 import { followJobs } from '../follow/follow.js';
@@ -17,10 +17,10 @@ export function parseWatchIds(ids: readonly string[], provider: ProviderName = '
 export default defineCommand({
   name: 'watch',
   description: 'follow jobs until each is completed or failed; the exit code is the outcome',
-  arguments: [{ syntax: '[job_run_id...]', description: 'one or more job UUIDs (or --latest)' }],
+  arguments: [{ syntax: '[job_run_id...]', description: 'one or more job UUIDs (or --latest; none at a terminal: pick from the recent jobs)' }],
   options: {
     latest: switchOption('--latest', 'the newest job: of the local workspace, or triggered from this machine for the remote API'),
-    provider: valueOption('--provider <name>', 'the job API: nex (default), julep, nexio or jobs'),
+    provider: valueOption('--provider <name>', 'the job API: nex (default), julep, nexio or jobs', { values: PROVIDER_NAMES }),
     strict: switchOption('--strict', 'a success with warnings (Nexio degraded) exits 1'),
     ...FOLLOW_OPTIONS,
   },

@@ -28,6 +28,9 @@ export async function sendTrigger(
     }
     throw error;
   }
+  // The local engine starts a job per trigger: only a server answers a resent key with an earlier job.
+  job = { ...job, replayed: job.replayed === true };
+  if (job.replayed) ui.info(`replayed by the server (same Idempotency-Key): job ${job.job_run_id} was created by an earlier request; nothing new was started`);
   if (backend.kind === 'remote') {
     const { recordRemoteJob } = await import('../history.js');
     const problem = recordRemoteJob(deps, job, settings.baseUrl?.href ?? '', settings.profile);

@@ -73,7 +73,9 @@ export async function openLocalEngine(ctx: Context, options: { reading?: boolean
   const { path: file, isDefault } = databasePath(ctx, defaultDatabasePath);
   const id = workspaceId(ctx);
   const engine = await openEngine(file, { create: true, isDefaultPath: isDefault, env: ctx.deps.env, now: ctx.deps.now, readOnlyFallback: options.reading ?? false });
-  ctx.ui.info(ctx.ui.errChalk.dim(`→ local engine at ${engine.path} (workspace ${id}${engine.readOnly ? ', read-only here' : ''})`));
+  // Choosing a job (--latest, the picker) opens the database before following it: one line says which.
+  const announced = ctx.localEngine?.path === engine.path && ctx.localEngine.workspaceId === id;
+  if (!announced) ctx.ui.info(ctx.ui.errChalk.dim(`→ local engine at ${engine.path} (workspace ${id}${engine.readOnly ? ', read-only here' : ''})`));
   ctx.localEngine = { path: engine.path, workspaceId: id };
   return { engine, workspace: engine.workspace(id) };
 }

@@ -6,20 +6,15 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
-import * as commander from 'commander';
 import { parse as parseYaml } from 'yaml';
-import { buildProgram, loadCommands } from '../../../src/cli/program.js';
-import { createUi } from '../../../src/cli/ui.js';
-import { describeProgram } from '../../../src/cli/commands/completion.js';
-import type { Deps } from '../../../src/cli/deps.js';
+import { loadCommands } from '../../../src/cli/program.js';
+import { completionTree } from '../../../src/cli/commands/completion.js';
 import { ROOT } from '../../helpers/cli.js';
 
-type Spec = ReturnType<typeof describeProgram>;
-
-const program = buildProgram({ version: '0.0.0-test', stdout: new PassThrough(), stderr: new PassThrough(), env: {} } as unknown as Deps, commander, createUi, await loadCommands(undefined));
-const root = describeProgram(program);
+// The tree completion is generated from: the commands' own declarations and the global flags.
+const { root, globals } = completionTree(await loadCommands(undefined), 'nex-compound');
+type Spec = typeof root;
 
 /** Every nex-compound invocation in a shell script: GitHub expressions and redirections dropped. */
 function invocations(script: string): string[][] {
@@ -41,7 +36,7 @@ function check(argv: string[]): string[] {
   const problems: string[] = [];
   let command: Spec = root;
   let positionals = 0;
-  const options = () => [...root.options, ...(command === root ? [] : command.options)];
+  const options = () => [...globals, ...root.options, ...(command === root ? [] : command.options)];
   for (let i = 0; i < argv.length; i++) {
     const word = argv[i]!;
     if (word.startsWith('-')) {
@@ -73,6 +68,15 @@ function scripts(node: unknown, key = ''): string[] {
   return [];
 }
 
+/** Every step that uses the nex-compound action with a command: its command and args as one argv. */
+function actionInvocations(node: unknown): string[][] {
+  if (Array.isArray(node)) return node.flatMap(actionInvocations);
+  if (!node || typeof node !== 'object') return [];
+  const step = node as { uses?: unknown; with?: { command?: unknown; args?: unknown } };
+  const own = typeof step.uses === 'string' && /\/nex-compound@/.test(step.uses) && typeof step.with?.command === 'string' && step.with.command !== '' ? [`nex-compound ${step.with.command} ${String(step.with.args ?? '')}`] : [];
+  return [...own.flatMap(invocations), ...Object.values(node).flatMap(actionInvocations)];
+}
+
 test('the checker itself catches unknown commands, options, missing values and bad job types', () => {
   assert.deepEqual(check(['run', '--timeout', '45m', '--dry-run']), []);
   assert.deepEqual(check(['--json', 'trigger', 'consolidation', '--wait']), []);
@@ -88,9 +92,14 @@ test('examples/*.yml parse, and every nex-compound command in them is valid', ()
   const dir = path.join(ROOT, 'examples');
   const files = readdirSync(dir).filter((f) => f.endsWith('.yml'));
   assert.deepEqual(files.sort(), ['github-actions.yml', 'gitlab-ci.yml']);
+  // The GitHub example uses the action rather than cloning and installing the tool in each job.
+  const github = readFileSync(path.join(dir, 'github-actions.yml'), 'utf8');
+  assert.match(github, /uses: your-org\/nex-compound@v1/);
+  assert.doesNotMatch(github, /git clone|npm pack/);
+  assert.deepEqual(actionInvocations(parseYaml(github))[0], ['run']);
   for (const file of files) {
     const doc = parseYaml(readFileSync(path.join(dir, file), 'utf8'));
-    const commands = scripts(doc).flatMap(invocations);
+    const commands = [...scripts(doc).flatMap(invocations), ...actionInvocations(doc)];
     assert.ok(commands.length >= 3, `${file}: only ${commands.length} nex-compound commands found`);
     assert.ok(commands.some((argv) => argv.includes('run')), `${file} runs the pipeline`);
     assert.deepEqual(commands.flatMap(check), [], file);
@@ -104,7 +113,7 @@ test('the README\'s yaml and sh blocks: every nex-compound command in them is va
   let count = 0;
   for (const [, lang, body] of blocks) {
     const texts = lang === 'yaml' ? scripts(parseYaml(body!)) : [body!.replace(/#.*$/gm, '')];
-    for (const argv of texts.flatMap(invocations)) {
+    for (const argv of [...texts.flatMap(invocations), ...(lang === 'yaml' ? actionInvocations(parseYaml(body!)) : [])]) {
       // Placeholders such as <id> and "…" stand for values.
       const concrete = argv.map((w) => (/^<.*>$|…/.test(w) ? '550e8400-e29b-41d4-a716-446655440000' : w));
       assert.deepEqual(check(concrete), [], argv.join(' '));

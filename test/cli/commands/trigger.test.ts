@@ -20,3 +20,40 @@ test('--timeout, --interval and --ndjson without --wait are usage errors (they w
   assert.equal(jobs.code, 0, jobs.stderr);
   assert.doesNotMatch(jobs.stderr, /no jobs yet/);
 });
+
+test('a resent Idempotency-Key that the server answers as a replay says so, and --json carries replayed', async () => {
+  const { createServer } = await import('node:http');
+  const dir = tempDir('nex-compound-replay-');
+  const job = { job_run_id: '0b9c4f4e-4f7a-4c57-9d3e-6c1a2b3c4d5e', job_type: 'metrics', workspace_id: 1, dry_run: false, status: 'accepted' };
+  const seenKeys: string[] = [];
+  // A raw server: the first request with a key creates the job, a resend of it is answered with the same job, marked replayed.
+  const server = createServer((request, response) => {
+    const key = String(request.headers['idempotency-key']);
+    const replay = seenKeys.includes(key);
+    seenKeys.push(key);
+    request.resume().on('end', () => {
+      response.writeHead(202, { 'content-type': 'application/json', ...(replay ? { 'idempotent-replayed': 'true' } : {}) });
+      response.end(JSON.stringify(job));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const { port } = server.address() as import('node:net').AddressInfo;
+    const env = { NEX_API_KEY: 'nex_test_key_0123456789', NEX_BASE_URL: `http://127.0.0.1:${port}`, NEX_COMPOUND_CONFIG_DIR: dir, HOME: dir, XDG_DATA_HOME: dir };
+    const argv = ['trigger', 'metrics', '--idempotency-key', 'resent-key-0001'];
+    const first = await runInProcess([...argv, '--json'], { env });
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal((JSON.parse(first.stdout) as { replayed: boolean }).replayed, false);
+    assert.doesNotMatch(first.stderr, /replayed/);
+
+    const human = await runInProcess(argv, { env });
+    assert.equal(human.code, 0, human.stderr);
+    assert.match(human.stderr, /^replayed by the server \(same Idempotency-Key\): job 0b9c4f4e-4f7a-4c57-9d3e-6c1a2b3c4d5e was created by an earlier request/m);
+    const json = await runInProcess([...argv, '--json'], { env });
+    assert.equal(json.code, 0, json.stderr);
+    assert.equal((JSON.parse(json.stdout) as { replayed: boolean }).replayed, true);
+    assert.deepEqual(seenKeys, ['resent-key-0001', 'resent-key-0001', 'resent-key-0001']);
+  } finally {
+    server.close();
+  }
+});

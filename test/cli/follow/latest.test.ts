@@ -23,6 +23,8 @@ test('status --latest and watch --latest follow the newest job of the workspace;
   const status = await runInProcess(['status', '--latest', '--local', '--json'], { env });
   assert.equal(status.code, 0, status.stderr);
   assert.equal((JSON.parse(status.stdout) as { job_run_id: string; status: string }).job_run_id, id);
+  // Finding the newest job and reading it open the same database: one line names it.
+  assert.equal(status.stderr.match(/local engine at/g)?.length, 1, status.stderr);
   const both = await runInProcess(['status', id, '--latest', '--local'], { env });
   assert.equal(both.code, 2);
 
