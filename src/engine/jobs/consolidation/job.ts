@@ -79,7 +79,7 @@ export function runConsolidation(ctx: JobContext): JobOutcome {
   };
   // The writes happen in the completion transaction, all at once: no count can be seen mid-way.
   const changed = merged + plan.clusters.length;
-  ctx.progress(95, job.dry_run ? 'finishing (dry run: nothing to write)' : `writing ${changed} changed insight${changed === 1 ? '' : 's'}`);
+  ctx.progress(95, job.dry_run ? 'finishing (dry run: nothing to write)' : `writing ${changed.toLocaleString('en-US')} changed insight${changed === 1 ? '' : 's'}`);
   return {
     counts: {
       insights_scanned: plan.scanned,
