@@ -155,7 +155,9 @@ export function buildProgram(deps: Deps, commander: Commander, createUi: typeof 
           for (const line of stderr.flatMap((text) => text.split('\n'))) ui.err(ui.clean(line));
           if (output !== '') ui.out(output);
         } else {
-          ui.out(await render(result.data, ui.mode, ui.outChalk, { columns: ui.stdoutColumns, headers: globals.headers !== false, redact: (text) => ui.redact(text) }));
+          const text = await render(result.data, ui.mode, ui.outChalk, { columns: ui.stdoutColumns, headers: globals.headers !== false, redact: (text) => ui.redact(text), now: deps.now() });
+          // Nothing to show (an empty list, said on stderr): no blank line either.
+          if (text !== '') ui.out(text);
         }
       }
       if (result.error) throw result.error;

@@ -168,7 +168,7 @@ describe('status', () => {
     const plain = await cli(['status', id]);
     assert.equal(plain.code, 0);
     assert.match(plain.stdout, /^status\s+failed$/m);
-    assert.match(plain.stdout, /^error_details\s+\{"message":"store offline"\}$/m);
+    assert.match(plain.stdout, /^error_details\nmessage\s+store offline$/m, 'error_details as field/value lines, not a JSON blob');
     assert.doesNotMatch(plain.stdout + plain.stderr, ANSI_RE);
     const table = await cli(['status', id], { stdoutTty: true });
     assert.match(table.stdout, /┌|│/);

@@ -758,7 +758,7 @@ describe('serve: shutdown and restart', () => {
       const workerRow = watcher.prepare('SELECT pid FROM workers');
       while (!workerPid) {
         const seen = { job: jobRow.get(id) as { status: string; stage: string | null }, worker: workerRow.get() as { pid: number } | undefined };
-        if (seen.job.status === 'running' && ['finding candidates', 'verifying', 'clustering'].includes(seen.job.stage ?? '') && seen.worker) workerPid = seen.worker.pid;
+        if (seen.job.status === 'running' && /^(finding candidates|comparing candidates|clustering)\b/.test(seen.job.stage ?? '') && seen.worker) workerPid = seen.worker.pid;
         else {
           assert.notEqual(seen.job.status, 'completed', 'the slowed job finished before it could be interrupted');
           assert.ok(Date.now() < deadline, `the job never reached the middle: ${JSON.stringify(seen)}`);

@@ -8,7 +8,9 @@ import { ImportIncompleteError, KnownError, NotFoundError, UsageError } from '..
 import type { ExportRecord, RestoreSummary } from '../../engine/index.js';
 import { writeStreamAtomically } from '../files.js';
 import { looksBinary, parseNonNegativeInt } from '../../contract/parse.js';
-import type { ImportInput } from '../../engine/index.js';
+import type { ImportInput, ImportSummary } from '../../engine/index.js';
+import { createLineCounter } from '../render/progress.js';
+import type { Section } from '../render/render.js';
 import { defineCommand, defineGroup, valueOption, switchOption, type CommandResult, type OptionValues } from '../command.js';
 import type { Context } from '../context.js';
 import { openLocalEngine } from '../settings/backend.js';
@@ -104,8 +106,14 @@ async function importCommand(ctx: Context, file: string, options: OptionValues<t
     input = { kind: 'file', path: file };
   }
   const { engine, workspace } = await openLocalEngine(ctx);
+  const counter = await createLineCounter(ctx.ui, `importing ${file === '-' ? 'stdin' : file}`, ctx.deps.now);
   try {
-    const summary = await workspace.insights.import(input, { format, strict: Boolean(options.strict), parallel });
+    let summary: ImportSummary;
+    try {
+      summary = await workspace.insights.import(input, { format, strict: Boolean(options.strict), parallel, onProgress: (lines) => counter.update(lines) });
+    } finally {
+      counter.stop();
+    }
     reportBadLines(ctx, file, summary);
     const name = file === '-' ? 'stdin' : file;
     if (summary.lines === 0) ctx.ui.warn(`${name} is empty: nothing was imported`);
@@ -137,10 +145,12 @@ async function restoreCommand(ctx: Context, file: string): Promise<CommandResult
   if (file !== '-') readableFile(file);
   const input = file === '-' ? ctx.deps.stdin : createReadStream(file, { highWaterMark: 256 * 1024 });
   const { engine, workspace } = await openLocalEngine(ctx);
+  const counter = await createLineCounter(ctx.ui, `restoring ${file === '-' ? 'stdin' : file}`, ctx.deps.now);
   let summary: RestoreSummary;
   try {
-    summary = await workspace.insights.restore(input);
+    summary = await workspace.insights.restore(input, { onProgress: (lines) => counter.update(lines) });
   } finally {
+    counter.stop();
     engine.close();
   }
   reportBadLines(ctx, file, summary);
@@ -188,7 +198,7 @@ async function listCommand(ctx: Context, options: OptionValues<typeof LIST_OPTIO
         rows: insights.map((i) => ({
           id: i.id,
           status: i.status,
-          confidence: i.confidence.toFixed(3),
+          confidence: i.confidence.toFixed(2),
           source: i.source ?? '',
           tags: i.tags.join(','),
           text: i.text.length > 80 ? `${i.text.slice(0, 79)}…` : i.text,
@@ -208,9 +218,7 @@ async function showCommand(ctx: Context, idArg: string): Promise<CommandResult> 
     const insight = await workspace.insights.get(id);
     if (!insight) throw new NotFoundError(`insight ${id} not found in workspace ${workspace.id}`, '`nex-compound insights list` shows the ids');
     const history = await workspace.insights.history(id);
-    const record: Record<string, unknown> = insightRecord(insight);
-    record.history = JSON.stringify(history);
-    return { data: { kind: 'record', record, json: { ...insight, history } } };
+    return { data: { kind: 'record', record: insightRecord(insight), sections: [mergeHistory(history)], json: { ...insight, history } } };
   } finally {
     engine.close();
   }
@@ -311,13 +319,26 @@ function insightRecord(i: { id: number; text: string; source: string | null; tag
     text: i.text,
     source: i.source ?? '',
     tags: i.tags.join(', '),
-    confidence: i.confidence,
-    base_confidence: i.base_confidence,
+    confidence: i.confidence.toFixed(2),
+    base_confidence: i.base_confidence.toFixed(2),
     reinforcement_count: i.reinforcement_count,
     status: i.status,
     merged_into: i.merged_into ?? '',
     created_at: i.created_at,
     last_reinforced_at: i.last_reinforced_at,
+  };
+}
+
+type HistoryInsight = { id: number; text: string; source: string | null; confidence: number };
+
+/** An insight's merges as a table: what was merged into it (←) and what it was merged into (→). */
+function mergeHistory(history: { merged_from: HistoryInsight[]; merged_into: HistoryInsight | null }): Section {
+  const row = (merge: string, i: HistoryInsight) => ({ merge, id: i.id, confidence: i.confidence.toFixed(2), source: i.source ?? '', text: i.text });
+  return {
+    title: 'merge history',
+    columns: ['merge', 'id', 'confidence', 'source', 'text'],
+    rows: [...history.merged_from.map((i) => row('← merged in', i)), ...(history.merged_into ? [row('→ merged into', history.merged_into)] : [])],
+    empty: 'none (no other insight was merged into this one)',
   };
 }
 

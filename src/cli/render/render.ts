@@ -1,19 +1,26 @@
 /**
  * The one renderer: commands return data, and this picks a table (stdout is a
- * terminal), plain aligned lines (pipes, CI logs) or JSON (--json).
+ * terminal), plain aligned lines (pipes, CI logs) or JSON (--json). Human views only:
+ * an empty list prints nothing (the command says "no X yet" on stderr); on a terminal a
+ * moment (a `*_at` field holding an ISO time) gets how long ago it was beside it; a record
+ * may be followed by titled tables (an insight's merge history, a job's error_details).
  */
 import type { ChalkInstance } from 'chalk';
 import type { OutputMode } from '../ui.js';
 import { lifecycleOf, statusJson, type AcceptedJob, type JobStatus } from '../../contract/jobs.js';
 import { safeJson, sanitize } from '../../contract/sanitize.js';
+import { detailRows, momentOf, relativeTime } from './views.js';
 
 export type Rendered =
   | { kind: 'accepted'; job: AcceptedJob }
   | { kind: 'status'; status: JobStatus }
   | { kind: 'statuses'; statuses: JobStatus[] }
-  | { kind: 'record'; record: Record<string, unknown>; json?: unknown }
+  | { kind: 'record'; record: Record<string, unknown>; json?: unknown; sections?: Section[] }
   | { kind: 'rows'; columns: string[]; rows: Array<Record<string, unknown>>; json?: unknown }
   | { kind: 'text'; text: string; json?: unknown };
+
+/** A titled table under a record: rows (`empty` is said instead when there are none), or key/value fields. */
+export type Section = { title: string; columns: string[]; rows: Array<Record<string, unknown>>; empty?: string } | { title: string; fields: Record<string, unknown> };
 
 const STATUS_FIELDS = [
   'job_run_id',
@@ -46,6 +53,8 @@ export interface RenderOptions {
   headers?: boolean;
   /** Takes secrets out of every value before a cut or a wrap could split one past recognition. */
   redact?: (text: string) => string;
+  /** The moment relative times are measured from (ms since the epoch); shown in tables only. */
+  now?: number | undefined;
 }
 
 export async function render(data: Rendered, mode: OutputMode, chalk: ChalkInstance, options: RenderOptions = {}): Promise<string> {
@@ -54,9 +63,9 @@ export async function render(data: Rendered, mode: OutputMode, chalk: ChalkInsta
     case 'accepted':
       return renderRecord(acceptedRecord(data.job), mode, chalk, options);
     case 'status':
-      return renderRecord(statusRecord(data.status, chalk), mode, chalk, options);
+      return renderStatus(data.status, mode, chalk, options);
     case 'statuses':
-      if (data.statuses.length === 1) return renderRecord(statusRecord(data.statuses[0]!, chalk), mode, chalk, options);
+      if (data.statuses.length === 1) return renderStatus(data.statuses[0]!, mode, chalk, options);
       return renderRows(
         ['job_run_id', 'job_type', 'status', 'scanned', 'affected', 'candidates', 'errors', 'duration'],
         data.statuses.map((s) => ({
@@ -73,7 +82,7 @@ export async function render(data: Rendered, mode: OutputMode, chalk: ChalkInsta
         options,
       );
     case 'record':
-      return renderRecord(data.record, mode, chalk, options);
+      return withSections(await renderRecord(data.record, mode, chalk, options), data.sections ?? [], mode, chalk, options);
     case 'rows':
       return renderRows(data.columns, data.rows, mode, options);
     case 'text':
@@ -124,9 +133,34 @@ function statusRecord(status: JobStatus, chalk: ChalkInstance): Record<string, u
     else if (field === 'progress' && typeof value === 'number') record[field] = `${value}%`;
     else record[field] = value;
   }
-  if (status.result !== undefined) record.result = JSON.stringify(status.result);
-  if (status.error_details !== undefined) record.error_details = JSON.stringify(status.error_details);
   return record;
+}
+
+/** A status as a record, with what the server said of its result and its error as field/value tables. */
+async function renderStatus(status: JobStatus, mode: OutputMode, chalk: ChalkInstance, options: RenderOptions): Promise<string> {
+  const sections: Section[] = [];
+  const fields = (details: unknown) => Object.fromEntries(detailRows(details).map((row) => [sanitize(row.field), row.value]));
+  if (status.result !== undefined) sections.push({ title: 'result', fields: fields(status.result) });
+  if (status.error_details !== undefined) sections.push({ title: 'error_details', fields: fields(status.error_details) });
+  return withSections(await renderRecord(statusRecord(status, chalk), mode, chalk, options), sections, mode, chalk, options);
+}
+
+/** The head, then each section under its title. */
+async function withSections(head: string, sections: readonly Section[], mode: OutputMode, chalk: ChalkInstance, options: RenderOptions): Promise<string> {
+  const parts = [head];
+  for (const section of sections) {
+    const title = mode === 'table' ? chalk.bold(section.title) : section.title;
+    if ('fields' in section) {
+      parts.push('', title, await renderRecord(section.fields, mode, chalk, options));
+      continue;
+    }
+    if (section.rows.length === 0) {
+      if (section.empty !== undefined) parts.push('', `${title}: ${section.empty}`);
+      continue;
+    }
+    parts.push('', title, await renderRows(section.columns, section.rows, mode, options));
+  }
+  return parts.join('\n');
 }
 
 /** A status word colored by where it sits in the lifecycle, whichever API said it. */
@@ -148,7 +182,7 @@ export function colorStatus(status: JobStatus, chalk: ChalkInstance): string {
 async function renderRecord(record: Record<string, unknown>, mode: OutputMode, chalk: ChalkInstance, options: RenderOptions): Promise<string> {
   const entries = Object.entries(record)
     .filter(([, value]) => value !== undefined)
-    .map(([key, value]) => [key, cell(value, options.redact)] as const);
+    .map(([key, value]) => [key, cell(withAge(key, value, mode, options), options.redact)] as const);
   if (mode === 'plain') {
     const width = Math.max(...entries.map(([key]) => key.length));
     const indent = ' '.repeat(width + 2);
@@ -159,8 +193,10 @@ async function renderRecord(record: Record<string, unknown>, mode: OutputMode, c
 }
 
 async function renderRows(columns: string[], rows: Array<Record<string, unknown>>, mode: OutputMode, options: RenderOptions): Promise<string> {
+  // An empty list is said on stderr by the command ("no jobs yet"): no header row under it.
+  if (rows.length === 0) return '';
   const headers = options.headers ?? true;
-  const cells = rows.map((r) => columns.map((c) => cell(r[c], options.redact)));
+  const cells = rows.map((r) => columns.map((c) => cell(withAge(c, r[c], mode, options), options.redact)));
   if (mode === 'plain') {
     const widths = columns.map((c, i) => Math.max(headers ? c.length : 0, ...cells.map((r) => visibleLength(r[i]!))));
     const line = (values: string[]) =>
@@ -187,6 +223,13 @@ function cell(value: unknown, redact: (text: string) => string = (text) => text)
   if (value === undefined || value === null) return '';
   if (typeof value === 'object') return sanitize(redact(JSON.stringify(value)));
   return sanitize(redact(String(value)));
+}
+
+/** A moment in a table, with how long ago it was beside it: "2026-12-03T17:30:00.000Z (2 min ago)". */
+function withAge(field: string, value: unknown, mode: OutputMode, options: RenderOptions): unknown {
+  if (mode !== 'table' || options.now === undefined) return value;
+  const at = momentOf(field, value);
+  return at === undefined ? value : `${String(value)} (${relativeTime(at, options.now)})`;
 }
 
 function visibleLength(text: string): number {

@@ -55,7 +55,7 @@ function mergedHistory(db: Database, workspaceId: number): Map<number, string[]>
 export function runConsolidation(ctx: JobContext): JobOutcome {
   const { db, job } = ctx;
   const { threshold } = jobParams('consolidation', ctx.params);
-  ctx.progress(1, 'loading');
+  ctx.progress(1, 'loading insights');
   // No normalized_text: active insights never share one (a unique index), and at a million
   // insights leaving it out saves ~150 MB.
   const insights = db
@@ -65,7 +65,7 @@ export function runConsolidation(ctx: JobContext): JobOutcome {
   const plan = planConsolidation(insights, {
     threshold,
     history: (id) => history.get(id) ?? [],
-    progress: (fraction, stage) => ctx.progress(3 + 90 * fraction, stage),
+    progress: (fraction, stage, count) => ctx.progress(3 + 90 * fraction, stage, count),
   });
   const merged = plan.clusters.reduce((sum, c) => sum + c.members.length - 1, 0);
   const result: ConsolidationResult = {
@@ -77,12 +77,14 @@ export function runConsolidation(ctx: JobContext): JobOutcome {
     conflicts: plan.conflicts,
     conflicts_total: plan.conflicts_total,
   };
-  ctx.progress(95, 'writing');
+  // The writes happen in the completion transaction, all at once: no count can be seen mid-way.
+  const changed = merged + plan.clusters.length;
+  ctx.progress(95, job.dry_run ? 'finishing (dry run: nothing to write)' : `writing ${changed.toLocaleString('en-US')} changed insight${changed === 1 ? '' : 's'}`);
   return {
     counts: {
       insights_scanned: plan.scanned,
       // Merged away plus survivors changed: every member of every cluster.
-      insights_affected: merged + plan.clusters.length,
+      insights_affected: changed,
       candidates_created: plan.clusters.length,
       errors: 0,
     },

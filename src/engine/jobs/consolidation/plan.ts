@@ -21,6 +21,7 @@ import { PairSet, unpackPair } from './pairs.js';
 import { FEATURE_HEADER, FeatureStore, Role, compareIndexed, isWordTypo, joinsOf, swappableNames, type ConflictReason, type Vocabulary } from './similarity.js';
 import { textFeatures } from '../../text/features.js';
 import { JOB_SETTINGS } from '../../../contract/job-params.js';
+import type { StageCount } from '../job.js';
 
 export interface PlanInsight {
   id: number;
@@ -34,7 +35,8 @@ export interface PlanOptions {
   threshold: number;
   /** Texts already merged into an active insight by earlier runs: the guard checks them, and the store's word counts include them. */
   history?: (id: number) => string[];
-  progress?: (fraction: number, stage: string) => void;
+  /** Called every PROGRESS_EVERY items of a counted stage and at each new stage. */
+  progress?: (fraction: number, stage: string, count?: StageCount) => void;
   /** The exact baseline: verify every pair instead of keyed candidates (benchmarks only; quadratic). */
   allPairs?: boolean;
   /** How many conflicts to list, the most similar first (default 100); all are counted. */
@@ -102,6 +104,14 @@ const COMMON_MIN_TEXTS = 1_000;
 /** Texts with equal keys are all compared; beyond this many (templated filler), each only with its next WINDOW. */
 const MAX_BUCKET = 2_000;
 const WINDOW = 50;
+
+/** Items between progress reports (a power of two minus one, as a mask). */
+const PROGRESS_MASK = 1023;
+/**
+ * Where each stage starts, as a share of the plan's time (measured at 57k package summaries:
+ * reading each text's features takes ~74 %, the vocabulary 11 %, the keys 10 %).
+ */
+const STAGES = { signing: 0, vocabulary: 0.74, candidates: 0.85, comparing: 0.95, clustering: 0.99, done: 1 } as const;
 
 /**
  * For each word id, the word to read it as: itself, or — for a rare word — the commonest word
@@ -263,15 +273,18 @@ export function planConsolidation(input: PlanInsight[], options: PlanOptions): P
   const n = insights.length;
   const threshold = options.threshold;
 
-  progress(0, 'reading');
+  /** Reports item `done` of `total` in a stage that spans [from, to) of the plan. */
+  const counted = (stage: string, from: number, to: number, done: number, total: number) => {
+    if ((done & PROGRESS_MASK) === 0) progress(from + ((to - from) * done) / Math.max(1, total), stage, { done, total });
+  };
   const store = new FeatureStore();
   const vocabulary = store.vocabulary;
   /** Each insight's handle in the store. */
   const features = new Int32Array(n);
   const compare = (x: number, y: number, t: number) => compareIndexed(store, x, y, t);
   for (let i = 0; i < n; i++) {
+    counted('signing', STAGES.signing, STAGES.vocabulary, i, n);
     features[i] = store.add(textFeatures(insights[i]!.text));
-    if ((i & 0x3fff) === 0) progress((0.3 * i) / n, 'reading');
   }
   // What earlier runs merged counts in the store's word counts too: a run right after sees
   // the same store, so it reads every word as this run did.
@@ -282,6 +295,7 @@ export function planConsolidation(input: PlanInsight[], options: PlanOptions): P
       if (texts.length > 0) history.set(i, texts.map((text) => store.add(textFeatures(text))));
     }
   }
+  progress(STAGES.vocabulary, 'learning the vocabulary');
   const allHandles = [...features, ...[...history.values()].flat()];
   store.resolveCompounds(allHandles);
   const frequency = documentFrequency(store, allHandles);
@@ -292,13 +306,12 @@ export function planConsolidation(input: PlanInsight[], options: PlanOptions): P
     vocabulary.common = common;
   }
 
-  progress(0.35, 'finding candidates');
   const pairs = new PairSet();
   if (!options.allPairs) {
     const byFact = new Map<number, number[]>();
     const byFactButAName = new Map<number, number[]>();
     for (let i = 0; i < n; i++) {
-      if ((i & 0x3fff) === 0) progress(0.35 + (0.15 * i) / n, 'finding candidates');
+      counted('finding candidates', STAGES.candidates, STAGES.comparing, i, n);
       const h = features[i]!;
       const words = factWords(store, h, false);
       const keys = new Set([hashIds(words)]);
@@ -317,7 +330,6 @@ export function planConsolidation(input: PlanInsight[], options: PlanOptions): P
   }
   const unique = pairs.unique();
 
-  progress(0.55, 'verifying');
   const neighbours = new Map<number, Array<{ other: number; similarity: number }>>();
   const found: Array<{ i: number; j: number; reason: ConflictReason; similarity: number }> = [];
   const link = (i: number, j: number, similarity: number) => {
@@ -335,12 +347,15 @@ export function planConsolidation(input: PlanInsight[], options: PlanOptions): P
     } else if (verdict.kind === 'conflict') found.push({ i, j, reason: verdict.reason, similarity: verdict.similarity });
   };
   if (options.allPairs) {
-    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) verify(i, j);
+    for (let i = 0; i < n; i++) {
+      counted('comparing every pair', STAGES.comparing, STAGES.clustering, i, n);
+      for (let j = i + 1; j < n; j++) verify(i, j);
+    }
   } else {
     for (let p = 0; p < unique.length; p++) {
+      counted('comparing candidates', STAGES.comparing, STAGES.clustering, p, unique.length);
       const [i, j] = unpackPair(unique[p]!);
       verify(i, j);
-      if ((p & 0xffff) === 0) progress(0.55 + (0.3 * p) / unique.length, 'verifying');
     }
   }
   // The most similar conflicts first: those are the pairs most worth a look.
@@ -354,7 +369,6 @@ export function planConsolidation(input: PlanInsight[], options: PlanOptions): P
     b_text: insights[j]!.text,
   }));
 
-progress(0.85, 'clustering');
   const historyFeatures = (i: number): number[] => history.get(i) ?? [];
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => insights[a]!.created_at - insights[b]!.created_at || insights[a]!.id - insights[b]!.id);
   const assigned = new Uint8Array(n);
@@ -378,7 +392,9 @@ progress(0.85, 'clustering');
 
   // Membership: the oldest unassigned insight is the canonical one; its duplicates join
   // unless they conflict with a member (or with what was merged into one earlier).
-  for (const canonical of order) {
+  for (let k = 0; k < n; k++) {
+    counted('clustering', STAGES.clustering, STAGES.done, k, n);
+    const canonical = order[k]!;
     if (assigned[canonical] || !neighbours.has(canonical)) continue;
     const members = [canonical];
     const guard: number[] = [features[canonical]!, ...historyFeatures(canonical)];
@@ -436,7 +452,7 @@ progress(0.85, 'clustering');
       members: [cluster.canonical, ...rest].map((x) => ({ id: insights[x]!.id, similarity: similarityTo(x), text: insights[x]!.text })),
     };
   });
-  progress(1, 'clustering');
+  progress(STAGES.done, 'clustering', { done: n, total: n });
   return {
     scanned: n,
     candidate_pairs: options.allPairs ? (n * (n - 1)) / 2 : unique.length,

@@ -11,7 +11,7 @@ import { decodeIds, encodeIds } from './idlist.js';
 import type { Database } from '../../store/db.js';
 import { jobParams, type ItemMode, type PatternParams, type PatternSelect } from '../../../contract/job-params.js';
 import { krimp } from './krimp.js';
-import type { JobContext, JobOutcome } from '../job.js';
+import type { JobContext, JobOutcome, StageCount } from '../job.js';
 
 
 function minimumSupport(p: PatternParams, insights: number): number {
@@ -35,15 +35,24 @@ export interface ItemTransactions {
 /** How insights become items: Porter stems (`closed`, today's exact mode) or concept items (see concepts.ts). */
 export type Vocabulary = 'terms' | 'concepts';
 
-export function loadTransactions(db: Database, workspaceId: number, mode: ItemMode, maxItemShare = 1, vocabulary: Vocabulary = 'terms', minCount: (insights: number) => number = () => 3): ItemTransactions {
-  const statement = activeInsights(db, workspaceId);
+export function loadTransactions(
+  db: Database,
+  workspaceId: number,
+  mode: ItemMode,
+  maxItemShare = 1,
+  vocabulary: Vocabulary = 'terms',
+  minCount: (insights: number) => number = () => 3,
+  onRead?: (count: StageCount) => void,
+): ItemTransactions {
+  const { statement, active } = activeInsights(db, workspaceId);
+  const read = <T>(rows: Iterable<T>): Iterable<T> => (onRead ? counting(rows, active, onRead) : rows);
   if (vocabulary === 'concepts') {
     // Rows as arrays: no object per insight.
-    const concepts = conceptItems(statement.raw(true).iterate(workspaceId) as Iterable<ConceptRow>, mode, minCount);
+    const concepts = conceptItems(read(statement.raw(true).iterate(workspaceId) as Iterable<ConceptRow>), mode, minCount);
     const pool = { items: concepts.items, used: concepts.items.length, offsets: concepts.offsets };
     return compact(concepts.insightIds, concepts.itemNames, pool, maxItemShare, concepts.label);
   }
-  const rows = statement.iterate(workspaceId) as Iterable<{ id: number; text: string; tags: string; source: string | null }>;
+  const rows = read(statement.iterate(workspaceId) as Iterable<{ id: number; text: string; tags: string; source: string | null }>);
   const insightIds: number[] = [];
   const names = new ItemNames();
   // One pool for all transactions: a million insights as a million arrays cost ~400 MB more.
@@ -66,7 +75,17 @@ function activeInsights(db: Database, workspaceId: number) {
   const active = db.prepare(`SELECT count(*) FROM insights WHERE workspace_id = ? AND status = 'active'`).pluck().get(workspaceId) as number;
   const rows = (db.prepare(`SELECT max(id) FROM insights`).pluck().get() as number | null) ?? 0;
   const workspace = active * 2 >= rows ? '+workspace_id' : 'workspace_id';
-  return db.prepare(`SELECT id, text, tags, source FROM insights WHERE ${workspace} = ? AND status = 'active' ORDER BY id`);
+  return { statement: db.prepare(`SELECT id, text, tags, source FROM insights WHERE ${workspace} = ? AND status = 'active' ORDER BY id`), active };
+}
+
+/** The rows as they are, reporting every 1,024th one read. */
+function* counting<T>(rows: Iterable<T>, total: number, onRead: (count: StageCount) => void): Generator<T> {
+  let done = 0;
+  for (const row of rows) {
+    if ((done & 1023) === 0) onRead({ done, total });
+    done++;
+    yield row;
+  }
 }
 
 class ItemNames {
@@ -210,20 +229,24 @@ export interface PatternResult {
 }
 
 const LISTED = 1_000;
+/** Where each stage starts, in percent (measured at 57k package summaries: reading them takes ~65 % of the run). */
+const PERCENT = { mining: 60, selecting: 69, linking: 88, writing: 98 } as const;
 
 export function runPatternDetection(ctx: JobContext): JobOutcome {
   const { db, job } = ctx;
   const p = jobParams('pattern_detection', ctx.params);
   ctx.progress(1, 'reading insights');
   const vocabulary: Vocabulary = p.select === 'closed' ? 'terms' : 'concepts';
-  const data = loadTransactions(db, job.workspace_id, p.items, p.maxItemShare, vocabulary, (insights) => minimumSupport(p, insights));
+  const data = loadTransactions(db, job.workspace_id, p.items, p.maxItemShare, vocabulary, (insights) => minimumSupport(p, insights), (count) =>
+    ctx.progress(1 + ((PERCENT.mining - 1) * count.done) / Math.max(1, count.total), 'reading insights', count),
+  );
   const n = data.insightIds.length;
   const minSupport = minimumSupport(p, n);
-  ctx.progress(30, 'mining');
+  ctx.progress(PERCENT.mining, 'mining');
   const closed = closedItemsets(data.transactions, { minSupport, minSize: p.minSize, maxSize: p.maxSize });
-  ctx.progress(60, p.select === 'closed' ? 'linking members' : 'selecting');
+  ctx.progress(PERCENT.selecting, p.select === 'closed' ? 'linking members' : 'selecting');
   const sets = p.select === 'closed' ? closed : compressingSets(closed, data);
-  ctx.progress(70, 'linking members');
+  const linking = p.select === 'closed' ? PERCENT.selecting : PERCENT.linking;
 
   const existing = new Map(
     (db.prepare(`SELECT id, pattern_key, support, status FROM patterns WHERE workspace_id = ?`).all(job.workspace_id) as Array<{ id: number; pattern_key: string; support: number; status: string }>).map((row) => [
@@ -237,7 +260,8 @@ export function runPatternDetection(ctx: JobContext): JobOutcome {
   // Members are kept encoded (one or two bytes each): 4,000 patterns over a million insights
   // have tens of millions of memberships, which as arrays of numbers would take gigabytes.
   const found: Array<DetectedPattern & { key: string; members: Buffer }> = [];
-  for (const set of sets) {
+  for (const [index, set] of sets.entries()) {
+    if ((index & 255) === 0) ctx.progress(linking + ((PERCENT.writing - linking) * index) / sets.length, 'linking members', { done: index, total: sets.length });
     const items = set.items.map((i) => data.itemNames[i]!).sort();
     const key = itemsetKey(items);
     const indexes = intersectPostings(data.postings, set.items);
@@ -280,7 +304,7 @@ export function runPatternDetection(ctx: JobContext): JobOutcome {
     patterns: found.slice(0, LISTED).map(({ items, labels, support, change, newly_linked }) => ({ items, labels, support, change, newly_linked })),
     stale: stale.slice(0, LISTED).map((row) => ({ id: row.id, items: row.pattern_key.split('\u001f') })),
   };
-  ctx.progress(90, 'writing');
+  ctx.progress(PERCENT.writing, 'writing');
   return {
     counts: { insights_scanned: n, insights_affected: newlyLinkedCount, candidates_created: result.added, errors: 0 },
     result,

@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import { describeItems, itemsetKey } from '../patterns/items.js';
 import type { Database } from '../../store/db.js';
 import { jobParams, type ItemMode, type PatternSelect } from '../../../contract/job-params.js';
-import type { JobContext, JobOutcome } from '../job.js';
+import type { JobContext, JobOutcome, StageCount } from '../job.js';
 import { intersectPostings, loadTransactions, type ItemTransactions } from '../patterns/job.js';
 import { namesTag } from '../patterns/concepts.js';
 import { fisherUpperTail, logFactorials } from './fisher.js';
@@ -73,11 +73,11 @@ function patternVocabulary(db: Database, workspaceId: number): { select: Pattern
   return { select: result.select ?? 'closed', items: result.items_mode ?? 'both', minSupport: result.min_support ?? 3 };
 }
 
-function loadForPatterns(db: Database, workspaceId: number): ItemTransactions {
+function loadForPatterns(db: Database, workspaceId: number, onRead: (count: StageCount) => void): ItemTransactions {
   const used = patternVocabulary(db, workspaceId);
   // Items are the same strings whatever patterns.items was, so 'both' counts any closed-mode pattern's items.
-  if (used.select === 'closed') return loadTransactions(db, workspaceId, 'both');
-  return loadTransactions(db, workspaceId, used.items, 1, 'concepts', () => used.minSupport);
+  if (used.select === 'closed') return loadTransactions(db, workspaceId, 'both', 1, 'terms', undefined, onRead);
+  return loadTransactions(db, workspaceId, used.items, 1, 'concepts', () => used.minSupport, onRead);
 }
 
 interface Split {
@@ -111,8 +111,8 @@ export function runPlaybookSynthesis(ctx: JobContext): JobOutcome {
   const p = jobParams('playbook_synthesis', ctx.params);
   ctx.progress(1, 'reading patterns');
   const patterns = db.prepare(`SELECT id, items FROM patterns WHERE workspace_id = ? AND status = 'active' ORDER BY id`).all(job.workspace_id) as Array<{ id: number; items: string }>;
-  ctx.progress(10, 'counting supports');
-  const data = loadForPatterns(db, job.workspace_id);
+  ctx.progress(10, 'reading insights');
+  const data = loadForPatterns(db, job.workspace_id, (count) => ctx.progress(10 + (75 * count.done) / Math.max(1, count.total), 'reading insights', count));
   const n = data.insightIds.length;
   const itemIndex = new Map(data.itemNames.map((name, i) => [name, i]));
   const supportCache = new Map<string, number>();
@@ -127,11 +127,13 @@ export function runPlaybookSynthesis(ctx: JobContext): JobOutcome {
     return s;
   };
 
-  ctx.progress(40, 'deriving rules');
+  // Reading the insights takes ~90 % of the run (measured at 57k package summaries).
+  ctx.progress(85, 'deriving rules');
   const logFactorial = logFactorials(n);
   let tested = 0;
   const splitsByPattern: Array<{ id: number; splits: Split[] }> = [];
-  for (const pattern of patterns) {
+  for (const [index, pattern] of patterns.entries()) {
+    if ((index & 63) === 0) ctx.progress(85 + (10 * index) / patterns.length, 'deriving rules', { done: index, total: patterns.length });
     const items = (JSON.parse(pattern.items) as string[]).sort();
     const both = supportOf(items);
     if (both === 0) continue;
@@ -246,7 +248,7 @@ export function runPlaybookSynthesis(ctx: JobContext): JobOutcome {
     rules,
     deprecated_rules: deprecated.map((row) => ({ rule_id: row.rule_id, text: row.text })),
   };
-  ctx.progress(90, 'writing');
+  ctx.progress(95, 'writing');
   return {
     counts: { insights_scanned: n, insights_affected: affected.size, candidates_created: newRules.length, errors: 0 },
     result,

@@ -165,7 +165,7 @@ describe('consolidation through the real bin', () => {
     for (let i = 0; i < 800 && !workerPid; i++) {
       const job = getJob(watcher, id)!;
       const worker = watcher.prepare('SELECT pid FROM workers').get() as { pid: number } | undefined;
-      if (job.status === 'running' && ['finding candidates', 'verifying', 'clustering'].includes(job.stage ?? '') && worker) workerPid = worker.pid;
+      if (job.status === 'running' && /^(finding candidates|comparing candidates|clustering)\b/.test(job.stage ?? '') && worker) workerPid = worker.pid;
       else await new Promise((r) => setTimeout(r, 25));
     }
     assert.ok(workerPid, 'the worker reached the middle of the consolidation');

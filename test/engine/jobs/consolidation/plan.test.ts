@@ -122,3 +122,17 @@ test('merged confidence: noisy-OR across sources, the highest within a source, c
   assert.ok(Math.abs(combinedConfidence([{ source: 'gong', value: 0.6 }, { source: 'zendesk', value: 0.5 }]) - 0.8) < 1e-12);
   assert.equal(combinedConfidence([{ source: 'a', value: 0.95 }, { source: 'b', value: 0.9 }, { source: null, value: 0.9 }]), 0.99);
 });
+
+test('progress: the stages in order, counted ones every 1,024 items with done ≤ total, the fraction never going back', () => {
+  const corpus = generateLabelledCorpus({ facts: 1_500, seed: 11 });
+  const reports: Array<{ fraction: number; stage: string; count?: { done: number; total: number } }> = [];
+  planConsolidation(corpus.insights.map((i) => insight(i.id, i.text, i.created_at)), { threshold: DEFAULT_THRESHOLD, progress: (fraction, stage, count) => reports.push({ fraction, stage, ...(count ? { count } : {}) }) });
+  const stages = reports.map((r) => r.stage).filter((stage, i, all) => i === 0 || all[i - 1] !== stage);
+  assert.deepEqual(stages, ['signing', 'learning the vocabulary', 'finding candidates', 'comparing candidates', 'clustering']);
+  for (let i = 1; i < reports.length; i++) assert.ok(reports[i]!.fraction >= reports[i - 1]!.fraction, `${reports[i - 1]!.stage} ${reports[i - 1]!.fraction} → ${reports[i]!.stage} ${reports[i]!.fraction}`);
+  assert.equal(reports.at(-1)!.fraction, 1);
+  const signing = reports.filter((r) => r.stage === 'signing').map((r) => r.count!);
+  assert.deepEqual(signing.map((c) => c.done), [0, 1024, 2048].slice(0, Math.ceil(corpus.insights.length / 1024)));
+  for (const { count } of reports) if (count) assert.ok(count.done <= count.total && count.total > 0);
+  assert.ok(reports.length < 40, `cheap: ${reports.length} reports`);
+});
