@@ -150,13 +150,3 @@ export async function pick(deps: Pick<Deps, 'stdin' | 'stderr' | 'signal'>, titl
     }
   });
 }
-
-/** "just now", "42s ago", "5m ago", "3h ago", "2d ago": how long before `now` a time was. */
-export function relativeAge(then: number, now: number): string {
-  const seconds = Math.max(0, Math.round((now - then) / 1000));
-  if (seconds < 5) return 'just now';
-  if (seconds < 60) return `${seconds}s ago`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)}m ago`;
-  if (seconds < 86_400) return `${Math.floor(seconds / 3600)}h ago`;
-  return `${Math.floor(seconds / 86_400)}d ago`;
-}

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import stringWidth from 'string-width';
-import { canPick, pick, pickerFrame, pickStep, relativeAge } from '../../src/cli/picker.js';
+import { canPick, pick, pickerFrame, pickStep } from '../../src/cli/picker.js';
 import { FakeTerminal } from '../helpers/cli.js';
 
 test('keys: arrows and j/k move within the list, Home/End jump, Enter chooses, Esc, q, Ctrl-C and Ctrl-D cancel, others do nothing', () => {
@@ -24,16 +24,6 @@ test('the frame marks the selected line and cuts lines wider than the terminal',
   assert.deepEqual(frame.slice(1).map((line) => line.slice(0, 2)), ['  ', '> ']);
   assert.ok(frame.every((line) => stringWidth(line) < 30), frame.join('\n'));
   assert.match(frame[1]!, /…$/);
-});
-
-test('ages read as a person says them', () => {
-  const now = Date.parse('2026-12-01T12:00:00Z');
-  assert.equal(relativeAge(now - 2000, now), 'just now');
-  assert.equal(relativeAge(now + 5000, now), 'just now');
-  assert.equal(relativeAge(now - 42_000, now), '42s ago');
-  assert.equal(relativeAge(now - 5 * 60_000, now), '5m ago');
-  assert.equal(relativeAge(now - 3 * 3_600_000, now), '3h ago');
-  assert.equal(relativeAge(now - 2 * 86_400_000, now), '2d ago');
 });
 
 /** A terminal's input: readable keys, and a record of the raw-mode switches. */

@@ -7,7 +7,8 @@
 import { InterruptedError, NotFoundError, UsageError } from '../../contract/errors.js';
 import type { Context } from '../context.js';
 import { readRemoteHistory } from '../history.js';
-import { canPick, pick, relativeAge } from '../picker.js';
+import { canPick, pick } from '../picker.js';
+import { relativeTime } from '../render/views.js';
 import { chooseBackend, openLocalEngine } from '../settings/backend.js';
 import type { Settings } from '../settings/settings.js';
 
@@ -44,7 +45,7 @@ async function recentJobs(ctx: Context, settings: Settings, limit: number): Prom
 
 /** One picker line: id, type, status and age, in columns. */
 function pickerLine(ctx: Context, job: RecentJob, typeWidth: number): string {
-  const age = job.since !== undefined && !Number.isNaN(job.since) ? relativeAge(job.since, ctx.deps.now()) : '';
+  const age = job.since !== undefined && !Number.isNaN(job.since) ? relativeTime(job.since, ctx.deps.now()) : '';
   return ctx.ui.clean(`${job.job_run_id}  ${job.job_type.padEnd(typeWidth)}  ${job.status.padEnd(9)}  ${age}`);
 }
 
