@@ -362,11 +362,11 @@ async function benchServe(): Promise<void> {
   const load = `load ${(s.load_average as number[]).map((l) => l.toFixed(1)).join(' ')}`;
   const phases = [
     ['finished job, idle worker', s.idle, `median of ${s.rounds} interleaved rounds`],
-    [`running consolidation of ${(s.insights as number).toLocaleString('en-US')} (${s.consolidation.status_at_end} at the end)`, s.consolidation, 'one round'],
+    [`unfinished job while consolidations of ${(s.insights as number).toLocaleString('en-US')} run back to back (${s.consolidation.status_at_end})`, s.consolidation, 'one round'],
   ] as const;
   for (const [what, phase, rounds] of phases) {
     rows.push({
-      figure: `serve: GET status, ${what}, ${s.connections} connections, ${s.seconds} s, ${rounds} (req/s ${spread(phase.vsFastifySpread)} of fastify; p99 ${phase.p99.serve} ms vs fastify ${phase.p99.fastify} ms = ${phase.p99VsFastify.toFixed(2)}×; ${phase.vsHttp.toFixed(2)}× bare node:http; ${phase.failures} errors; ${load})`,
+      figure: `serve: GET status, ${what}, ${s.connections} connections, ${phase.seconds} s each, ${rounds} (req/s ${spread(phase.vsFastifySpread)} of fastify; p99 ${phase.p99.serve} ms vs fastify ${phase.p99.fastify} ms = ${phase.p99VsFastify.toFixed(2)}×; ${phase.vsHttp.toFixed(2)}× bare node:http; ${phase.failures} errors; ${load})`,
       value: phase.rps.serve,
       unit: 'requests/s',
       baseline: phase.rps.fastify,

@@ -11,8 +11,9 @@
  * interleaved round by round so they share whatever else loads the machine.
  *
  * - idle: GET status of a finished job (the worker has exited), `--rounds` rounds.
- * - consolidation: GET status of a running consolidation of the same store (the worker busy on
- *   the same database), one round, each anchor answering the running job's body.
+ * - consolidation: the worker busy on the same database for the whole phase — consolidations
+ *   of the store queued back to back (a workspace's jobs run one at a time) — while GET status
+ *   polls the last of them, an unfinished job; one round, each anchor answering its body.
  *
  * --before-bin also measures another build's serve (an older commit, built) on the same database
  * in the same rounds: before and after side by side.
@@ -39,6 +40,8 @@ const insights = arg('--insights', 100_000);
 const seconds = arg('--seconds', 10);
 const rounds = arg('--rounds', 3);
 const connections = arg('--connections', 50);
+/** Consolidations queued back to back for the busy phase. */
+const CONSOLIDATIONS = 8;
 const beforeBin = process.argv.includes('--before-bin') ? path.resolve(process.argv[process.argv.indexOf('--before-bin') + 1]!) : undefined;
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'nex-compound-serve-bench-'));
@@ -226,19 +229,24 @@ try {
   const finishedBody = await (await fetch(finishedUrl, { headers: auth })).text();
   const idle = summarise(await compare(finishedUrl, serve.pid, auth, finishedBody, rounds));
 
-  // Consolidation: the worker busy on the same database; each target gets a third of one round.
-  const runningUrl = await trigger({ job_type: 'consolidation' });
-  await waitForStatus(runningUrl, auth, (s) => s !== 'accepted');
-  const runningBody = await (await fetch(runningUrl, { headers: auth })).text();
-  const busy = summarise(await compare(runningUrl, serve.pid, auth, runningBody, 1, Math.max(2, Math.round(seconds / 2))));
-  const consolidationAtEnd = ((await (await fetch(runningUrl, { headers: auth })).json()) as { status: string }).status;
+  // Consolidation: one run over 100k insights takes a few seconds, the phase half a minute, so
+  // enough are queued to keep the worker busy throughout; the last one waits its turn meanwhile.
+  const queued: string[] = [];
+  for (let i = 0; i < CONSOLIDATIONS; i++) queued.push(await trigger({ job_type: 'consolidation' }));
+  await waitForStatus(queued[0]!, auth, (s) => s !== 'accepted');
+  const pollUrl = queued.at(-1)!;
+  const pollBody = await (await fetch(pollUrl, { headers: auth })).text();
+  const busySeconds = Math.max(2, Math.round(seconds / 2));
+  const busy = summarise(await compare(pollUrl, serve.pid, auth, pollBody, 1, busySeconds));
+  const statuses = await Promise.all(queued.map(async (url) => ((await (await fetch(url, { headers: auth })).json()) as { status: string }).status));
+  const consolidationAtEnd = `${statuses.filter((s) => s === 'completed').length} of ${CONSOLIDATIONS} done at the end`;
 
   const before = countJobs();
   const responses = await Promise.all(Array.from({ length: 200 }, () => post({ job_type: 'metrics', dry_run: true })));
   const accepted = responses.filter((r) => r.status === 202).length;
   const created = countJobs() - before;
   process.stdout.write(
-    `${JSON.stringify({ insights, seconds, rounds, connections, load_average: os.loadavg(), idle, consolidation: { ...busy, status_at_end: consolidationAtEnd }, triggers: 200, accepted, jobs_created: created })}\n`,
+    `${JSON.stringify({ insights, seconds, rounds, connections, load_average: os.loadavg(), idle: { ...idle, seconds }, consolidation: { ...busy, seconds: busySeconds, status_at_end: consolidationAtEnd }, triggers: 200, accepted, jobs_created: created })}\n`,
   );
 } finally {
   for (const child of children) await stop(child);
