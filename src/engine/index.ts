@@ -19,6 +19,7 @@ import { WorkerSupervisor } from './queue/spawn.js';
 import { asStoreError, databaseFile, openDatabase, type Database } from './store/db.js';
 import type { ExportRecord, Insight, InsightStatus, NewInsight } from './store/insights.js';
 import type { ApiKeyRow } from './store/keys.js';
+import type { StoreVersion } from './store/changes.js';
 import type { StoreCheck } from './store/doctor.js';
 import type { BackupSummary } from './store/backup.js';
 import type { ImportInput, ImportOptions, ImportSummary } from './store/import/import.js';
@@ -26,7 +27,7 @@ import type { RestoreSummary } from './store/import/restore.js';
 import type { RevertResult } from './jobs/consolidation/revert.js';
 
 export { defaultDatabasePath } from './store/db.js';
-export type { ApiKeyRow, BackupSummary, JobFilter, StoreCheck, ExportRecord, ImportInput, ImportSummary, RestoreSummary, Insight, InsightStatus, MetricsSnapshot, PatternRecord, RevertResult, RuleRecord };
+export type { ApiKeyRow, BackupSummary, StoreVersion, JobFilter, StoreCheck, ExportRecord, ImportInput, ImportSummary, RestoreSummary, Insight, InsightStatus, MetricsSnapshot, PatternRecord, RevertResult, RuleRecord };
 
 export interface EngineOptions {
   /** Create the file (and, for the default location, its directory) when missing. */
@@ -62,6 +63,12 @@ export interface Engine {
   restore(backupFile: string): Promise<Pick<BackupSummary, 'insights' | 'jobs'> & { unfinished: number }>;
   /** Starts a background worker when queued or abandoned jobs need one. */
   ensureWorker(afterTrigger: boolean): void;
+  /**
+   * How far the store has moved, for a server's caches: read from SQLite at most once per
+   * event-loop turn, so another process's commit shows from the next turn on. A completed or
+   * failed job's status stays as it is until `replacements` moves (a restore).
+   */
+  versionReader(): Promise<() => StoreVersion>;
   keys: {
     create(workspaceId: number, scopes: Scope[]): Promise<{ key: string; row: ApiKeyRow }>;
     list(): Promise<ApiKeyRow[]>;
@@ -69,7 +76,7 @@ export interface Engine {
     revoke(keyId: string): Promise<ApiKeyRow | undefined>;
     /**
      * A check of presented secrets for a server: it answers synchronously with the active key a
-     * secret belongs to (cached until another connection commits).
+     * secret belongs to (cached until the store moves; see versionReader).
      */
     verifier(): Promise<(presented: string) => ApiKeyRow | undefined>;
   };
@@ -157,6 +164,7 @@ function guarded<T extends object>(db: Database, facet: T): T {
   return out as T;
 }
 const keys = () => import('./store/keys.js');
+const versions = () => import('./store/changes.js');
 
 function engineOver(db: Database, options: EngineOptions): Engine {
   const { now } = options;
@@ -172,6 +180,7 @@ function engineOver(db: Database, options: EngineOptions): Engine {
     },
     unusedWorkspaceId: async () => (await store()).unusedWorkspaceId(db),
     ensureWorker: (afterTrigger) => workers.ensureWorker(afterTrigger),
+    versionReader: async () => (await versions()).storeVersion(db),
     // The whole database's facets: SQLite's own failures become the store's error kind, as in every facet.
     ...guarded(db, {
       counts: async () => (await import('./store/backup.js')).counts(db),
@@ -187,7 +196,7 @@ function engineOver(db: Database, options: EngineOptions): Engine {
       create: async (workspaceId, scopes) => (await keys()).createApiKey(db, workspaceId, scopes, now()),
       list: async () => (await keys()).listApiKeys(db),
       revoke: async (keyId) => (await keys()).revokeApiKey(db, keyId, now()),
-      verifier: async () => (await keys()).keyVerifier(db),
+      verifier: async () => (await keys()).keyVerifier(db, (await versions()).storeVersion(db)),
     },
     close: () => db.close(),
   };

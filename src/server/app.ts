@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { JOB_TYPES, type JobType } from '../contract/jobs.js';
 import type { ApiKeyRow, Engine } from '../engine/index.js';
+import { STATUS_BODY_SCHEMA, statusBodies } from './status-bodies.js';
 
 export interface ServerOptions {
   engine: Engine;
@@ -30,6 +31,8 @@ declare module 'fastify' {
   }
 }
 
+const JSON_UTF8 = 'application/json; charset=utf-8';
+
 const problem = (reply: Pick<FastifyReply, 'code'>, code: number, message: string) => reply.code(code).type('application/json').send({ code, message });
 
 /** The project's copy of the contract this server answers, as JSON (GET /openapi.json). */
@@ -39,6 +42,7 @@ const openapiDocument = () => (openapi ??= readFileSync(new URL('../contract/ope
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
   const { engine } = options;
   const verify = await engine.keys.verifier();
+  const statusBody = statusBodies(engine, await engine.versionReader());
   // Refusals say which server refused: its keys come from `nex-compound keys create`, and the
   // client's hint says so (the header is on 401 and 403 only, so other answers cost nothing).
   const serverName = `nex-compound/${options.version}`;
@@ -87,6 +91,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     },
   });
   app.server.headersTimeout = 10_000;
+  // Declared up front, so every request object has the same shape.
+  app.decorateRequest('apiKey', undefined);
 
   app.setErrorHandler((error: { statusCode?: number; code?: string; message?: string }, _request, reply) => {
     const status = error.statusCode ?? 500;
@@ -102,9 +108,11 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.setNotFoundHandler((request, reply) => problem(reply, 404, `no route ${request.method} ${request.url.split('?')[0]}`));
 
   // DNS rebinding: a browser page on evil.example resolving to 127.0.0.1 still sends its own Host.
-  app.addHook('onRequest', async (request, reply) => {
+  // Hooks here are synchronous (done callbacks): an async hook costs every request a promise.
+  app.addHook('onRequest', (request, reply, done) => {
     const host = (request.headers.host ?? '').toLowerCase();
-    if (!options.allowedHosts.has(host)) return problem(reply, 400, `this server does not answer for host "${host.slice(0, 100)}"`);
+    if (options.allowedHosts.has(host)) done();
+    else void problem(reply, 400, `this server does not answer for host "${host.slice(0, 100)}"`);
   });
 
   // Polls re-claim a killed worker's job; checking the worker table on every poll would cost
@@ -117,13 +125,14 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     engine.ensureWorker(false);
   };
 
-  const authenticate = async (request: FastifyRequest, reply: FastifyReply) => {
+  const authenticate = (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     const key = keyOf(request.headers.authorization);
-    if (!key) {
-      const bearer = /^Bearer\s+\S+$/i.test(request.headers.authorization ?? '');
-      return refuse(reply, 401, bearer ? 'invalid or revoked API key' : 'missing API key: send Authorization: Bearer <key>');
+    if (key) {
+      request.apiKey = key;
+      return done();
     }
-    request.apiKey = key;
+    const bearer = /^Bearer\s+\S+$/i.test(request.headers.authorization ?? '');
+    void refuse(reply, 401, bearer ? 'invalid or revoked API key' : 'missing API key: send Authorization: Bearer <key>');
   };
 
   app.get('/healthz', async () => ({ status: 'ok', version: options.version }));
@@ -159,14 +168,14 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     return reply.code(202).send(outcome.job);
   });
 
-  app.get('/v1/compounding/jobs/:job_run_id', { onRequest: authenticate }, async (request, reply) => {
+  // The contract's fields, plus progress, stage and attempts (extensions nex-compound's watch shows).
+  app.get('/v1/compounding/jobs/:job_run_id', { onRequest: authenticate, schema: { response: { 200: STATUS_BODY_SCHEMA } } }, (request, reply) => {
     const { job_run_id: id } = request.params as { job_run_id: string };
     // Another workspace's job is answered exactly like a missing one.
-    const status = UUID.test(id) ? engine.workspace(request.apiKey!.workspace_id).jobs.find(id.toLowerCase()) : undefined;
-    if (!status) return problem(reply, 404, `job ${id.slice(0, 64)} not found`);
+    const body = UUID.test(id) ? statusBody(request.apiKey!.workspace_id, id.toLowerCase(), (status) => reply.serialize(status) as string) : undefined;
+    if (body === undefined) return problem(reply, 404, `job ${id.slice(0, 64)} not found`);
     ensureWorkerThrottled();
-    // The contract's fields, plus progress, stage and attempts (extensions nex-compound's watch shows).
-    return status;
+    return reply.type(JSON_UTF8).send(body);
   });
 
   return app;

@@ -5,6 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Scope } from '../../contract/scopes.js';
+import type { StoreVersion } from './changes.js';
 import type { Database } from './db.js';
 
 export interface ApiKeyRow {
@@ -50,18 +51,18 @@ function verifyApiKey(db: Database, presented: string): ApiKeyRow | undefined {
 
 /**
  * verifyApiKey for a server that sees the same key many times a second: verified keys are
- * remembered until any other connection commits (PRAGMA data_version moves), so a revocation
- * from another process is seen by the very next request. Unknown keys are never remembered.
+ * remembered until the store moves (another connection commits, or this one changes a row), so
+ * a revocation from another process is seen from the next event-loop turn on — the store's
+ * version is read at most once per turn (./changes.ts). Unknown keys are never remembered.
  */
-export function keyVerifier(db: Database): (presented: string) => ApiKeyRow | undefined {
+export function keyVerifier(db: Database, version: () => StoreVersion): (presented: string) => ApiKeyRow | undefined {
   const verified = new Map<string, ApiKeyRow>();
-  const dataVersion = db.prepare('PRAGMA data_version').pluck();
-  let seenVersion: unknown;
+  let seenChanges: number | undefined;
   return (presented) => {
-    const version = dataVersion.get();
-    if (version !== seenVersion || verified.size > 1_000) {
+    const { changes } = version();
+    if (changes !== seenChanges || verified.size > 1_000) {
       verified.clear();
-      seenVersion = version;
+      seenChanges = changes;
     }
     const hit = verified.get(presented);
     if (hit) return hit;
