@@ -28,6 +28,7 @@ const HELP_TOPICS: Record<string, () => string> = {
       '  NEX_COMPOUND_LEASE_MS  local worker lease (default 30000; tests shorten it)',
       '  NEX_COMPOUND_REQUEST_TIMEOUT  one remote request\'s whole deadline: connect, headers, body (default 30s)',
       '  HTTPS_PROXY, HTTP_PROXY, NO_PROXY  proxy settings',
+      '  NEX_COMPOUND_HTTP_CLIENT=undici  requests through undici even without a proxy (default then: node:http)',
       '  NO_COLOR, FORCE_COLOR  disable or force colors',
       '  CI                     when set, spinners never animate',
       '',

@@ -123,9 +123,15 @@ function bodyOf(response: IncomingMessage, stallMs: number, signal: AbortSignal 
     timer.unref();
   };
   const onAbort = () => response.destroy(signal?.reason as Error);
+  // node:http reports a body cut short the same way whether the server closed or reset the connection; undici does not.
+  let reset: Error | undefined;
+  const onSocketError = (error: Error) => (reset = error);
+  const socket = response.socket;
+  socket?.on('error', onSocketError);
   const done = () => {
     clearTimeout(timer);
     signal?.removeEventListener('abort', onAbort);
+    socket?.off('error', onSocketError);
   };
   signal?.addEventListener('abort', onAbort, { once: true });
   stalled();
@@ -138,7 +144,7 @@ function bodyOf(response: IncomingMessage, stallMs: number, signal: AbortSignal 
         }
       } catch (error) {
         if (signal?.aborted) throw signal.reason;
-        throw asUndiciError(error);
+        throw cutShort(response, error, reset);
       } finally {
         done();
       }
@@ -152,4 +158,15 @@ function bodyOf(response: IncomingMessage, stallMs: number, signal: AbortSignal 
       response.destroy();
     },
   };
+}
+
+/**
+ * A body that ended early, as undici names it: on a connection announced as closing, a body
+ * shorter than its Content-Length; otherwise the reset, or the server's close.
+ */
+function cutShort(response: IncomingMessage, error: unknown, reset: Error | undefined): unknown {
+  if ((error as { code?: unknown }).code !== 'ECONNRESET') return asUndiciError(error);
+  const closing = /\bclose\b/i.test(String(response.headers.connection ?? ''));
+  if (closing && response.headers['content-length'] !== undefined) return codedError('UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'Response body bytes do not match content-length', error);
+  return reset ?? codedError('UND_ERR_SOCKET', 'other side closed', error);
 }

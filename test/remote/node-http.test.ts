@@ -60,6 +60,16 @@ const SERVERS: Array<{ name: string; respond: Responder; short?: boolean; deadli
   { name: 'a connection reset without an answer', respond: (_req, socket) => socket.resetAndDestroy() },
   { name: 'an answer that is not HTTP', respond: (_req, socket) => socket.end('HELLO THERE\r\n\r\n') },
   { name: 'a body cut short of its Content-Length', respond: (_req, socket) => { socket.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"a":'); socket.end(); } },
+  {
+    name: 'a body cut short of its Content-Length, on a connection the server said it would close',
+    respond: (_req, socket) => { socket.write('HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 100\r\n\r\n'); socket.end('{"a":'); },
+  },
+  { name: 'a connection reset mid-body', respond: (_req, socket) => { socket.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"a":', () => setTimeout(() => socket.resetAndDestroy(), 20)); } },
+  {
+    name: 'a connection reset mid-body, on a connection the server said it would close',
+    respond: (_req, socket) => { socket.write('HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 100\r\n\r\n{"a":', () => setTimeout(() => socket.resetAndDestroy(), 20)); },
+  },
+  { name: 'a chunked body cut short', respond: (_req, socket) => { socket.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{"a":\r\n'); socket.end(); } },
   { name: 'a body over the size cap', respond: (_req, socket) => reply(socket, 200, 'x'.repeat(1024 * 1024 + 10)) },
   { name: 'no answer at all (headers timeout)', respond: () => stall(), short: true },
   { name: 'headers, then a body that stalls (body timeout)', respond: (_req, socket) => { socket.write('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n{'); }, short: true },
