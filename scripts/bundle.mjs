@@ -57,6 +57,28 @@ const lazyFastify = {
   },
 };
 
+/**
+ * Node's own modules a run often does not need, loaded on first call: an import at the top of one
+ * output file is paid by every run (crypto and child_process are ~30 of node's internal modules).
+ * Only these functions are imported from them; another one fails the build, not a run.
+ */
+const LAZY_BUILTINS = { 'node:crypto': ['createHash', 'randomBytes', 'randomUUID'], 'node:child_process': ['spawn'] };
+const lazyBuiltins = {
+  name: 'lazy-builtins',
+  setup(pluginBuild) {
+    const filter = new RegExp(`^(${Object.keys(LAZY_BUILTINS).join('|')})$`);
+    pluginBuild.onResolve({ filter }, (args) => (args.namespace === 'lazy-builtin' ? { path: args.path, external: true } : { path: args.path, namespace: 'lazy-builtin' }));
+    pluginBuild.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({
+      contents: [
+        'let loaded;',
+        `const load = () => (loaded ??= require(${JSON.stringify(args.path)}));`,
+        ...LAZY_BUILTINS[args.path].map((name) => `export function ${name}(...args) { return load().${name}(...args); }`),
+      ].join('\n'),
+      loader: 'js',
+    }));
+  },
+};
+
 /** One self-contained ES module from the given exports of dist/ (no chunks: each is one file to read). */
 async function bundle(name, contents) {
   await build({
@@ -68,7 +90,7 @@ async function bundle(name, contents) {
     platform: 'node',
     target: 'node20',
     external: [...external, 'node:*'],
-    plugins: [keepModuleLocation, lazyFastify],
+    plugins: [keepModuleLocation, lazyFastify, lazyBuiltins],
     // Bundled CommonJS (commander) requires node's own modules: an ES module has no require of its own.
     banner: { js: "import { createRequire as createRequireForBundle } from 'node:module';\nconst require = createRequireForBundle(import.meta.url);" },
     logLevel: 'warning',
