@@ -18,6 +18,8 @@ import { readSummaries } from './lib/labelled-pairs.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(ROOT, 'bin', 'nex-compound.js');
+/** The worker script a local trigger starts (the built one). */
+const WORKER = path.join(ROOT, 'dist', 'engine', 'queue', 'worker.js');
 const full = process.argv.includes('--full');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
 const DAY = 86_400_000;
@@ -41,22 +43,6 @@ function tmp(): string {
   const dir = path.join(os.tmpdir(), `nex-compound-bench-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
   mkdirSync(dir, { recursive: true });
   return dir;
-}
-
-/** Median wall time of a command over n runs, after warm-up, in ms. Interleaved with its baseline to share noise. */
-function timeCommands(commands: Array<{ args: string[]; env?: Record<string, string> }>, runs: number): number[] {
-  const totals = commands.map(() => [] as number[]);
-  for (let warm = 0; warm < 3; warm++) for (const c of commands) spawnSync(process.execPath, c.args, { env: { ...process.env, ...c.env }, stdio: 'ignore' });
-  for (let i = 0; i < runs; i++) {
-    commands.forEach((c, index) => {
-      const start = process.hrtime.bigint();
-      const r = spawnSync(process.execPath, c.args, { env: { ...process.env, ...c.env }, stdio: 'ignore' });
-      if (r.status !== 0) throw new Error(`${c.args.join(' ')} exited ${r.status}`);
-      totals[index]!.push(Number(process.hrtime.bigint() - start) / 1e6);
-    });
-  }
-  // The median resists the odd slow run on a shared 2-core machine.
-  return totals.map((t) => t.sort((a, b) => a - b)[Math.floor(t.length / 2)]!);
 }
 
 /** mulberry32: a small seeded generator, so every run seeds the same store. */
@@ -107,37 +93,110 @@ function seedInsights(file: string, n: number): void {
   db.close();
 }
 
-async function benchStartup(): Promise<void> {
-  const baseline = { args: ['-e', '0'] };
-  const [base, version, help] = timeCommands([baseline, { args: [BIN, '--version'] }, { args: [BIN, '--help'] }], full ? 30 : 15);
-  rows.push({ figure: 'startup: --version', value: version!, unit: 'ms', baseline: base!, baselineLabel: 'node -e 0', ratio: version! / base!, goal: '≤ 1.3×' });
-  rows.push({ figure: 'startup: --help', value: help!, unit: 'ms', baseline: base!, baselineLabel: 'node -e 0', ratio: help! / base!, goal: '≤ 1.3×' });
+/** Raw wall times of commands run in turns (one of each per round, after warm-ups), in ms. */
+interface Timed {
+  args: string[];
+  env?: Record<string, string>;
+  /** Untimed set-up before each run (a fresh database copy, say). */
+  before?: () => void;
+}
+function sampleCommands(commands: Timed[], runs: number): number[][] {
+  const samples = commands.map(() => [] as number[]);
+  const once = (c: Timed) => {
+    c.before?.();
+    const start = process.hrtime.bigint();
+    const r = spawnSync(process.execPath, c.args, { env: { ...process.env, ...c.env }, stdio: 'ignore' });
+    if (r.status !== 0) throw new Error(`${c.args.join(' ')} exited ${r.status}`);
+    return Number(process.hrtime.bigint() - start) / 1e6;
+  };
+  for (let warm = 0; warm < 3; warm++) for (const c of commands) once(c);
+  for (let i = 0; i < runs; i++) commands.forEach((c, index) => samples[index]!.push(once(c)));
+  return samples;
+}
 
-  const dir = tmp();
-  const db = path.join(dir, 'engine.db');
-  seedInsights(db, 10);
-  const env = { NEX_COMPOUND_DB: db, NEX_COMPOUND_CONFIG_DIR: dir, XDG_DATA_HOME: dir };
-  const [base2, trigger] = timeCommands([baseline, { args: [BIN, 'trigger', 'metrics', '--local', '--json', '-q'], env }], full ? 20 : 10);
-  rows.push({ figure: 'local trigger → accepted (wall)', value: trigger!, unit: 'ms', baseline: base2!, baselineLabel: 'node -e 0', ratio: trigger! / base2!, goal: '< 150 ms; ≤ 2.5×' });
+const quantile = (values: number[], q: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+};
 
-  // status --json against a loopback server (in its own process: timeCommands blocks this one).
+/**
+ * A command beside its anchor: both medians, the median of the per-round ratios (each round ran
+ * both back to back, so they shared the machine's moment) and that ratio's quartiles as its spread.
+ */
+function anchored(figure: string, command: number[], anchor: number[], anchorLabel: string, goal: string): Row {
+  const ratios = command.map((ms, i) => ms / anchor[i]!);
+  const spread = `${quantile(ratios, 0.25).toFixed(2)}–${quantile(ratios, 0.75).toFixed(2)}×`;
+  return { figure, value: quantile(command, 0.5), unit: 'ms', baseline: quantile(anchor, 0.5), baselineLabel: anchorLabel, ratio: quantile(ratios, 0.5), goal: `${goal} (IQR ${spread}, n=${ratios.length})` };
+}
+
+const STARTUP_JOB_ID = '3f1c2e4a-8b7d-4c6e-9f0a-1b2c3d4e5f60';
+
+/** A loopback server answering every GET with one finished job (its own process: sampling blocks this one). */
+async function startFakeStatusServer(): Promise<{ baseUrl: string; stop: () => void }> {
   const fake = spawn(process.execPath, ['-e', `
-    const id = '3f1c2e4a-8b7d-4c6e-9f0a-1b2c3d4e5f60';
+    const id = '${STARTUP_JOB_ID}';
     const body = JSON.stringify({ job_run_id: id, job_type: 'metrics', workspace_id: 1, status: 'completed', dry_run: false, insights_scanned: 10, insights_affected: 0, candidates_created: 0, errors: 0, started_at: new Date().toISOString(), completed_at: new Date().toISOString(), duration_ms: 5 });
     const server = require('node:http').createServer((req, res) => { res.writeHead(200, { 'content-type': 'application/json' }); res.end(body); });
     server.listen(0, '127.0.0.1', () => console.log(server.address().port));
   `]);
   const port = await new Promise<string>((resolve) => fake.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())));
+  return { baseUrl: `http://127.0.0.1:${port}`, stop: () => fake.kill() };
+}
+
+/**
+ * Start-up against anchors the project did not choose, each in the same interleaved rounds:
+ * `node -e 0`, a one-shot node:http script doing status's GET (bench/oneshot-status.mjs), and a
+ * minimal script doing trigger's insert and detached worker spawn (bench/oneshot-trigger.mjs).
+ */
+async function benchStartup(): Promise<void> {
+  const runs = full ? 30 : 15;
+  const load = os.loadavg().map((n) => n.toFixed(2)).join(' ');
+  const baseline = { args: ['-e', '0'] };
+  const [base, version, help] = sampleCommands([baseline, { args: [BIN, '--version'] }, { args: [BIN, '--help'] }], runs);
+  rows.push(anchored('startup: --version', version!, base!, 'node -e 0', '≤ 1.2×'));
+  rows.push(anchored('startup: --help', help!, base!, 'node -e 0', '≤ 1.2×'));
+
+  // Each trigger and each anchor run gets a fresh copy of one seeded database, so every run
+  // inserts and starts a worker (a live worker from the run before would spare the spawn), and
+  // both leave the same real worker behind to run the job.
+  const dir = tmp();
+  const template = path.join(dir, 'template.db');
+  seedInsights(template, 10);
+  const triggerDb = path.join(dir, 'trigger.db');
+  const anchorDb = path.join(dir, 'anchor.db');
+  const fresh = (file: string) => () => {
+    for (const suffix of ['', '-wal', '-shm', '.worker.log']) rmSync(`${file}${suffix}`, { force: true });
+    copyFileSync(template, file);
+  };
+  const env = { NEX_COMPOUND_DB: triggerDb, NEX_COMPOUND_CONFIG_DIR: dir, XDG_DATA_HOME: dir };
+  const [base2, trigger, insertSpawn] = sampleCommands(
+    [
+      baseline,
+      { args: [BIN, 'trigger', 'metrics', '--local', '--json', '-q'], env, before: fresh(triggerDb) },
+      { args: [path.join(ROOT, 'bench', 'oneshot-trigger.mjs'), anchorDb, 'metrics', WORKER], before: fresh(anchorDb) },
+    ],
+    runs,
+  );
+  rows.push(anchored('local trigger → accepted (wall)', trigger!, insertSpawn!, 'insert+spawn script', '≤ 1.25×'));
+  rows.push(anchored('  insert+spawn script itself', insertSpawn!, base2!, 'node -e 0', 'anchor'));
+
+  const fake = await startFakeStatusServer();
   try {
     const remoteEnv = { NEX_API_KEY: 'bench-key-0000000000', NEX_COMPOUND_CONFIG_DIR: dir };
-    const [base3, status] = timeCommands(
-      [baseline, { args: [BIN, 'status', '3f1c2e4a-8b7d-4c6e-9f0a-1b2c3d4e5f60', '--json', '--remote', '--base-url', `http://127.0.0.1:${port}`], env: remoteEnv }],
-      full ? 20 : 10,
+    const [base3, status, oneShot] = sampleCommands(
+      [
+        baseline,
+        { args: [BIN, 'status', STARTUP_JOB_ID, '--json', '--remote', '--base-url', fake.baseUrl], env: remoteEnv },
+        { args: [path.join(ROOT, 'bench', 'oneshot-status.mjs'), fake.baseUrl, STARTUP_JOB_ID], env: remoteEnv },
+      ],
+      runs,
     );
-    rows.push({ figure: 'status <id> --json against a loopback server (wall)', value: status!, unit: 'ms', baseline: base3!, baselineLabel: 'node -e 0', ratio: status! / base3!, goal: '≤ 2.5×' });
+    rows.push(anchored('status <id> --json, loopback server (wall)', status!, oneShot!, 'node:http one-shot', '≤ 1.5×'));
+    rows.push(anchored('  node:http one-shot itself', oneShot!, base3!, 'node -e 0', 'anchor'));
   } finally {
-    fake.kill();
+    fake.stop();
   }
+  process.stderr.write(`startup: load average before ${load}, after ${os.loadavg().map((n) => n.toFixed(2)).join(' ')}\n`);
 
   // How soon after the worker finishes does a waiting watch see it? completed_at vs the moment watch exits.
   const lags: number[] = [];

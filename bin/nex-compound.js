@@ -1,7 +1,16 @@
 #!/usr/bin/env node
 // Thin entry point: build the real dependencies, run, and set the exit code (only here).
-import { createProcessDeps } from '../dist/cli/process-deps.js';
-import { runCli } from '../dist/cli/entry.js';
+import module from 'node:module';
+
+// Node ≥ 22.1 keeps the compiled code of the modules below on disk between runs; Node 20 has no such cache.
+try {
+  module.enableCompileCache?.();
+} catch {
+  // A cache directory that cannot be written only costs speed.
+}
+// The CLI as bundled at build time (scripts/bundle.mjs): --version and --help from a small bundle,
+// everything else from one file instead of dozens.
+const { createProcessDeps, quickAnswer } = await import('../dist/bundle/quick.js');
 
 // A reader that went away (`nex-compound jobs | head -3`) is not an error worth a stack trace.
 for (const stream of [process.stdout, process.stderr]) {
@@ -25,4 +34,9 @@ process.on('SIGTERM', () => {
   controller.abort();
 });
 
-process.exitCode = await runCli(process.argv.slice(2), createProcessDeps(controller.signal));
+const argv = process.argv.slice(2);
+const deps = createProcessDeps(controller.signal);
+if (!quickAnswer(argv, deps)) {
+  const { runCli } = await import('../dist/bundle/cli.js');
+  process.exitCode = await runCli(argv, deps);
+}

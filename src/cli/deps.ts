@@ -2,7 +2,7 @@
  * Everything a command needs from the outside world, built in one place.
  * Tests build their own Deps with fake terminals, a fake clock and a loopback dispatcher.
  */
-import type { Dispatcher } from 'undici';
+import type { Transport } from '../remote/transport.js';
 import type { Secrets } from '../contract/redact.js';
 
 export interface OutputStream {
@@ -28,8 +28,8 @@ export interface Deps {
   random(): number;
   /** Aborted on Ctrl-C. */
   signal?: AbortSignal;
-  /** Overrides the HTTP dispatcher built from the environment (tests use short timeouts). */
-  dispatcher?: Dispatcher;
+  /** Overrides the HTTP client built from the environment (tests use short timeouts): an undici Dispatcher or the node:http transport. */
+  dispatcher?: Transport;
   homedir: string;
   version: string;
   /** The secrets this run knows; runCli makes the set when a caller brings none. */

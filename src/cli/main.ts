@@ -3,11 +3,11 @@
  * It throws the contract's error kinds and never touches process.exit; bin/ does.
  * Only the module of the command the line names is imported, to keep start-up cheap.
  */
-import { readFileSync } from 'node:fs';
 import { UsageError } from '../contract/errors.js';
 import type { Deps } from './deps.js';
 import { EXIT_CODE_TABLE } from './exit-codes.js';
-import { DEFAULT_HELP_WIDTH, helpWidth, wrapHelp } from './render/help.js';
+import { helpWidth, wrapHelp } from './render/help.js';
+import { quickAnswer } from './quick.js';
 
 const HELP_TOPICS: Record<string, () => string> = {
   'exit-codes': () =>
@@ -28,6 +28,7 @@ const HELP_TOPICS: Record<string, () => string> = {
       '  NEX_COMPOUND_LEASE_MS  local worker lease (default 30000; tests shorten it)',
       '  NEX_COMPOUND_REQUEST_TIMEOUT  one remote request\'s whole deadline: connect, headers, body (default 30s)',
       '  HTTPS_PROXY, HTTP_PROXY, NO_PROXY  proxy settings',
+      '  NEX_COMPOUND_HTTP_CLIENT=undici  requests through undici even without a proxy (default then: node:http)',
       '  NO_COLOR, FORCE_COLOR  disable or force colors',
       '  CI                     when set, spinners never animate',
       '',
@@ -43,13 +44,8 @@ export async function main(argv: readonly string[], deps: Deps): Promise<void> {
     }
     await refuseUnknownHelpTopic(argv[1]);
   }
-  // Asked many times a day by scripts and CI: answer before loading the argument parser.
-  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
-    deps.stdout.write(`${deps.version}\n`);
-    return;
-  }
-
-  if (argv.length === 1 && (argv[0] === '--help' || argv[0] === '-h') && printCachedHelp(deps)) return;
+  // Asked many times a day by scripts and CI: answered before loading the argument parser.
+  if (quickAnswer(argv, deps)) return;
 
   const [commander, { createUi }, { buildProgram, commandWord, loadCommands }] = await Promise.all([import('commander'), import('./ui.js'), import('./program.js')]);
   const { CommanderError } = commander;
@@ -76,21 +72,4 @@ async function refuseUnknownHelpTopic(topic: string): Promise<void> {
   const { closest } = await import('../contract/parse.js');
   const guess = closest(topic, known);
   throw new UsageError(`no command or help topic "${topic}"`, guess ? `did you mean \`nex-compound help ${guess}\`?` : 'run `nex-compound --help` for the commands');
-}
-
-/**
- * The top-level help as rendered at build time (scripts/help-cache.mjs) for a pipe: 80 columns,
- * no color. Pipes, CI logs and terminals at least 80 columns wide (where it fits) get it without
- * loading commander; a narrower terminal gets commander's rendering at its own width.
- */
-function printCachedHelp(deps: Deps): boolean {
-  if (helpWidth(deps.stdout) < DEFAULT_HELP_WIDTH || deps.env.NEX_COMPOUND_HELP_CACHE === 'off') return false;
-  let text: string;
-  try {
-    text = readFileSync(new URL('../help.txt', import.meta.url), 'utf8');
-  } catch {
-    return false;
-  }
-  deps.stdout.write(text);
-  return true;
 }

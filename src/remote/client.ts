@@ -9,7 +9,6 @@
  * (every secret of the run) before anything is cut, and unparsable bodies are never quoted.
  */
 import { randomUUID } from 'node:crypto';
-import type { Dispatcher } from 'undici';
 import {
   AuthError,
   KnownError,
@@ -32,6 +31,7 @@ import {
   parseRetryAfter,
   sendRequest,
   type HttpResponse,
+  type Transport,
 } from './http.js';
 import { isAbortError } from '../contract/abort.js';
 import { PROVIDERS, type ProviderSpec } from './providers.js';
@@ -43,7 +43,8 @@ export interface RemoteBackendOptions {
   apiKey: string;
   allowInsecureHttp: boolean;
   userAgent: string;
-  dispatcher: Dispatcher;
+  /** An undici Dispatcher, or the node:http transport (http.ts's createTransport picks). */
+  dispatcher: Transport;
   retries: number;
   now: () => number;
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;

@@ -6,10 +6,10 @@
 import type { Dispatcher } from 'undici';
 import { undiciCore } from './undici-core.js';
 import { ServiceError } from '../contract/errors.js';
+import { BODY_TIMEOUT_MS, CONNECT_TIMEOUT_MS, HEADERS_TIMEOUT_MS, type Transport, type TransportResponse } from './transport.js';
+import { NodeHttpTransport } from './node-http.js';
 
-export const CONNECT_TIMEOUT_MS = 10_000;
-export const HEADERS_TIMEOUT_MS = 30_000;
-export const BODY_TIMEOUT_MS = 30_000;
+export { BODY_TIMEOUT_MS, CONNECT_TIMEOUT_MS, HEADERS_TIMEOUT_MS, type Transport } from './transport.js';
 /**
  * One request's whole life — connect, headers and the complete body — at most this long (the
  * timeouts above measure gaps, so a body trickled a byte at a time would pass them all).
@@ -39,7 +39,7 @@ export interface HttpRequest {
 }
 
 export interface HttpClientOptions {
-  dispatcher: Dispatcher;
+  dispatcher: Transport;
   debug: (line: string) => void;
   now: () => number;
   /** The deadline of one whole request (REQUEST_DEADLINE_MS unless configured). */
@@ -123,6 +123,25 @@ export function isNeverReached(error: unknown): boolean {
 export function isReachedTransient(error: unknown): boolean {
   const code = errorCode(error);
   return code !== undefined && REACHED_TRANSIENT_CODES.has(code);
+}
+
+/** Which HTTP client a run without a test's dispatcher uses. */
+export type HttpClientKind = 'node' | 'undici';
+
+/**
+ * node:http when no proxy is set (much less to load for a one-shot request; the same timeouts,
+ * errors and answers), undici through a proxy. NEX_COMPOUND_HTTP_CLIENT=undici picks undici always.
+ */
+export function httpClientFor(env: Readonly<Record<string, string | undefined>>): HttpClientKind {
+  const proxied = Boolean(env.HTTP_PROXY ?? env.http_proxy ?? env.HTTPS_PROXY ?? env.https_proxy);
+  return proxied || env.NEX_COMPOUND_HTTP_CLIENT === 'undici' ? 'undici' : 'node';
+}
+
+/** The transport for real runs, closed by its owner when the run ends. */
+export function createTransport(env: Readonly<Record<string, string | undefined>>): Transport & { close(): Promise<void> | void } {
+  if (httpClientFor(env) === 'node') return new NodeHttpTransport();
+  const dispatcher = createDispatcher(env);
+  return { request: (request) => dispatcher.request(request), close: () => dispatcher.destroy() };
 }
 
 /**
@@ -270,7 +289,7 @@ export class OversizedBodyError extends ServiceError {
   }
 }
 
-async function readBody(body: Dispatcher.ResponseData['body'], url: URL, status: number): Promise<string> {
+async function readBody(body: TransportResponse['body'], url: URL, status: number): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {

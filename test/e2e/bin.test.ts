@@ -248,20 +248,27 @@ describe('start-up', () => {
     assert.equal(seen.fetch, false);
   });
 
-  test('a plain local trigger loads neither the watch loop nor its renderers; --wait does', async () => {
-    const { spawnSync } = await import('node:child_process');
-    const dir = tempDir('nex-compound-modules-');
-    const bin = new URL('../../bin/nex-compound.js', import.meta.url).pathname;
-    // A module hook (it runs on the loader's own thread) appends every file the CLI loads to a list.
+  /** A module hook (it runs on the loader's own thread) appends every file a process loads to a list. */
+  const hookFlag = () => {
     const hook = `export async function load(url, context, next) {
       if (url.startsWith('file:')) (await import('node:fs')).appendFileSync(process.env.MODULE_LIST, url + '\\n');
       return next(url, context);
     }`;
     const register = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hook)}`)});`;
+    return ['--import', `data:text/javascript,${encodeURIComponent(register)}`];
+  };
+
+  test('a plain local trigger loads neither the watch loop nor its renderers; --wait does (the code as tsc emits it; the bundle keeps these imports lazy)', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const dir = tempDir('nex-compound-modules-');
+    // bin/'s work, on the unbundled build: which modules the code reaches is visible per file there.
+    const entry = new URL('../../dist/cli/entry.js', import.meta.url).href;
+    const deps = new URL('../../dist/cli/process-deps.js', import.meta.url).href;
+    const script = `const { runCli } = await import(${JSON.stringify(entry)}); const { createProcessDeps } = await import(${JSON.stringify(deps)}); process.exitCode = await runCli(process.argv.slice(1), createProcessDeps());`;
     const loaded = (args: string[]) => {
       const list = path.join(dir, `modules-${args.length}.txt`);
       writeFileSync(list, '');
-      const r = spawnSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(register)}`, bin, ...args], {
+      const r = spawnSync(process.execPath, [...hookFlag(), '--input-type=module', '-e', script, '--', ...args], {
         encoding: 'utf8',
         env: { ...process.env, MODULE_LIST: list, NEX_COMPOUND_DB: path.join(dir, 'engine.db'), NEX_COMPOUND_CONFIG_DIR: dir, CI: '' },
       });
@@ -275,5 +282,37 @@ describe('start-up', () => {
     assert.deepEqual(plain.match(/\/cli\/commands\/[a-z-]+\.js/g), ['/cli/commands/trigger.js']);
     const waiting = loaded(['trigger', 'metrics', '--local', '--json', '-q', '--wait', '--timeout', '60s']);
     assert.match(waiting, /\/follow\/follow\.js/);
+  });
+
+  test('bin runs the bundle: --version reads quick.js only; a remote status without a proxy reads the two bundles and loads no undici', async () => {
+    const { spawn } = await import('node:child_process');
+    const dir = tempDir('nex-compound-bundle-');
+    const bin = new URL('../../bin/nex-compound.js', import.meta.url).pathname;
+    // CommonJS (undici is loaded with require) is listed from require's cache at exit.
+    const cjsList = path.join(dir, 'preload.cjs');
+    writeFileSync(cjsList, "process.on('exit', () => require('node:fs').appendFileSync(process.env.MODULE_LIST, Object.keys(require.cache).map((f) => 'file://' + f + '\\n').join('')));\n");
+    // Spawned, not spawnSync: the fake server answers from this process's event loop.
+    let runs = 0;
+    const loaded = async (args: string[], extraEnv: Record<string, string> = {}) => {
+      const list = path.join(dir, `modules-${runs++}.txt`);
+      writeFileSync(list, '');
+      const child = spawn(process.execPath, [...hookFlag(), '--require', cjsList, bin, ...args], {
+        env: { ...process.env, MODULE_LIST: list, NEX_COMPOUND_CONFIG_DIR: dir, HTTP_PROXY: '', HTTPS_PROXY: '', http_proxy: '', https_proxy: '', NEX_COMPOUND_HTTP_CLIENT: '', ...extraEnv },
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      assert.equal(code, 0, stderr);
+      return readFileSync(list, 'utf8').split('\n').filter((f) => f && !f.endsWith('preload.cjs'));
+    };
+    const ours = (files: string[]) => files.filter((f) => !f.includes('/node_modules/')).map((f) => path.relative(ROOT, new URL(f).pathname)).sort();
+    assert.deepEqual(ours(await loaded(['--version'])), ['bin/nex-compound.js', 'dist/bundle/quick.js']);
+    const id = server.addJob([{ status: 'completed', insights_scanned: 1, insights_affected: 0, candidates_created: 0, errors: 0 }]);
+    const status = await loaded(['status', id, '--json'], { NEX_API_KEY: KEY, NEX_BASE_URL: server.url });
+    assert.deepEqual(ours(status), ['bin/nex-compound.js', 'dist/bundle/cli.js', 'dist/bundle/quick.js']);
+    assert.deepEqual(status.filter((f) => f.includes('/node_modules/undici/')), [], 'no undici without a proxy');
+    // Asked for, undici answers the same command.
+    const viaUndici = await loaded(['status', id, '--json'], { NEX_API_KEY: KEY, NEX_BASE_URL: server.url, NEX_COMPOUND_HTTP_CLIENT: 'undici' });
+    assert.ok(viaUndici.some((f) => f.includes('/node_modules/undici/')));
   });
 });

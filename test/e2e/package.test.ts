@@ -220,12 +220,13 @@ describe('the packed tarball, installed globally into a temporary prefix and run
     for (const file of ['package.json', 'README.md', 'data/demo-insights.jsonl', ...Object.values(pkg.bin).map((b) => path.posix.normalize(b))]) {
       assert.ok(files.includes(file), `${file} is in the tarball`);
     }
-    // What the bin imports from dist/ (built on prepare: the packed tree had no dist/).
+    // What the bin imports from dist/ (built on prepare: the packed tree had no dist/): the bundles.
     for (const binFile of Object.values(pkg.bin)) {
       const source = readFileSync(path.join(ROOT, binFile), 'utf8');
-      const imports = [...source.matchAll(/from '(\.\.\/dist\/[^']+)'/g)].map((m) => path.posix.join(path.posix.dirname(path.posix.normalize(binFile)), m[1]!));
+      const imports = [...source.matchAll(/(?:from |import\()'(\.\.\/dist\/[^']+)'/g)].map((m) => path.posix.join(path.posix.dirname(path.posix.normalize(binFile)), m[1]!));
       assert.ok(imports.length > 0, `${binFile} imports the built code`);
       for (const file of imports) assert.ok(files.includes(file), `${file} (imported by ${binFile}) is in the tarball`);
+      assert.ok(imports.some((file) => file.startsWith('dist/bundle/')), `${binFile} runs the bundle`);
     }
   });
 

@@ -5,6 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { Agent } from 'undici';
+import { NodeHttpTransport } from '../../src/remote/node-http.js';
+import type { Transport } from '../../src/remote/transport.js';
 import { fileURLToPath } from 'node:url';
 import type { Deps } from '../../src/cli/deps.js';
 import { runCli } from '../../src/cli/entry.js';
@@ -75,8 +77,12 @@ export function tempDir(prefix = 'nex-compound-test-'): string {
   return mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-/** A dispatcher with short timeouts so stalls fail fast in tests. */
-export function testDispatcher(timeouts: { headers?: number; body?: number; connect?: number } = {}) {
+/**
+ * A client with short timeouts so stalls fail fast in tests: undici's, or with
+ * NEX_COMPOUND_HTTP_CLIENT=node the node:http transport a run without a proxy uses.
+ */
+export function testDispatcher(timeouts: { headers?: number; body?: number; connect?: number } = {}): Transport {
+  if (process.env.NEX_COMPOUND_HTTP_CLIENT === 'node') return new NodeHttpTransport({ connectMs: timeouts.connect ?? 2000, headersMs: timeouts.headers ?? 2000, bodyMs: timeouts.body ?? 2000 });
   return new Agent({
     connect: { timeout: timeouts.connect ?? 2000 },
     headersTimeout: timeouts.headers ?? 2000,

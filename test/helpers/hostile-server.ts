@@ -348,6 +348,8 @@ export function cleanEnv(extra: Record<string, string | undefined> = {}): Record
     XDG_CONFIG_HOME: path.join(dir, 'xdg-config'),
     XDG_DATA_HOME: path.join(dir, 'xdg-data'),
     NO_COLOR: '1',
+    // NEX_COMPOUND_HTTP_CLIENT=undici runs these suites through undici instead of node:http.
+    ...(process.env.NEX_COMPOUND_HTTP_CLIENT ? { NEX_COMPOUND_HTTP_CLIENT: process.env.NEX_COMPOUND_HTTP_CLIENT } : {}),
   };
   for (const [k, v] of Object.entries(extra)) {
     if (v === undefined) delete env[k];

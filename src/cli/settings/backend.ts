@@ -162,19 +162,18 @@ async function openRemoteBackend(ctx: Context, settings: Settings, options: { re
   if (settings.apiKeySource === 'flag') {
     ui.warn(`--api-key leaks into shell history and \`ps\`; prefer ${provider.keyEnv} or \`nex-compound config set ${provider.keyConfig}\``);
   }
-  // undici parses HTTP with llhttp compiled to WebAssembly, and V8's optimizing tier-up of it
-  // runs in the background: a process that made a request then waits ~100 ms at exit for that
-  // compile. Baseline (Liftoff) code parses a CLI's few responses just as well.
-  (await import('node:v8')).setFlagsFromString('--liftoff-only');
-  const [{ RemoteBackend }, { createDispatcher }] = await Promise.all([
-    import('../../remote/client.js'),
-    import('../../remote/http.js'),
-  ]);
-  let dispatcher = deps.dispatcher;
+  const [{ RemoteBackend }, { createTransport, httpClientFor }] = await Promise.all([import('../../remote/client.js'), import('../../remote/http.js')]);
+  let dispatcher: import('../../remote/http.js').Transport | undefined = deps.dispatcher;
   if (!dispatcher) {
-    const own = createDispatcher(deps.env);
+    if (httpClientFor(deps.env) === 'undici') {
+      // undici parses HTTP with llhttp compiled to WebAssembly, and V8's optimizing tier-up of it
+      // runs in the background: a process that made a request then waits ~100 ms at exit for that
+      // compile. Baseline (Liftoff) code parses a CLI's few responses just as well.
+      (await import('node:v8')).setFlagsFromString('--liftoff-only');
+    }
+    const own = createTransport(deps.env);
     // Ours to close: idle keep-alive sockets kept the process alive ~150 ms after its output.
-    ctx.onDispose?.(() => own.destroy());
+    ctx.onDispose?.(() => own.close());
     dispatcher = own;
   }
   const backend = new RemoteBackend({
