@@ -50,7 +50,7 @@ if (mode === 'job') {
   process.stdout.write(`${JSON.stringify({ insights: row.insights_scanned, seconds, cpu_seconds: (cpu.user + cpu.system) / 1e6, peak_rss_mb: rss(), patterns: result.found, min_support: result.min_support })}\n`);
 } else {
   const { loadTransactions } = await import('../dist/engine/jobs/patterns/job.js');
-  const { eachTransaction, mineFrequentItemsets } = await import('../dist/engine/jobs/patterns/fpgrowth.js');
+  const { eachTransaction, mineFrequentItemsets } = await import('../dist/engine/jobs/patterns/itemsets.js');
   const minSupport = Number(minSupportArg);
   const { transactions } = loadTransactions(db, 1, 'both', 0.5);
   const plain = Array.from(eachTransaction(transactions), (t) => Array.from(t));

@@ -4,7 +4,7 @@
  * key — a re-run updates support, members and last_seen and never duplicates — and a
  * pattern a re-run no longer finds is marked stale, never deleted.
  */
-import { closedItemsets, type FrequentItemset, type TransactionPool } from './fpgrowth.js';
+import { closedItemsets, type FrequentItemset, type TransactionPool } from './itemsets.js';
 import { insightItems, itemLabel, itemsetKey, type SurfaceCounts } from './items.js';
 import { conceptItems, type ConceptRow } from './concepts.js';
 import { decodeIds, encodeIds } from './idlist.js';

@@ -1,13 +1,13 @@
 /**
- * Frequent item sets by FP-Growth (Han, Pei & Yin 2000), on typed arrays.
+ * Frequent item sets by PrePost (Deng, Wang & Jiang 2012: N-lists over a PPC-tree), on typed
+ * arrays; see mineFrequentItemsets.
  *
- * Transactions are lists of non-negative item ids. Items below the minimum support are
- * dropped, the rest ranked by descending frequency, and every transaction is inserted as a
- * path of ranks into a prefix tree (the FP-tree) whose nodes carry counts. The item sets
- * ending in an item are mined from that item's conditional tree — the paths above its nodes —
- * recursively, to `maxSize` items. Nodes live in parallel Int32Arrays rather than objects:
- * a million insights make a few million nodes, which as objects would cost ~10× the memory.
- * A tree is built from its paths sorted (see PathSorter), so that no child is ever looked up.
+ * Transactions are lists of non-negative item ids. Items below the minimum support are dropped,
+ * the rest ranked by descending frequency, and every transaction is inserted as a path of ranks
+ * into a prefix tree whose nodes carry counts. Nodes and N-lists live in Int32Arrays rather than
+ * objects: a million insights make a few million nodes, which as objects would cost ~10× the
+ * memory, and nothing is allocated per item set mined. The tree is built from its paths sorted
+ * (see PathSorter), so that no child is ever looked up.
  */
 
 export interface FrequentItemset {
@@ -201,40 +201,34 @@ class PathSorter {
 
 const INSERTION_SORT = 16;
 
-/** A prefix tree of ranks with counts, node links per rank, in typed arrays. */
-class FpTree {
+/**
+ * The prefix tree of the transactions' rank paths (a PPC-tree: an FP-tree whose nodes carry
+ * pre-order codes), in typed arrays. Built from the paths in lexicographic order, its nodes are
+ * numbered in pre-order as they are created, so a node's code is its index and `last[node]`,
+ * the highest index in its subtree, is all an ancestor test needs: a is an ancestor of b
+ * exactly when a < b ≤ last[a].
+ */
+class PpcTree {
   rank: Int32Array;
   count: Int32Array;
   parent: Int32Array;
-  /** The next node of the same rank (node links), -1 at the end. */
-  next: Int32Array;
-  /** First node of each rank, -1 if none. */
-  readonly head: Int32Array;
-  readonly rankSupport: Int32Array;
+  last: Int32Array = new Int32Array(0);
   size = 1;
 
-  private constructor(readonly ranks: number, capacity: number) {
+  private constructor(capacity: number) {
     this.rank = new Int32Array(capacity);
     this.count = new Int32Array(capacity);
     this.parent = new Int32Array(capacity);
-    this.next = new Int32Array(capacity);
-    this.head = new Int32Array(ranks).fill(-1);
-    this.rankSupport = new Int32Array(ranks);
     // Node 0 is the root.
     this.rank[0] = -1;
     this.parent[0] = -1;
   }
 
-  /**
-   * The tree of the paths, inserted in lexicographic order: each path shares its prefix with
-   * the one before it, so no child is ever looked up (a hash look-up per item was most of the
-   * time), and each subtree's nodes are numbered together.
-   */
-  static build(ranks: number, paths: Paths, sorter: PathSorter): FpTree {
+  /** Each path shares its prefix with the one before it, so no child is ever looked up. */
+  static build(ranks: number, paths: Paths, sorter: PathSorter): PpcTree {
     const { ranks: data, starts, counts } = paths;
     const order = sorter.sort(paths, ranks);
-    // A tree has at most a node per rank of its paths: small trees (most conditional ones) get no more.
-    const tree = new FpTree(ranks, Math.min(paths.length + 1, 1 << 16));
+    const tree = new PpcTree(Math.min(paths.length + 1, 1 << 16));
     const stack: number[] = [];
     let previous = -1;
     let previousLength = 0;
@@ -254,44 +248,88 @@ class FpTree {
         tree.count[node] = c;
         stack[d] = node;
       }
-      for (let d = 0; d < length; d++) tree.rankSupport[data[from + d]!]! += c;
       previous = k;
       previousLength = length;
+    }
+    const last = (tree.last = new Int32Array(tree.size));
+    for (let node = 0; node < tree.size; node++) last[node] = node;
+    // Children come after their parent: one backward pass carries each subtree's end up.
+    for (let node = tree.size - 1; node > 0; node--) {
+      const p = tree.parent[node]!;
+      if (last[node]! > last[p]!) last[p] = last[node]!;
     }
     return tree;
   }
 
-  /** A new child of the node, of rank r. */
   private child(node: number, r: number): number {
     if (this.size === this.rank.length) {
       const capacity = this.size * 2;
       this.rank = grown(this.rank, capacity);
       this.count = grown(this.count, capacity);
       this.parent = grown(this.parent, capacity);
-      this.next = grown(this.next, capacity);
     }
     const child = this.size++;
     this.rank[child] = r;
     this.parent[child] = node;
-    this.next[child] = this.head[r]!;
-    this.head[r] = child;
     return child;
   }
 
   /**
-   * Whether the tree is one chain (every combination of its nodes is then an item set).
-   * Nodes are numbered in creation order, so a chain is exactly parent[k] = k − 1 throughout.
+   * Each rank's N-list: its nodes as (code, last, count) triples in pre-order, packed rank after
+   * rank; rank r's triples are entries [3·first[r], 3·first[r + 1]).
    */
-  singlePath(): boolean {
-    for (let k = 2; k < this.size; k++) if (this.parent[k] !== k - 1) return false;
-    return true;
+  nodeLists(ranks: number): { entries: Int32Array; first: Int32Array } {
+    const first = new Int32Array(ranks + 1);
+    for (let node = 1; node < this.size; node++) first[this.rank[node]! + 1]!++;
+    for (let r = 0; r < ranks; r++) first[r + 1]! += first[r]!;
+    const fill = first.slice(0, ranks);
+    const entries = new Int32Array(3 * (this.size - 1));
+    for (let node = 1; node < this.size; node++) {
+      const at = 3 * fill[this.rank[node]!]!++;
+      entries[at] = node;
+      entries[at + 1] = this.last[node]!;
+      entries[at + 2] = this.count[node]!;
+    }
+    return { entries, first };
+  }
+}
+
+/**
+ * A class of item sets sharing all but their most frequent item, per depth: each member's rank
+ * and the start of its N-list in `lists` (member m's triples are lists[starts[m] .. starts[m + 1])).
+ * One per depth, reused by every class mined at that depth.
+ */
+class Level {
+  lists: Int32Array = new Int32Array(1 << 12);
+  members: Int32Array;
+  starts: Int32Array;
+  size = 0;
+
+  constructor(ranks: number) {
+    this.members = new Int32Array(ranks);
+    this.starts = new Int32Array(ranks + 1);
+  }
+
+  /** Room for `entries` more Int32s after the first `used`. */
+  reserve(used: number, entries: number): Int32Array {
+    if (used + entries > this.lists.length) this.lists = grown(this.lists, Math.max(used + entries, this.lists.length * 2));
+    return this.lists;
   }
 }
 
 /**
  * Calls `emit` for every item set of up to maxSize items that occurs in at least minSupport
- * transactions, with its support. `items` is a reused buffer of ranks' item ids, unsorted:
- * copy it to keep it.
+ * transactions, with its support. `items` is a reused buffer of item ids, unsorted: copy it to
+ * keep it.
+ *
+ * PrePost (Deng, Wang & Jiang 2012): the transactions go into a PPC-tree with the most frequent
+ * items nearest the root, and an item set is represented by its N-list — the nodes of its most
+ * frequent item that lie above nodes of all its other items, each with the count of transactions
+ * through it that hold the set. Its support is the sum of those counts. Sets are grown by adding
+ * a more frequent item x to a set S ∪ {y}: the N-list of {x, y} ∪ S pairs each node of S ∪ {y}'s
+ * list with its ancestor among x's (one merge, both lists in pre-order). The lists are far
+ * shorter than tid-lists — a frequent item has a handful of nodes, however many transactions hold
+ * it — and pairs come straight from the tree: walking up from each node of y finds every x above it.
  */
 export function mineFrequentItemsets(
   transactions: Transactions,
@@ -319,11 +357,12 @@ export function mineFrequentItemsets(
     }
     tid++;
   });
-  // Ranks: descending frequency, ties by item id, so the tree (and the output order) is deterministic.
+  // Ranks: descending frequency, ties by item id, so the tree is deterministic.
   const frequent: number[] = [];
   for (let index = 0; index < frequency.length; index++) if (frequency[index]! >= minSupport) frequent.push(index);
   frequent.sort((a, b) => frequency[b]! - frequency[a]! || itemOf(a) - itemOf(b));
-  const itemOfRank = frequent.map(itemOf);
+  const ranks = frequent.length;
+  const itemOfRank = Int32Array.from(frequent, itemOf);
   const rankOf = new Int32Array(count).fill(-1);
   frequent.forEach((index, r) => (rankOf[index] = r));
   const paths = new Paths();
@@ -342,78 +381,149 @@ export function mineFrequentItemsets(
     }
     if (paths.length > start) paths.end(start, 1);
   });
-  const sorter = new PathSorter();
-  const tree = FpTree.build(itemOfRank.length, paths, sorter);
+  const tree = PpcTree.build(ranks, paths, new PathSorter());
   paths.clear();
+  const { entries: itemLists, first } = tree.nodeLists(ranks);
+  const { parent, rank: rankOfNode, last } = tree;
 
   const suffix: number[] = [];
-  const mine = (t: FpTree) => {
-    if (t.singlePath()) {
-      emitCombinations(t);
-      return;
-    }
-    // Least frequent rank first, as in the paper; any order gives the same sets.
-    for (let r = t.ranks - 1; r >= 0; r--) {
-      const support = t.rankSupport[r]!;
-      if (support < minSupport || t.head[r] === -1) continue;
-      suffix.push(itemOfRank[r]!);
+  const levels: Level[] = [];
+  const level = (depth: number) => (levels[depth] ??= new Level(ranks));
+
+  /**
+   * Mines the class at `depth` (its sets have depth + 2 items): emits each member and, below
+   * maxSize, the class of its extensions by the members before it (the more frequent ones).
+   */
+  const mineClass = (depth: number) => {
+    const here = levels[depth]!;
+    const { members, starts } = here;
+    for (let k = 0; k < here.size; k++) {
+      const from = starts[k]!;
+      const to = starts[k + 1]!;
+      const lists = here.lists;
+      let support = 0;
+      for (let e = from + 2; e < to; e += 3) support += lists[e]!;
+      suffix.push(itemOfRank[members[k]!]!);
       emit(suffix, support);
-      if (suffix.length < maxSize) {
-        const conditional = conditionalTree(t, r);
-        if (conditional) mine(conditional);
-      }
+      if (k > 0 && depth + 3 <= maxSize && extend(here, k, support, level(depth + 1))) mineClass(depth + 1);
       suffix.pop();
     }
   };
 
-  /** A chain: each non-empty subset of its nodes; a subset's support is its deepest node's count. */
-  const emitCombinations = (t: FpTree) => {
-    const pick = (from: number) => {
-      // Nodes 1..size-1 run root to leaf, counts never increasing.
-      for (let node = from; node < t.size; node++) {
-        const count = t.count[node]!;
-        if (count < minSupport) return;
-        suffix.push(itemOfRank[t.rank[node]!]!);
-        emit(suffix, count);
-        if (suffix.length < maxSize) pick(node + 1);
-        suffix.pop();
+  /** Fills `next` with the frequent sets {x} ∪ member k for members x before k; whether there are any. */
+  const extend = (here: Level, k: number, support: number, next: Level): boolean => {
+    const { members, starts } = here;
+    const bFrom = starts[k]!;
+    const bTo = starts[k + 1]!;
+    let room = 0;
+    for (let j = 0; j < k; j++) room += Math.min(starts[j + 1]! - starts[j]!, bTo - bFrom);
+    const out = next.reserve(0, room);
+    const lists = here.lists;
+    let written = 0;
+    let size = 0;
+    next.starts[0] = 0;
+    for (let j = 0; j < k; j++) {
+      const start = written;
+      let found = 0;
+      // Counts of this member's nodes with no ancestor among x's: once they make the set infrequent, stop.
+      let lost = 0;
+      let a = starts[j]!;
+      const aTo = starts[j + 1]!;
+      let b = bFrom;
+      while (a < aTo && b < bTo) {
+        const code = lists[b]!;
+        if (code > lists[a + 1]!) {
+          a += 3;
+        } else if (code < lists[a]!) {
+          lost += lists[b + 2]!;
+          if (support - lost < minSupport) break;
+          b += 3;
+        } else {
+          const c = lists[b + 2]!;
+          found += c;
+          if (written > start && out[written - 3] === lists[a]) out[written - 1]! += c;
+          else {
+            out[written] = lists[a]!;
+            out[written + 1] = lists[a + 1]!;
+            out[written + 2] = c;
+            written += 3;
+          }
+          b += 3;
+        }
       }
-    };
-    pick(1);
+      if (found >= minSupport) {
+        next.members[size] = members[j]!;
+        next.starts[++size] = written;
+      } else written = start;
+    }
+    next.size = size;
+    return size > 0;
   };
 
-  /**
-   * The tree of the paths above rank r's nodes, each with that node's count, keeping only
-   * frequent ranks. Each path is walked once (the walks up the tree are most of the mining):
-   * its ranks are kept, root last, then the frequent ones written root first.
-   */
-  const above = new Paths();
-  const conditionalTree = (t: FpTree, r: number): FpTree | undefined => {
-    const counts = new Int32Array(r);
-    above.clear();
-    for (let node = t.head[r]!; node !== -1; node = t.next[node]!) {
-      const c = t.count[node]!;
-      const start = above.length;
-      for (let p = t.parent[node]!; p > 0; p = t.parent[p]!) {
-        const q = t.rank[p]!;
-        counts[q]! += c;
-        above.push(q);
+  // Single items, and the pairs {x, y} (x more frequent) from walks up the tree from y's nodes.
+  const top = level(0);
+  const pairSupport = new Int32Array(ranks);
+  const pairEntries = new Int32Array(ranks);
+  const lastAbove = new Int32Array(ranks);
+  const fill = new Int32Array(ranks);
+  for (let y = 0; y < ranks; y++) {
+    suffix.push(itemOfRank[y]!);
+    emit(suffix, frequency[frequent[y]!]!);
+    if (y > 0 && maxSize >= 2) {
+      const from = 3 * first[y]!;
+      const to = 3 * first[y + 1]!;
+      pairSupport.fill(0, 0, y);
+      pairEntries.fill(0, 0, y);
+      lastAbove.fill(0, 0, y);
+      for (let e = from; e < to; e += 3) {
+        const c = itemLists[e + 2]!;
+        for (let node = parent[itemLists[e]!]!; node > 0; node = parent[node]!) {
+          const x = rankOfNode[node]!;
+          pairSupport[x]! += c;
+          if (lastAbove[x] !== node) {
+            lastAbove[x] = node;
+            pairEntries[x]!++;
+          }
+        }
       }
-      above.end(start, c);
+      let size = 0;
+      let used = 0;
+      for (let x = 0; x < y; x++) {
+        if (pairSupport[x]! < minSupport) {
+          fill[x] = -1;
+          continue;
+        }
+        top.members[size] = x;
+        top.starts[size] = used;
+        fill[x] = used;
+        used += 3 * pairEntries[x]!;
+        top.starts[++size] = used;
+      }
+      if (size > 0) {
+        const out = top.reserve(0, used);
+        lastAbove.fill(0, 0, y);
+        for (let e = from; e < to; e += 3) {
+          const c = itemLists[e + 2]!;
+          for (let node = parent[itemLists[e]!]!; node > 0; node = parent[node]!) {
+            const x = rankOfNode[node]!;
+            const at = fill[x]!;
+            if (at < 0) continue;
+            if (lastAbove[x] === node) out[at - 1]! += c;
+            else {
+              lastAbove[x] = node;
+              out[at] = node;
+              out[at + 1] = last[node]!;
+              out[at + 2] = c;
+              fill[x] = at + 3;
+            }
+          }
+        }
+        top.size = size;
+        mineClass(0);
+      }
     }
-    let any = false;
-    for (let q = 0; q < r; q++) if (counts[q]! >= minSupport) any = true;
-    if (!any) return undefined;
-    paths.clear();
-    for (let k = 0; k < above.count; k++) {
-      const start = paths.length;
-      for (let i = above.starts[k + 1]! - 1; i >= above.starts[k]!; i--) if (counts[above.ranks[i]!]! >= minSupport) paths.push(above.ranks[i]!);
-      if (paths.length > start) paths.end(start, above.counts[k]!);
-    }
-    return FpTree.build(r, paths, sorter);
-  };
-
-  mine(tree);
+    suffix.pop();
+  }
 }
 
 /** Every frequent item set (items ascending), sorted by size, then items. */
