@@ -133,6 +133,7 @@ class PathSorter {
   private starts: Int32Array = new Int32Array(0);
   /** Bucket 0: paths that end at the depth; bucket q + 1: rank q next. */
   private buckets = 0;
+  private smallRange = INSERTION_SORT;
 
   /** The indexes of the paths in order, valid until the next call. */
   sort(paths: Paths, ranks: number): Int32Array {
@@ -145,7 +146,9 @@ class PathSorter {
     this.data = paths.ranks;
     this.starts = paths.starts;
     this.buckets = ranks + 2;
-    if (n > INSERTION_SORT) {
+    // A radix pass costs its range plus the buckets: short ranges among many ranks sort by insertion.
+    this.smallRange = Math.max(INSERTION_SORT, Math.min(4 * INSERTION_SORT, this.buckets >> 2));
+    if (n > this.smallRange) {
       let longest = 0;
       for (let k = 0; k < n; k++) longest = Math.max(longest, this.starts[k + 1]! - this.starts[k]!);
       const need = this.buckets * (longest + 1);
@@ -174,7 +177,7 @@ class PathSorter {
   /** Sorts order[lo .. hi), whose paths share their first `depth` ranks. */
   private range(lo: number, hi: number, depth: number): void {
     const { order, scratch, bounds, fills, buckets } = this;
-    if (hi - lo <= INSERTION_SORT) {
+    if (hi - lo <= this.smallRange) {
       for (let i = lo + 1; i < hi; i++) {
         const k = order[i]!;
         let j = i;
@@ -272,6 +275,17 @@ class PpcTree {
     this.rank[child] = r;
     this.parent[child] = node;
     return child;
+  }
+
+  /** Per node, its parent, its rank and its last, side by side: a walk up the tree then misses the cache once a step. */
+  upward(): Int32Array {
+    const up = new Int32Array(3 * this.size);
+    for (let node = 0; node < this.size; node++) {
+      up[3 * node] = this.parent[node]!;
+      up[3 * node + 1] = this.rank[node]!;
+      up[3 * node + 2] = this.last[node]!;
+    }
+    return up;
   }
 
   /**
@@ -372,19 +386,23 @@ export function mineFrequentItemsets(
       const r = rankOf[items[i]!]!;
       if (r === -1) continue;
       // Insertion into the sorted path (transactions are short), dropping a repeat.
-      let at = paths.length;
-      while (at > start && paths.ranks[at - 1]! > r) at--;
-      if (at > start && paths.ranks[at - 1] === r) continue;
       paths.push(r);
-      paths.ranks.copyWithin(at + 1, at, paths.length - 1);
-      paths.ranks[at] = r;
+      const ranksSoFar = paths.ranks;
+      let at = paths.length - 1;
+      for (; at > start && ranksSoFar[at - 1]! > r; at--) ranksSoFar[at] = ranksSoFar[at - 1]!;
+      if (at > start && ranksSoFar[at - 1] === r) {
+        // A repeat: undo the shift.
+        for (; at < paths.length - 1; at++) ranksSoFar[at] = ranksSoFar[at + 1]!;
+        paths.length--;
+        continue;
+      }
+      ranksSoFar[at] = r;
     }
     if (paths.length > start) paths.end(start, 1);
   });
   const tree = PpcTree.build(ranks, paths, new PathSorter());
   paths.clear();
   const { entries: itemLists, first } = tree.nodeLists(ranks);
-  const { parent, rank: rankOfNode, last } = tree;
 
   const suffix: number[] = [];
   const levels: Level[] = [];
@@ -460,11 +478,14 @@ export function mineFrequentItemsets(
     return size > 0;
   };
 
-  // Single items, and the pairs {x, y} (x more frequent) from walks up the tree from y's nodes.
+  // Single items, and the pairs {x, y} (x more frequent) from walks up the tree from y's nodes:
+  // one pass per y writes every x's list into room for its longest possible one (x's node
+  // count or y's, whichever is less); the frequent lists are then moved together.
   const top = level(0);
+  const up = tree.upward();
   const pairSupport = new Int32Array(ranks);
-  const pairEntries = new Int32Array(ranks);
   const lastAbove = new Int32Array(ranks);
+  const roomAt = new Int32Array(ranks);
   const fill = new Int32Array(ranks);
   for (let y = 0; y < ranks; y++) {
     suffix.push(itemOfRank[y]!);
@@ -472,55 +493,42 @@ export function mineFrequentItemsets(
     if (y > 0 && maxSize >= 2) {
       const from = 3 * first[y]!;
       const to = 3 * first[y + 1]!;
+      let room = 0;
+      for (let x = 0; x < y; x++) {
+        roomAt[x] = fill[x] = room;
+        room += 3 * Math.min(first[x + 1]! - first[x]!, first[y + 1]! - first[y]!);
+      }
+      const out = top.reserve(0, room);
       pairSupport.fill(0, 0, y);
-      pairEntries.fill(0, 0, y);
       lastAbove.fill(0, 0, y);
       for (let e = from; e < to; e += 3) {
         const c = itemLists[e + 2]!;
-        for (let node = parent[itemLists[e]!]!; node > 0; node = parent[node]!) {
-          const x = rankOfNode[node]!;
+        for (let node = up[3 * itemLists[e]!]!; node > 0; node = up[3 * node]!) {
+          const x = up[3 * node + 1]!;
           pairSupport[x]! += c;
-          if (lastAbove[x] !== node) {
+          if (lastAbove[x] === node) out[fill[x]! - 1]! += c;
+          else {
             lastAbove[x] = node;
-            pairEntries[x]!++;
+            const at = fill[x]!;
+            out[at] = node;
+            out[at + 1] = up[3 * node + 2]!;
+            out[at + 2] = c;
+            fill[x] = at + 3;
           }
         }
       }
       let size = 0;
       let used = 0;
       for (let x = 0; x < y; x++) {
-        if (pairSupport[x]! < minSupport) {
-          fill[x] = -1;
-          continue;
-        }
+        if (pairSupport[x]! < minSupport) continue;
+        if (used !== roomAt[x]) out.copyWithin(used, roomAt[x]!, fill[x]!);
         top.members[size] = x;
         top.starts[size] = used;
-        fill[x] = used;
-        used += 3 * pairEntries[x]!;
+        used += fill[x]! - roomAt[x]!;
         top.starts[++size] = used;
       }
-      if (size > 0) {
-        const out = top.reserve(0, used);
-        lastAbove.fill(0, 0, y);
-        for (let e = from; e < to; e += 3) {
-          const c = itemLists[e + 2]!;
-          for (let node = parent[itemLists[e]!]!; node > 0; node = parent[node]!) {
-            const x = rankOfNode[node]!;
-            const at = fill[x]!;
-            if (at < 0) continue;
-            if (lastAbove[x] === node) out[at - 1]! += c;
-            else {
-              lastAbove[x] = node;
-              out[at] = node;
-              out[at + 1] = last[node]!;
-              out[at + 2] = c;
-              fill[x] = at + 3;
-            }
-          }
-        }
-        top.size = size;
-        mineClass(0);
-      }
+      top.size = size;
+      if (size > 0) mineClass(0);
     }
     suffix.pop();
   }
