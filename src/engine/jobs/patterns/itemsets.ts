@@ -78,6 +78,11 @@ export interface MiningOptions {
   minSupport: number;
   /** The largest item set to report (default: no limit). */
   maxSize?: number;
+  /**
+   * Int32s the pairs' counters (three arrays of this many) and their N-lists may take per scan of
+   * the tree (default PAIR_COUNTERS, PAIR_ENTRIES): less memory, more scans. See PairScan.
+   */
+  pairBudget?: { counters: number; entries: number };
 }
 
 /** Paths of ranks, each ascending (most frequent first), with a count each, packed in growable typed arrays. */
@@ -276,36 +281,6 @@ class PpcTree {
     this.parent[child] = node;
     return child;
   }
-
-  /** Per node, its parent, its rank and its last, side by side: a walk up the tree then misses the cache once a step. */
-  upward(): Int32Array {
-    const up = new Int32Array(3 * this.size);
-    for (let node = 0; node < this.size; node++) {
-      up[3 * node] = this.parent[node]!;
-      up[3 * node + 1] = this.rank[node]!;
-      up[3 * node + 2] = this.last[node]!;
-    }
-    return up;
-  }
-
-  /**
-   * Each rank's N-list: its nodes as (code, last, count) triples in pre-order, packed rank after
-   * rank; rank r's triples are entries [3·first[r], 3·first[r + 1]).
-   */
-  nodeLists(ranks: number): { entries: Int32Array; first: Int32Array } {
-    const first = new Int32Array(ranks + 1);
-    for (let node = 1; node < this.size; node++) first[this.rank[node]! + 1]!++;
-    for (let r = 0; r < ranks; r++) first[r + 1]! += first[r]!;
-    const fill = first.slice(0, ranks);
-    const entries = new Int32Array(3 * (this.size - 1));
-    for (let node = 1; node < this.size; node++) {
-      const at = 3 * fill[this.rank[node]!]!++;
-      entries[at] = node;
-      entries[at + 1] = this.last[node]!;
-      entries[at + 2] = this.count[node]!;
-    }
-    return { entries, first };
-  }
 }
 
 /**
@@ -402,7 +377,6 @@ export function mineFrequentItemsets(
   });
   const tree = PpcTree.build(ranks, paths, new PathSorter());
   paths.clear();
-  const { entries: itemLists, first } = tree.nodeLists(ranks);
 
   const suffix: number[] = [];
   const levels: Level[] = [];
@@ -478,59 +452,177 @@ export function mineFrequentItemsets(
     return size > 0;
   };
 
-  // Single items, and the pairs {x, y} (x more frequent) from walks up the tree from y's nodes:
-  // one pass per y writes every x's list into room for its longest possible one (x's node
-  // count or y's, whichever is less); the frequent lists are then moved together.
+  // Single items, and the pairs {x, y} (x more frequent): their N-lists come from scans of the
+  // tree (see PairScan); each y's pairs are the class mined under it.
   const top = level(0);
-  const up = tree.upward();
-  const pairSupport = new Int32Array(ranks);
-  const lastAbove = new Int32Array(ranks);
-  const roomAt = new Int32Array(ranks);
-  const fill = new Int32Array(ranks);
-  for (let y = 0; y < ranks; y++) {
-    suffix.push(itemOfRank[y]!);
-    emit(suffix, frequency[frequent[y]!]!);
-    if (y > 0 && maxSize >= 2) {
-      const from = 3 * first[y]!;
-      const to = 3 * first[y + 1]!;
-      let room = 0;
-      for (let x = 0; x < y; x++) {
-        roomAt[x] = fill[x] = room;
-        room += 3 * Math.min(first[x + 1]! - first[x]!, first[y + 1]! - first[y]!);
-      }
-      const out = top.reserve(0, room);
-      pairSupport.fill(0, 0, y);
-      lastAbove.fill(0, 0, y);
-      for (let e = from; e < to; e += 3) {
-        const c = itemLists[e + 2]!;
-        for (let node = up[3 * itemLists[e]!]!; node > 0; node = up[3 * node]!) {
-          const x = up[3 * node + 1]!;
-          pairSupport[x]! += c;
-          if (lastAbove[x] === node) out[fill[x]! - 1]! += c;
-          else {
-            lastAbove[x] = node;
-            const at = fill[x]!;
-            out[at] = node;
-            out[at + 1] = up[3 * node + 2]!;
-            out[at + 2] = c;
-            fill[x] = at + 3;
+  const pairs = new PairScan(tree, ranks, minSupport, options.pairBudget ?? { counters: PAIR_COUNTERS, entries: PAIR_ENTRIES });
+  for (let y0 = 0; y0 < ranks; ) {
+    const y1 = maxSize >= 2 ? pairs.scan(y0) : ranks;
+    for (let y = y0; y < y1; y++) {
+      suffix.push(itemOfRank[y]!);
+      emit(suffix, frequency[frequent[y]!]!);
+      if (maxSize >= 2 && pairs.classOf(y, top)) mineClass(0);
+      suffix.pop();
+    }
+    y0 = y1;
+  }
+}
+
+/** Pair counters per scan (Int32s, three arrays) and N-list entries per scan (Int32s): ~12 MB and ~24 MB at most. */
+const PAIR_COUNTERS = 1 << 20;
+const PAIR_ENTRIES = 6 << 20;
+
+/**
+ * The N-lists of the frequent pairs {x, y}, x more frequent, straight from the tree: a node of y
+ * has its ancestors in x's list with its count. Nodes are numbered in pre-order, so one pass over
+ * them in order keeps the path to the root on a stack — reading the tree's arrays in order rather
+ * than walking up from each node (a cache miss a step: it took a third of the mining). One scan
+ * counts pairs' supports and list lengths for as many y as the counters hold; later ones write
+ * the frequent lists for as many y as fit in the entries' budget.
+ */
+class PairScan {
+  private readonly support: Int32Array;
+  private readonly length: Int32Array;
+  private readonly lastAbove: Int32Array;
+  private readonly stackNode: Int32Array;
+  private readonly stackRank: Int32Array;
+  /** The counted range [from, to) and, of it, the written range [from, written). */
+  private from = 0;
+  private to = 0;
+  private written = 0;
+  /** Where pair (x, y)'s list starts in `lists`, -1 when infrequent, by (y − from) · ranks + x. */
+  private readonly at: Int32Array;
+  private lists: Int32Array = new Int32Array(0);
+
+  constructor(
+    private readonly tree: PpcTree,
+    private readonly ranks: number,
+    private readonly minSupport: number,
+    private readonly budget: { counters: number; entries: number },
+  ) {
+    const span = Math.max(1, ranks * Math.min(ranks, Math.max(1, Math.floor(budget.counters / Math.max(1, ranks)))));
+    this.support = new Int32Array(span);
+    this.length = new Int32Array(span);
+    this.lastAbove = new Int32Array(span);
+    this.at = new Int32Array(span);
+    this.stackNode = new Int32Array(ranks + 1);
+    this.stackRank = new Int32Array(ranks + 1);
+  }
+
+  /** Makes the pairs of y from y0 on ready; returns the end of the range that is. */
+  scan(y0: number): number {
+    if (y0 >= this.to) this.count(y0);
+    this.write(y0);
+    return this.written;
+  }
+
+  /** Fills `level` with y's frequent pairs' members and lists; whether there are any. */
+  classOf(y: number, level: Level): boolean {
+    const { ranks, at, length } = this;
+    const row = (y - this.from) * ranks;
+    let size = 0;
+    level.lists = this.lists;
+    for (let x = 0; x < y; x++) {
+      const start = at[row + x]!;
+      if (start < 0) continue;
+      level.members[size] = x;
+      level.starts[size] = start;
+      level.starts[++size] = start + 3 * length[row + x]!;
+    }
+    level.size = size;
+    return size > 0;
+  }
+
+  /** Supports and list lengths of the pairs of y0 .. y0 + as many as the counters hold. */
+  private count(y0: number): void {
+    const { ranks, support, length, lastAbove } = this;
+    const rows = Math.max(1, Math.floor(support.length / Math.max(1, ranks)));
+    this.from = y0;
+    this.to = Math.min(ranks, y0 + rows);
+    support.fill(0);
+    length.fill(0);
+    lastAbove.fill(0);
+    // Written out here and in write(): a callback per ancestor cost as much as the rest of the scan.
+    const { stackNode, stackRank, from, to } = this;
+    const { parent, rank, count, size } = this.tree;
+    let depth = 0;
+    for (let node = 1; node < size; node++) {
+      const p = parent[node]!;
+      while (depth > 0 && stackNode[depth - 1] !== p) depth--;
+      const y = rank[node]!;
+      if (y >= from && y < to) {
+        const row = (y - from) * ranks;
+        const c = count[node]!;
+        for (let s = 0; s < depth; s++) {
+          const index = row + stackRank[s]!;
+          const ancestor = stackNode[s]!;
+          support[index]! += c;
+          if (lastAbove[index] !== ancestor) {
+            lastAbove[index] = ancestor;
+            length[index]!++;
           }
         }
       }
-      let size = 0;
-      let used = 0;
-      for (let x = 0; x < y; x++) {
-        if (pairSupport[x]! < minSupport) continue;
-        if (used !== roomAt[x]) out.copyWithin(used, roomAt[x]!, fill[x]!);
-        top.members[size] = x;
-        top.starts[size] = used;
-        used += fill[x]! - roomAt[x]!;
-        top.starts[++size] = used;
-      }
-      top.size = size;
-      if (size > 0) mineClass(0);
+      stackNode[depth] = node;
+      stackRank[depth++] = y;
     }
-    suffix.pop();
+    this.written = y0;
+  }
+
+  /** Writes the frequent lists of y0 .. (as many as fit) in pre-order, each pair's run of entries together. */
+  private write(y0: number): void {
+    const { ranks, support, length, at, lastAbove, minSupport, tree } = this;
+    let used = 0;
+    let y1 = y0;
+    for (; y1 < this.to; y1++) {
+      const row = (y1 - this.from) * ranks;
+      let need = 0;
+      for (let x = 0; x < y1; x++) if (support[row + x]! >= minSupport) need += 3 * length[row + x]!;
+      if (y1 > y0 && used + need > this.budget.entries) break;
+      for (let x = 0; x < ranks; x++) {
+        if (x < y1 && support[row + x]! >= minSupport) {
+          at[row + x] = used;
+          used += 3 * length[row + x]!;
+        } else at[row + x] = -1;
+      }
+    }
+    if (this.lists.length < used) this.lists = new Int32Array(Math.max(used, this.lists.length * 2));
+    const lists = this.lists;
+    // `at` advances as entries are written; it is reset to each list's start afterwards.
+    lastAbove.fill(0, (y0 - this.from) * ranks, (y1 - this.from) * ranks);
+    const { stackNode, stackRank, from } = this;
+    const { parent, rank, count, size, last } = tree;
+    let depth = 0;
+    for (let node = 1; node < size; node++) {
+      const p = parent[node]!;
+      while (depth > 0 && stackNode[depth - 1] !== p) depth--;
+      const y = rank[node]!;
+      if (y >= y0 && y < y1) {
+        const row = (y - from) * ranks;
+        const c = count[node]!;
+        for (let s = 0; s < depth; s++) {
+          const index = row + stackRank[s]!;
+          const next = at[index]!;
+          if (next < 0) continue;
+          const ancestor = stackNode[s]!;
+          if (lastAbove[index] === ancestor) lists[next - 1]! += c;
+          else {
+            lastAbove[index] = ancestor;
+            lists[next] = ancestor;
+            lists[next + 1] = last[ancestor]!;
+            lists[next + 2] = c;
+            at[index] = next + 3;
+          }
+        }
+      }
+      stackNode[depth] = node;
+      stackRank[depth++] = y;
+    }
+    for (let y = y0; y < y1; y++) {
+      const row = (y - this.from) * ranks;
+      for (let x = 0; x < y; x++) if (at[row + x]! >= 0) at[row + x]! -= 3 * length[row + x]!;
+    }
+    this.written = y1;
   }
 }
 
