@@ -116,6 +116,7 @@ function compileEclat(): string | undefined {
 
 interface MinerRun {
   seconds: number;
+  cpu_seconds?: number;
   peak_rss_mb?: number;
   itemsets: number;
   support_total: number;
@@ -139,7 +140,12 @@ function compare(db: string, dir: string, insights: number, minSupport: number, 
     results.theirs.push(runner(['node-fpgrowth', db, String(minSupport)]) as unknown as MinerRun);
   }
   const same = (a: MinerRun, b: MinerRun) => a.itemsets === b.itemsets && a.support_total === b.support_total && a.hash === b.hash;
-  const summary = (list: MinerRun[]) => ({ seconds: spread(list.map((r) => r.seconds)), itemsets: list[0]?.itemsets, peak_rss_mb: list[0]?.peak_rss_mb });
+  const summary = (list: MinerRun[]) => ({
+    seconds: spread(list.map((r) => r.seconds)),
+    cpu_seconds: list[0]?.cpu_seconds === undefined ? undefined : spread(list.map((r) => r.cpu_seconds!)),
+    itemsets: list[0]?.itemsets,
+    peak_rss_mb: list[0]?.peak_rss_mb,
+  });
   const ours = summary(results.ours);
   const theirs = summary(results.theirs);
   const c = eclat ? summary(results.eclat) : undefined;
@@ -154,6 +160,8 @@ function compare(db: string, dir: string, insights: number, minSupport: number, 
     theirs,
     vs_eclat: c ? ours.seconds.median / c.seconds.median : undefined,
     vs_eclat_per_round: eclat ? spread(results.ours.map((r, i) => r.seconds / results.eclat[i]!.seconds)) : undefined,
+    // CPU seconds: under a loaded machine's waits for a core, the steadier of the two.
+    vs_eclat_cpu: c?.cpu_seconds && ours.cpu_seconds ? ours.cpu_seconds.median / c.cpu_seconds.median : undefined,
     vs_fpgrowth: ours.seconds.median / theirs.seconds.median,
     equal: [...results.ours, ...results.theirs, ...results.eclat].every((r) => same(r, first)),
   };

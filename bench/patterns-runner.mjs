@@ -69,6 +69,7 @@ if (mode === 'job') {
   // Timed inside the thread for node-fpgrowth: neither thread start nor copying counts against it.
   let theirSeconds;
   const start = performance.now();
+  const cpuStart = process.cpuUsage();
   if (mode === 'ours') {
     mineFrequentItemsets(transactions, { minSupport }, (items, support) => d.add(items, support));
   } else {
@@ -93,6 +94,9 @@ if (mode === 'job') {
     theirSeconds = found.seconds;
   }
   const seconds = theirSeconds ?? (performance.now() - start) / 1000;
-  process.stdout.write(`${JSON.stringify({ transactions: count, seconds, peak_rss_mb: rss(), ...d.get() })}\n`);
+  const cpu = process.cpuUsage(cpuStart);
+  // CPU seconds for ours only: node-fpgrowth's thread shares the process's count with the copying.
+  const cpuSeconds = theirSeconds === undefined ? (cpu.user + cpu.system) / 1e6 : undefined;
+  process.stdout.write(`${JSON.stringify({ transactions: count, seconds, cpu_seconds: cpuSeconds, peak_rss_mb: rss(), ...d.get() })}\n`);
 }
 db.close();

@@ -131,6 +131,7 @@ function grown(a: Int32Array, capacity: number): Int32Array {
 class PathSorter {
   private order = new Int32Array(256);
   private scratch = new Int32Array(256);
+  private keys = new Int32Array(256);
   /** Per depth, the bounds of each bucket and where the next index goes in it. */
   private bounds = new Int32Array(1024);
   private fills = new Int32Array(1024);
@@ -146,6 +147,7 @@ class PathSorter {
     if (this.order.length < n) {
       this.order = new Int32Array(n);
       this.scratch = new Int32Array(n);
+      this.keys = new Int32Array(n);
     }
     for (let k = 0; k < n; k++) this.order[k] = k;
     this.data = paths.ranks;
@@ -193,15 +195,14 @@ class PathSorter {
     }
     const base = depth * buckets;
     bounds.fill(0, base, base + buckets);
-    for (let i = lo; i < hi; i++) bounds[base + this.key(order[i]!, depth) + 1]!++;
+    // Each path's key is read once (into `keys`, by position) and used twice.
+    const keys = this.keys;
+    for (let i = lo; i < hi; i++) bounds[base + (keys[i] = this.key(order[i]!, depth)) + 1]!++;
     bounds[base] = lo;
     for (let b = 1; b < buckets; b++) bounds[base + b]! += bounds[base + b - 1]!;
-    fills.set(bounds.subarray(base, base + buckets), base);
-    for (let i = lo; i < hi; i++) {
-      const k = order[i]!;
-      scratch[fills[base + this.key(k, depth)]!++] = k;
-    }
-    order.set(scratch.subarray(lo, hi), lo);
+    for (let b = 0; b < buckets; b++) fills[base + b] = bounds[base + b]!;
+    for (let i = lo; i < hi; i++) scratch[fills[base + keys[i]!]!++] = order[i]!;
+    for (let i = lo; i < hi; i++) order[i] = scratch[i]!;
     // Bucket b spans bounds[b] .. bounds[b + 1]; deeper ranges use deeper regions, so these stay.
     for (let b = 1; b < buckets - 1; b++) if (bounds[base + b + 1]! - bounds[base + b]! > 1) this.range(bounds[base + b]!, bounds[base + b + 1]!, depth + 1);
   }
@@ -236,11 +237,13 @@ class PpcTree {
   static build(ranks: number, paths: Paths, sorter: PathSorter): PpcTree {
     const { ranks: data, starts, counts } = paths;
     const order = sorter.sort(paths, ranks);
-    const tree = new PpcTree(Math.min(paths.length + 1, 1 << 16));
+    // At most a node per rank of the paths; shared prefixes make it about half as many on real text.
+    const tree = new PpcTree(Math.min(paths.length + 1, Math.max(1 << 16, (paths.length >> 1) + 1)));
     const stack: number[] = [];
     let previous = -1;
     let previousLength = 0;
-    for (const k of order) {
+    for (let i = 0; i < order.length; i++) {
+      const k = order[i]!;
       const from = starts[k]!;
       const length = starts[k + 1]! - from;
       const c = counts[k]!;
