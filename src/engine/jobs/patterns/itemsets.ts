@@ -125,8 +125,7 @@ function grown(a: Int32Array, capacity: number): Int32Array {
 /**
  * Puts paths' indexes in lexicographic order (a path before its extensions) by an MSD radix sort
  * on the ranks — a comparison sort of 100k paths took as long as the rest of the tree — with
- * insertion sort for short ranges. Its buffers serve tree after tree (a small store's mining
- * builds thousands of small conditional trees).
+ * insertion sort for short ranges.
  */
 class PathSorter {
   private order = new Int32Array(256);

@@ -1,6 +1,6 @@
 /**
  * pattern_detection: the closed frequent item sets of the workspace's active insights
- * (items: see patterns/items.ts), mined by FP-Growth. Patterns are upserted by a canonical
+ * (items: see patterns/items.ts), mined by PrePost (itemsets.ts). Patterns are upserted by a canonical
  * key — a re-run updates support, members and last_seen and never duplicates — and a
  * pattern a re-run no longer finds is marked stale, never deleted.
  */
