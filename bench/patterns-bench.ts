@@ -10,13 +10,17 @@
  *                          <commit>`, node_modules linked, `npx tsc` there), alternating which runs
  *                          first, each on a fresh copy of one store: wall and CPU seconds, peak RSS,
  *                          medians and ranges, the ratio of the medians
- *   compare --insights N   our FP-Growth against the node-fpgrowth package on the same
- *                          transactions and minimum support: time, memory, equal output
+ *   compare --insights N [--runs R]
+ *                          our miner (src/engine/jobs/patterns/itemsets.ts) against a small C
+ *                          Eclat (bench/eclat/eclat.c, compiled here by gcc) and the node-fpgrowth
+ *                          package, on the same transactions and minimum support, R rounds (3)
+ *                          with the three interleaved: medians and ranges of the mining seconds,
+ *                          the ratios of the medians, equal output (count, support total, hash)
  *
  * The corpus: bench/lib/pattern-corpus.ts.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { taggedInsights } from './lib/pattern-corpus.js';
@@ -49,6 +53,12 @@ const option = (name: string) => {
   return i === -1 ? undefined : process.argv[i + 1];
 };
 
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const spread = (xs: number[]) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs) });
+
 interface Run {
   seconds: number;
   cpu_seconds: number;
@@ -71,10 +81,6 @@ function versus(store: string, dir: string, baseline: string, pairs: number): vo
     for (const f of [db, `${db}-wal`, `${db}-shm`]) rmSync(f, { force: true });
   };
   for (let i = 0; i < pairs; i++) for (const which of i % 2 === 0 ? (['old', 'new'] as const) : (['new', 'old'] as const)) one(which);
-  const median = (xs: number[]) => {
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-  };
   const summary = (key: keyof Run) => {
     const of = (which: 'old' | 'new') => {
       const xs = runs[which].map((r) => r[key]);
@@ -85,6 +91,80 @@ function versus(store: string, dir: string, baseline: string, pairs: number): vo
     return { old: o, new: n, ratio_of_medians: n.median / o.median, pair_ratios: { median: median(pairRatios), min: Math.min(...pairRatios), max: Math.max(...pairRatios) } };
   };
   process.stdout.write(`${JSON.stringify({ pairs, seconds: summary('seconds'), cpu_seconds: summary('cpu_seconds'), peak_rss_mb: summary('peak_rss_mb'), patterns: { old: runs.old[0]?.patterns, new: runs.new[0]?.patterns } })}\n`);
+}
+
+/**
+ * bench/eclat/eclat.c compiled into .bench/ with `gcc -O2 -march=native` (the machine's popcount,
+ * as V8 compiles for the machine it runs on; plain `-O2` where -march=native is refused), or
+ * undefined when gcc is missing. $CC, when set, names another compiler taking the same flags.
+ */
+function compileEclat(): string | undefined {
+  const compiler = process.env.CC ?? 'gcc';
+  const out = path.join(ROOT, '.bench', 'eclat');
+  mkdirSync(path.dirname(out), { recursive: true });
+  const source = path.join(ROOT, 'bench', 'eclat', 'eclat.c');
+  for (const flags of [['-O2', '-march=native'], ['-O2']]) {
+    const r = spawnSync(compiler, [...flags, '-o', out, source], { encoding: 'utf8' });
+    if (r.error) {
+      process.stderr.write(`${compiler} not found: the C Eclat anchor is skipped (on Debian/Ubuntu: sudo apt-get install gcc)\n`);
+      return undefined;
+    }
+    if (r.status === 0) return out;
+  }
+  throw new Error(`${compiler} could not compile bench/eclat/eclat.c`);
+}
+
+interface MinerRun {
+  seconds: number;
+  cpu_seconds?: number;
+  peak_rss_mb?: number;
+  itemsets: number;
+  support_total: number;
+  hash: number;
+}
+
+/** Our miner, the C Eclat and node-fpgrowth, in turn, `runs` times (each in a fresh process). */
+function compare(db: string, dir: string, insights: number, minSupport: number, runs: number) {
+  const eclat = compileEclat();
+  const file = path.join(dir, 'transactions.txt');
+  if (eclat) runner(['export', db, file]);
+  const load = os.loadavg();
+  const results: { ours: MinerRun[]; eclat: MinerRun[]; theirs: MinerRun[] } = { ours: [], eclat: [], theirs: [] };
+  for (let i = 0; i < runs; i++) {
+    results.ours.push(runner(['ours', db, String(minSupport)]) as unknown as MinerRun);
+    if (eclat) {
+      const r = spawnSync(eclat, [file, String(minSupport)], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`eclat failed: ${r.stderr}`);
+      results.eclat.push(JSON.parse(r.stdout) as MinerRun);
+    }
+    results.theirs.push(runner(['node-fpgrowth', db, String(minSupport)]) as unknown as MinerRun);
+  }
+  const same = (a: MinerRun, b: MinerRun) => a.itemsets === b.itemsets && a.support_total === b.support_total && a.hash === b.hash;
+  const summary = (list: MinerRun[]) => ({
+    seconds: spread(list.map((r) => r.seconds)),
+    cpu_seconds: list[0]?.cpu_seconds === undefined ? undefined : spread(list.map((r) => r.cpu_seconds!)),
+    itemsets: list[0]?.itemsets,
+    peak_rss_mb: list[0]?.peak_rss_mb,
+  });
+  const ours = summary(results.ours);
+  const theirs = summary(results.theirs);
+  const c = eclat ? summary(results.eclat) : undefined;
+  const first = results.ours[0]!;
+  return {
+    insights,
+    min_support: minSupport,
+    runs,
+    load_average: [os.loadavg(), load].map((l) => l.map((x) => Math.round(x * 100) / 100)),
+    ours,
+    eclat: c,
+    theirs,
+    vs_eclat: c ? ours.seconds.median / c.seconds.median : undefined,
+    vs_eclat_per_round: eclat ? spread(results.ours.map((r, i) => r.seconds / results.eclat[i]!.seconds)) : undefined,
+    // CPU seconds: under a loaded machine's waits for a core, the steadier of the two.
+    vs_eclat_cpu: c?.cpu_seconds && ours.cpu_seconds ? ours.cpu_seconds.median / c.cpu_seconds.median : undefined,
+    vs_fpgrowth: ours.seconds.median / theirs.seconds.median,
+    equal: [...results.ours, ...results.theirs, ...results.eclat].every((r) => same(r, first)),
+  };
 }
 
 if (mode === 'versus') {
@@ -111,10 +191,7 @@ if (mode === 'versus') {
       process.stdout.write(`${JSON.stringify({ ...runner(['job', db]), closed })}\n`);
     } else {
       const minSupport = Math.max(3, Math.ceil(0.01 * insights));
-      const ours = runner(['ours', db, String(minSupport)]);
-      const theirs = runner(['node-fpgrowth', db, String(minSupport)]);
-      const equal = ours.itemsets === theirs.itemsets && ours.support_total === theirs.support_total && ours.hash === theirs.hash;
-      process.stdout.write(`${JSON.stringify({ insights, min_support: minSupport, ours, theirs, equal })}\n`);
+      process.stdout.write(`${JSON.stringify(compare(db, dir, insights, minSupport, arg('--runs', 3)))}\n`);
     }
   } finally {
     if (process.env.NEX_COMPOUND_BENCH_KEEP) process.stderr.write(`kept ${db}\n`);

@@ -2,11 +2,14 @@
  * The measured half of bench/patterns-bench.ts, in plain Node on the built dist/. Modes:
  *
  *   node bench/patterns-runner.mjs job DB                runs one queued pattern_detection job as the worker does
- *   node bench/patterns-runner.mjs ours DB MINSUP        our FP-Growth: every frequent item set of the store's transactions
+ *   node bench/patterns-runner.mjs ours DB MINSUP        our miner (itemsets.ts): every frequent item set of the store's
+ *                                                        transactions, from the pool the job mines
  *   node bench/patterns-runner.mjs node-fpgrowth DB MINSUP   the node-fpgrowth package on the same transactions
+ *   node bench/patterns-runner.mjs export DB FILE        the same transactions as text for bench/eclat/eclat.c:
+ *                                                        a line per transaction, item ids separated by spaces
  *
  * Each prints one JSON line: seconds, peak RSS, and for the miners a digest of the item sets
- * (count, support total, an order-independent hash) so the two can be checked equal.
+ * (count, support total, an order-independent hash; eclat.c computes the same) so they can be checked equal.
  */
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
@@ -48,22 +51,32 @@ if (mode === 'job') {
   if (row.status !== 'completed') throw new Error(`job ${row.status}: ${row.result}`);
   const result = JSON.parse(row.result);
   process.stdout.write(`${JSON.stringify({ insights: row.insights_scanned, seconds, cpu_seconds: (cpu.user + cpu.system) / 1e6, peak_rss_mb: rss(), patterns: result.found, min_support: result.min_support })}\n`);
+} else if (mode === 'export') {
+  const { writeFileSync } = await import('node:fs');
+  const { loadTransactions } = await import('../dist/engine/jobs/patterns/job.js');
+  const { items, offsets } = loadTransactions(db, 1, 'both', 0.5).transactions;
+  const lines = [];
+  for (let t = 0; t + 1 < offsets.length; t++) lines.push(items.subarray(offsets[t], offsets[t + 1]).join(' '));
+  writeFileSync(minSupportArg, `${lines.join('\n')}\n`);
+  process.stdout.write(`${JSON.stringify({ transactions: lines.length })}\n`);
 } else {
   const { loadTransactions } = await import('../dist/engine/jobs/patterns/job.js');
-  const { eachTransaction, mineFrequentItemsets } = await import('../dist/engine/jobs/patterns/fpgrowth.js');
+  const { eachTransaction, mineFrequentItemsets } = await import('../dist/engine/jobs/patterns/itemsets.js');
   const minSupport = Number(minSupportArg);
   const { transactions } = loadTransactions(db, 1, 'both', 0.5);
-  const plain = Array.from(eachTransaction(transactions), (t) => Array.from(t));
+  const count = transactions.offsets.length - 1;
   const d = digest();
   // Timed inside the thread for node-fpgrowth: neither thread start nor copying counts against it.
   let theirSeconds;
   const start = performance.now();
+  const cpuStart = process.cpuUsage();
   if (mode === 'ours') {
-    mineFrequentItemsets(plain, { minSupport }, (items, support) => d.add(items, support));
+    mineFrequentItemsets(transactions, { minSupport }, (items, support) => d.add(items, support));
   } else {
     // node-fpgrowth recurses once per tree level and node: at 100k insights that overflows the
     // default stack, so it runs in a thread with a 1 GiB stack.
     const { Worker } = await import('node:worker_threads');
+    const plain = Array.from(eachTransaction(transactions), (t) => Array.from(t));
     const fraction = (minSupport - 0.5) / plain.length; // it mines with ceil(fraction × n)
     const found = await new Promise((resolve, reject) => {
       const worker = new Worker(
@@ -81,6 +94,9 @@ if (mode === 'job') {
     theirSeconds = found.seconds;
   }
   const seconds = theirSeconds ?? (performance.now() - start) / 1000;
-  process.stdout.write(`${JSON.stringify({ transactions: plain.length, seconds, peak_rss_mb: rss(), ...d.get() })}\n`);
+  const cpu = process.cpuUsage(cpuStart);
+  // CPU seconds for ours only: node-fpgrowth's thread shares the process's count with the copying.
+  const cpuSeconds = theirSeconds === undefined ? (cpu.user + cpu.system) / 1e6 : undefined;
+  process.stdout.write(`${JSON.stringify({ transactions: count, seconds, cpu_seconds: cpuSeconds, peak_rss_mb: rss(), ...d.get() })}\n`);
 }
 db.close();

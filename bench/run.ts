@@ -466,15 +466,32 @@ function patternsBench(args: string[]): Array<Record<string, any>> {
 }
 
 async function benchPatterns(): Promise<void> {
-  const compareAt = full ? 100_000 : 10_000;
-  const [c] = patternsBench(['compare', '--insights', String(compareAt)]);
+  const compareAt = 100_000;
+  const [c] = patternsBench(['compare', '--insights', String(compareAt), '--runs', '3']);
+  const load = `load ${c!.load_average[1].join(' ')} → ${c!.load_average[0].join(' ')}`;
+  const range = (s: { min: number; max: number }) => `${Math.round(s.min * 1000)}–${Math.round(s.max * 1000)} ms`;
+  const sets = `${c!.ours.itemsets.toLocaleString('en-US')} item sets, ${c!.equal ? 'identical' : 'DIFFERENT'}`;
+  if (c!.eclat) {
+    rows.push({
+      figure: `pattern miner vs a C Eclat (gcc), ${compareAt.toLocaleString('en-US')} insights' transactions, min support ${c!.min_support}, median of ${c!.runs} interleaved (${sets}; ours ${range(c!.ours.seconds)}, C ${range(c!.eclat.seconds)}; CPU seconds ${c!.vs_eclat_cpu.toFixed(2)}×; ${load})`,
+      value: c!.ours.seconds.median * 1000,
+      unit: 'ms',
+      baseline: c!.eclat.seconds.median * 1000,
+      baselineLabel: 'C Eclat',
+      ratio: c!.vs_eclat,
+      goal: '≤ 5×, identical',
+      peakRssMb: c!.ours.peak_rss_mb,
+    });
+  } else {
+    process.stderr.write('bench: patterns: no gcc, so no ratio to the C Eclat (on Debian/Ubuntu: sudo apt-get install gcc)\n');
+  }
   rows.push({
-    figure: `FP-Growth vs node-fpgrowth, ${compareAt.toLocaleString('en-US')} insights' transactions, min support ${c!.min_support} (${c!.ours.itemsets.toLocaleString('en-US')} item sets, ${c!.equal ? 'identical' : 'DIFFERENT'})`,
-    value: c!.ours.seconds * 1000,
+    figure: `pattern miner vs node-fpgrowth, ${compareAt.toLocaleString('en-US')} insights' transactions, min support ${c!.min_support}, median of ${c!.runs} interleaved (${sets}; node-fpgrowth ${range(c!.theirs.seconds)})`,
+    value: c!.ours.seconds.median * 1000,
     unit: 'ms',
-    baseline: c!.theirs.seconds * 1000,
+    baseline: c!.theirs.seconds.median * 1000,
     baselineLabel: 'node-fpgrowth',
-    ratio: c!.ours.seconds / c!.theirs.seconds,
+    ratio: c!.vs_fpgrowth,
     goal: 'faster, identical',
     peakRssMb: c!.ours.peak_rss_mb,
   });

@@ -1,10 +1,10 @@
 /**
  * pattern_detection: the closed frequent item sets of the workspace's active insights
- * (items: see patterns/items.ts), mined by FP-Growth. Patterns are upserted by a canonical
+ * (items: see patterns/items.ts), mined by PrePost (itemsets.ts). Patterns are upserted by a canonical
  * key — a re-run updates support, members and last_seen and never duplicates — and a
  * pattern a re-run no longer finds is marked stale, never deleted.
  */
-import { closedItemsets, type FrequentItemset, type TransactionPool } from './fpgrowth.js';
+import { closedItemsets, type FrequentItemset, type TransactionPool } from './itemsets.js';
 import { insightItems, itemLabel, itemsetKey, type SurfaceCounts } from './items.js';
 import { conceptItems, type ConceptRow } from './concepts.js';
 import { decodeIds, encodeIds } from './idlist.js';

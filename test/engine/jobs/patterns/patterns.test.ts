@@ -21,7 +21,7 @@ import Sqlite from 'better-sqlite3';
 import fc from 'fast-check';
 import { FPGrowth } from 'node-fpgrowth';
 import { runBin, tempDir } from '../../../helpers/cli.js';
-import { closedItemsets, frequentItemsets } from '../../../../src/engine/jobs/patterns/fpgrowth.js';
+import { closedItemsets, frequentItemsets } from '../../../../src/engine/jobs/patterns/itemsets.js';
 import { contentTerms, insightItems, itemsetKey } from '../../../../src/engine/jobs/patterns/items.js';
 
 // ---------------------------------------------------------------------------------------------

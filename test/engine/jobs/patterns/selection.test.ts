@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { conceptItems, namesTag } from '../../../../src/engine/jobs/patterns/concepts.js';
-import { closedItemsets } from '../../../../src/engine/jobs/patterns/fpgrowth.js';
+import { closedItemsets } from '../../../../src/engine/jobs/patterns/itemsets.js';
 import { krimp } from '../../../../src/engine/jobs/patterns/krimp.js';
 import { runBin, tempDir } from '../../../helpers/cli.js';
 

@@ -1,0 +1,679 @@
+/**
+ * Frequent item sets by PrePost (Deng, Wang & Jiang 2012: N-lists over a PPC-tree), on typed
+ * arrays; see mineFrequentItemsets.
+ *
+ * Transactions are lists of non-negative item ids. Items below the minimum support are dropped,
+ * the rest ranked by descending frequency, and every transaction is inserted as a path of ranks
+ * into a prefix tree whose nodes carry counts. Nodes and N-lists live in Int32Arrays rather than
+ * objects: a million insights make a few million nodes, which as objects would cost ~10× the
+ * memory, and nothing is allocated per item set mined. The tree is built from its paths sorted
+ * (see PathSorter), so that no child is ever looked up.
+ */
+
+export interface FrequentItemset {
+  /** Item ids, ascending. */
+  items: number[];
+  support: number;
+}
+
+/** Transactions packed in one array: transaction t is items[offsets[t] .. offsets[t + 1]). */
+export interface TransactionPool {
+  items: Int32Array;
+  offsets: Int32Array;
+}
+
+export type Transactions = Iterable<ArrayLike<number>> | TransactionPool;
+
+const isPool = (t: Transactions): t is TransactionPool => (t as TransactionPool).offsets instanceof Int32Array && (t as TransactionPool).items instanceof Int32Array;
+
+/** Each transaction in turn (pool entries as views, not copies). */
+export function* eachTransaction(transactions: Transactions): Generator<ArrayLike<number>> {
+  if (!isPool(transactions)) {
+    yield* transactions;
+    return;
+  }
+  const { items, offsets } = transactions;
+  for (let t = 0; t + 1 < offsets.length; t++) yield items.subarray(offsets[t]!, offsets[t + 1]!);
+}
+
+type Visit = (items: ArrayLike<number>, from: number, to: number) => void;
+
+/**
+ * The transactions' items as dense indexes 0 .. count − 1, to count them in typed arrays: the
+ * job's item ids already are (read in place); sparse ids are numbered first (`original` maps an
+ * index back). `each` visits transaction after transaction as items[from .. to).
+ */
+function denseItems(list: Transactions): { count: number; original?: number[]; each: (visit: Visit) => void } {
+  let max = -1;
+  let occurrences = 0;
+  if (isPool(list)) {
+    const { items, offsets } = list;
+    occurrences = offsets[offsets.length - 1]!;
+    for (let i = 0; i < occurrences; i++) if (items[i]! > max) max = items[i]!;
+    if (max < 4 * occurrences + 65_536) {
+      return { count: max + 1, each: (visit) => { for (let t = 0; t + 1 < offsets.length; t++) visit(items, offsets[t]!, offsets[t + 1]!); } };
+    }
+  } else {
+    const all = list as Iterable<ArrayLike<number>>;
+    for (const t of all) {
+      for (let i = 0; i < t.length; i++) if (t[i]! > max) max = t[i]!;
+      occurrences += t.length;
+    }
+    if (max < 4 * occurrences + 65_536) return { count: max + 1, each: (visit) => { for (const t of all) visit(t, 0, t.length); } };
+  }
+  const indexOf = new Map<number, number>();
+  const original: number[] = [];
+  const renumbered = Array.from(eachTransaction(list), (t) =>
+    Int32Array.from(t, (item) => {
+      let index = indexOf.get(item);
+      if (index === undefined) indexOf.set(item, (index = original.push(item) - 1));
+      return index;
+    }),
+  );
+  return { count: original.length, original, each: (visit) => { for (const t of renumbered) visit(t, 0, t.length); } };
+}
+
+export interface MiningOptions {
+  /** Absolute support: the least number of transactions an item set must occur in (≥ 1). */
+  minSupport: number;
+  /** The largest item set to report (default: no limit). */
+  maxSize?: number;
+  /**
+   * Int32s the pairs' counters (three arrays of this many) and their N-lists may take per scan of
+   * the tree (default PAIR_COUNTERS, PAIR_ENTRIES): less memory, more scans. See PairScan.
+   */
+  pairBudget?: { counters: number; entries: number };
+}
+
+/** Paths of ranks, each ascending (most frequent first), with a count each, packed in growable typed arrays. */
+class Paths {
+  ranks: Int32Array = new Int32Array(1 << 10);
+  length = 0;
+  starts: Int32Array = new Int32Array(1 << 8);
+  counts: Int32Array = new Int32Array(1 << 8);
+  count = 0;
+
+  /** Appends one rank to the path being written. */
+  push(rank: number): void {
+    if (this.length === this.ranks.length) this.ranks = grown(this.ranks, this.length * 2);
+    this.ranks[this.length++] = rank;
+  }
+
+  /** Ends the path being written (from `start`, the length before its first push), with its count. */
+  end(start: number, count: number): void {
+    if (this.count + 1 >= this.starts.length) {
+      this.starts = grown(this.starts, this.starts.length * 2);
+      this.counts = grown(this.counts, this.counts.length * 2);
+    }
+    this.starts[this.count] = start;
+    this.counts[this.count++] = count;
+    this.starts[this.count] = this.length;
+  }
+
+  clear(): void {
+    this.length = 0;
+    this.count = 0;
+  }
+}
+
+function grown(a: Int32Array, capacity: number): Int32Array {
+  const b = new Int32Array(capacity);
+  b.set(a.subarray(0, Math.min(a.length, capacity)));
+  return b;
+}
+
+/**
+ * Puts paths' indexes in lexicographic order (a path before its extensions) by an MSD radix sort
+ * on the ranks — a comparison sort of 100k paths took as long as the rest of the tree — with
+ * insertion sort for short ranges.
+ */
+class PathSorter {
+  private order = new Int32Array(256);
+  private scratch = new Int32Array(256);
+  private keys = new Int32Array(256);
+  /** Per depth, the bounds of each bucket and where the next index goes in it. */
+  private bounds = new Int32Array(1024);
+  private fills = new Int32Array(1024);
+  private data: Int32Array = new Int32Array(0);
+  private starts: Int32Array = new Int32Array(0);
+  /** Bucket 0: paths that end at the depth; bucket q + 1: rank q next. */
+  private buckets = 0;
+  private smallRange = INSERTION_SORT;
+
+  /** The indexes of the paths in order, valid until the next call. */
+  sort(paths: Paths, ranks: number): Int32Array {
+    const n = paths.count;
+    if (this.order.length < n) {
+      this.order = new Int32Array(n);
+      this.scratch = new Int32Array(n);
+      this.keys = new Int32Array(n);
+    }
+    for (let k = 0; k < n; k++) this.order[k] = k;
+    this.data = paths.ranks;
+    this.starts = paths.starts;
+    this.buckets = ranks + 2;
+    // A radix pass costs its range plus the buckets: short ranges among many ranks sort by insertion.
+    this.smallRange = Math.max(INSERTION_SORT, Math.min(4 * INSERTION_SORT, this.buckets >> 2));
+    if (n > this.smallRange) {
+      let longest = 0;
+      for (let k = 0; k < n; k++) longest = Math.max(longest, this.starts[k + 1]! - this.starts[k]!);
+      const need = this.buckets * (longest + 1);
+      if (this.bounds.length < need) {
+        this.bounds = new Int32Array(need);
+        this.fills = new Int32Array(need);
+      }
+    }
+    this.range(0, n, 0);
+    return this.order.subarray(0, n);
+  }
+
+  private key(k: number, depth: number): number {
+    const at = this.starts[k]! + depth;
+    return at < this.starts[k + 1]! ? this.data[at]! + 1 : 0;
+  }
+
+  private compare(a: number, b: number, depth: number): number {
+    const { data, starts } = this;
+    const la = starts[a + 1]! - starts[a]!;
+    const lb = starts[b + 1]! - starts[b]!;
+    for (let i = starts[a]! + depth, j = starts[b]! + depth, end = starts[a]! + Math.min(la, lb); i < end; i++, j++) if (data[i] !== data[j]) return data[i]! - data[j]!;
+    return la - lb;
+  }
+
+  /** Sorts order[lo .. hi), whose paths share their first `depth` ranks. */
+  private range(lo: number, hi: number, depth: number): void {
+    const { order, scratch, bounds, fills, buckets } = this;
+    if (hi - lo <= this.smallRange) {
+      for (let i = lo + 1; i < hi; i++) {
+        const k = order[i]!;
+        let j = i;
+        for (; j > lo && this.compare(order[j - 1]!, k, depth) > 0; j--) order[j] = order[j - 1]!;
+        order[j] = k;
+      }
+      return;
+    }
+    const base = depth * buckets;
+    bounds.fill(0, base, base + buckets);
+    // Each path's key is read once (into `keys`, by position) and used twice.
+    const keys = this.keys;
+    for (let i = lo; i < hi; i++) bounds[base + (keys[i] = this.key(order[i]!, depth)) + 1]!++;
+    bounds[base] = lo;
+    for (let b = 1; b < buckets; b++) bounds[base + b]! += bounds[base + b - 1]!;
+    for (let b = 0; b < buckets; b++) fills[base + b] = bounds[base + b]!;
+    for (let i = lo; i < hi; i++) scratch[fills[base + keys[i]!]!++] = order[i]!;
+    for (let i = lo; i < hi; i++) order[i] = scratch[i]!;
+    // Bucket b spans bounds[b] .. bounds[b + 1]; deeper ranges use deeper regions, so these stay.
+    for (let b = 1; b < buckets - 1; b++) if (bounds[base + b + 1]! - bounds[base + b]! > 1) this.range(bounds[base + b]!, bounds[base + b + 1]!, depth + 1);
+  }
+}
+
+const INSERTION_SORT = 16;
+
+/**
+ * The prefix tree of the transactions' rank paths (a PPC-tree: an FP-tree whose nodes carry
+ * pre-order codes), in typed arrays. Built from the paths in lexicographic order, its nodes are
+ * numbered in pre-order as they are created, so a node's code is its index and `last[node]`,
+ * the highest index in its subtree, is all an ancestor test needs: a is an ancestor of b
+ * exactly when a < b ≤ last[a].
+ */
+class PpcTree {
+  rank: Int32Array;
+  count: Int32Array;
+  parent: Int32Array;
+  last: Int32Array = new Int32Array(0);
+  size = 1;
+
+  private constructor(capacity: number) {
+    this.rank = new Int32Array(capacity);
+    this.count = new Int32Array(capacity);
+    this.parent = new Int32Array(capacity);
+    // Node 0 is the root.
+    this.rank[0] = -1;
+    this.parent[0] = -1;
+  }
+
+  /** Each path shares its prefix with the one before it, so no child is ever looked up. */
+  static build(ranks: number, paths: Paths, sorter: PathSorter): PpcTree {
+    const { ranks: data, starts, counts } = paths;
+    const order = sorter.sort(paths, ranks);
+    // At most a node per rank of the paths; shared prefixes make it about half as many on real text.
+    const tree = new PpcTree(Math.min(paths.length + 1, Math.max(1 << 16, (paths.length >> 1) + 1)));
+    const stack: number[] = [];
+    let previous = -1;
+    let previousLength = 0;
+    for (let i = 0; i < order.length; i++) {
+      const k = order[i]!;
+      const from = starts[k]!;
+      const length = starts[k + 1]! - from;
+      const c = counts[k]!;
+      let shared = 0;
+      if (previous >= 0) {
+        const before = starts[previous]!;
+        while (shared < length && shared < previousLength && data[from + shared] === data[before + shared]) shared++;
+      }
+      for (let d = 0; d < shared; d++) tree.count[stack[d]!]! += c;
+      let node = shared === 0 ? 0 : stack[shared - 1]!;
+      for (let d = shared; d < length; d++) {
+        node = tree.child(node, data[from + d]!);
+        tree.count[node] = c;
+        stack[d] = node;
+      }
+      previous = k;
+      previousLength = length;
+    }
+    const last = (tree.last = new Int32Array(tree.size));
+    for (let node = 0; node < tree.size; node++) last[node] = node;
+    // Children come after their parent: one backward pass carries each subtree's end up.
+    for (let node = tree.size - 1; node > 0; node--) {
+      const p = tree.parent[node]!;
+      if (last[node]! > last[p]!) last[p] = last[node]!;
+    }
+    return tree;
+  }
+
+  private child(node: number, r: number): number {
+    if (this.size === this.rank.length) {
+      const capacity = this.size * 2;
+      this.rank = grown(this.rank, capacity);
+      this.count = grown(this.count, capacity);
+      this.parent = grown(this.parent, capacity);
+    }
+    const child = this.size++;
+    this.rank[child] = r;
+    this.parent[child] = node;
+    return child;
+  }
+}
+
+/**
+ * A class of item sets sharing all but their most frequent item, per depth: each member's rank
+ * and the start of its N-list in `lists` (member m's triples are lists[starts[m] .. starts[m + 1])).
+ * One per depth, reused by every class mined at that depth.
+ */
+class Level {
+  lists: Int32Array = new Int32Array(1 << 12);
+  members: Int32Array;
+  starts: Int32Array;
+  size = 0;
+
+  constructor(ranks: number) {
+    this.members = new Int32Array(ranks);
+    this.starts = new Int32Array(ranks + 1);
+  }
+
+  /** Room for `entries` more Int32s after the first `used`. */
+  reserve(used: number, entries: number): Int32Array {
+    if (used + entries > this.lists.length) this.lists = grown(this.lists, Math.max(used + entries, this.lists.length * 2));
+    return this.lists;
+  }
+}
+
+/**
+ * Calls `emit` for every item set of up to maxSize items that occurs in at least minSupport
+ * transactions, with its support. `items` is a reused buffer of item ids, unsorted: copy it to
+ * keep it.
+ *
+ * PrePost (Deng, Wang & Jiang 2012): the transactions go into a PPC-tree with the most frequent
+ * items nearest the root, and an item set is represented by its N-list — the nodes of its most
+ * frequent item that lie above nodes of all its other items, each with the count of transactions
+ * through it that hold the set. Its support is the sum of those counts. Sets are grown by adding
+ * a more frequent item x to a set S ∪ {y}: the N-list of {x, y} ∪ S pairs each node of S ∪ {y}'s
+ * list with its ancestor among x's (one merge, both lists in pre-order). The lists are far
+ * shorter than tid-lists — a frequent item has a handful of nodes, however many transactions hold
+ * it — and pairs come straight from the tree: walking up from each node of y finds every x above it.
+ */
+export function mineFrequentItemsets(
+  transactions: Transactions,
+  options: MiningOptions,
+  emit: (items: readonly number[], support: number) => void,
+): void {
+  const minSupport = Math.max(1, Math.ceil(options.minSupport));
+  const maxSize = options.maxSize ?? Number.POSITIVE_INFINITY;
+  if (maxSize < 1) return;
+  // Read twice (frequencies, then the tree): a one-shot iterable is materialized first.
+  const list: Transactions = Array.isArray(transactions) || isPool(transactions) ? transactions : [...transactions];
+  const { count, original, each } = denseItems(list);
+  const itemOf = (index: number) => (original ? original[index]! : index);
+
+  // Item frequencies (each item once per transaction), by dense index.
+  const frequency = new Int32Array(count);
+  const lastSeen = new Int32Array(count).fill(-1);
+  let tid = 0;
+  each((items, from, to) => {
+    for (let i = from; i < to; i++) {
+      const item = items[i]!;
+      if (lastSeen[item] === tid) continue;
+      lastSeen[item] = tid;
+      frequency[item]!++;
+    }
+    tid++;
+  });
+  // Ranks: descending frequency, ties by item id, so the tree is deterministic.
+  const frequent: number[] = [];
+  for (let index = 0; index < frequency.length; index++) if (frequency[index]! >= minSupport) frequent.push(index);
+  frequent.sort((a, b) => frequency[b]! - frequency[a]! || itemOf(a) - itemOf(b));
+  const ranks = frequent.length;
+  const itemOfRank = Int32Array.from(frequent, itemOf);
+  const rankOf = new Int32Array(count).fill(-1);
+  frequent.forEach((index, r) => (rankOf[index] = r));
+  const paths = new Paths();
+  each((items, from, to) => {
+    const start = paths.length;
+    for (let i = from; i < to; i++) {
+      const r = rankOf[items[i]!]!;
+      if (r === -1) continue;
+      // Insertion into the sorted path (transactions are short), dropping a repeat.
+      paths.push(r);
+      const ranksSoFar = paths.ranks;
+      let at = paths.length - 1;
+      for (; at > start && ranksSoFar[at - 1]! > r; at--) ranksSoFar[at] = ranksSoFar[at - 1]!;
+      if (at > start && ranksSoFar[at - 1] === r) {
+        // A repeat: undo the shift.
+        for (; at < paths.length - 1; at++) ranksSoFar[at] = ranksSoFar[at + 1]!;
+        paths.length--;
+        continue;
+      }
+      ranksSoFar[at] = r;
+    }
+    if (paths.length > start) paths.end(start, 1);
+  });
+  const tree = PpcTree.build(ranks, paths, new PathSorter());
+  paths.clear();
+
+  const suffix: number[] = [];
+  const levels: Level[] = [];
+  const level = (depth: number) => (levels[depth] ??= new Level(ranks));
+
+  /**
+   * Mines the class at `depth` (its sets have depth + 2 items): emits each member and, below
+   * maxSize, the class of its extensions by the members before it (the more frequent ones).
+   */
+  const mineClass = (depth: number) => {
+    const here = levels[depth]!;
+    const { members, starts } = here;
+    for (let k = 0; k < here.size; k++) {
+      const from = starts[k]!;
+      const to = starts[k + 1]!;
+      const lists = here.lists;
+      let support = 0;
+      for (let e = from + 2; e < to; e += 3) support += lists[e]!;
+      suffix.push(itemOfRank[members[k]!]!);
+      emit(suffix, support);
+      if (k > 0 && depth + 3 <= maxSize && extend(here, k, support, level(depth + 1))) mineClass(depth + 1);
+      suffix.pop();
+    }
+  };
+
+  /** Fills `next` with the frequent sets {x} ∪ member k for members x before k; whether there are any. */
+  const extend = (here: Level, k: number, support: number, next: Level): boolean => {
+    const { members, starts } = here;
+    const bFrom = starts[k]!;
+    const bTo = starts[k + 1]!;
+    let room = 0;
+    for (let j = 0; j < k; j++) room += Math.min(starts[j + 1]! - starts[j]!, bTo - bFrom);
+    const out = next.reserve(0, room);
+    const lists = here.lists;
+    let written = 0;
+    let size = 0;
+    next.starts[0] = 0;
+    for (let j = 0; j < k; j++) {
+      const start = written;
+      let found = 0;
+      // Counts of this member's nodes with no ancestor among x's: once they make the set infrequent, stop.
+      let lost = 0;
+      let a = starts[j]!;
+      const aTo = starts[j + 1]!;
+      let b = bFrom;
+      while (a < aTo && b < bTo) {
+        const code = lists[b]!;
+        if (code > lists[a + 1]!) {
+          a += 3;
+        } else if (code < lists[a]!) {
+          lost += lists[b + 2]!;
+          if (support - lost < minSupport) break;
+          b += 3;
+        } else {
+          const c = lists[b + 2]!;
+          found += c;
+          if (written > start && out[written - 3] === lists[a]) out[written - 1]! += c;
+          else {
+            out[written] = lists[a]!;
+            out[written + 1] = lists[a + 1]!;
+            out[written + 2] = c;
+            written += 3;
+          }
+          b += 3;
+        }
+      }
+      if (found >= minSupport) {
+        next.members[size] = members[j]!;
+        next.starts[++size] = written;
+      } else written = start;
+    }
+    next.size = size;
+    return size > 0;
+  };
+
+  // Single items, and the pairs {x, y} (x more frequent): their N-lists come from scans of the
+  // tree (see PairScan); each y's pairs are the class mined under it.
+  const top = level(0);
+  const pairs = new PairScan(tree, ranks, minSupport, options.pairBudget ?? { counters: PAIR_COUNTERS, entries: PAIR_ENTRIES });
+  for (let y0 = 0; y0 < ranks; ) {
+    const y1 = maxSize >= 2 ? pairs.scan(y0) : ranks;
+    for (let y = y0; y < y1; y++) {
+      suffix.push(itemOfRank[y]!);
+      emit(suffix, frequency[frequent[y]!]!);
+      if (maxSize >= 2 && pairs.classOf(y, top)) mineClass(0);
+      suffix.pop();
+    }
+    y0 = y1;
+  }
+}
+
+/** Pair counters per scan (Int32s, three arrays) and N-list entries per scan (Int32s): ~12 MB and ~24 MB at most. */
+const PAIR_COUNTERS = 1 << 20;
+const PAIR_ENTRIES = 6 << 20;
+
+/**
+ * The N-lists of the frequent pairs {x, y}, x more frequent, straight from the tree: a node of y
+ * has its ancestors in x's list with its count. Nodes are numbered in pre-order, so one pass over
+ * them in order keeps the path to the root on a stack — reading the tree's arrays in order rather
+ * than walking up from each node (a cache miss a step: it took a third of the mining). One scan
+ * counts pairs' supports and list lengths for as many y as the counters hold; later ones write
+ * the frequent lists for as many y as fit in the entries' budget.
+ */
+class PairScan {
+  private readonly support: Int32Array;
+  private readonly length: Int32Array;
+  private readonly lastAbove: Int32Array;
+  private readonly stackNode: Int32Array;
+  private readonly stackRank: Int32Array;
+  /** The counted range [from, to) and, of it, the written range [from, written). */
+  private from = 0;
+  private to = 0;
+  private written = 0;
+  /** Where pair (x, y)'s list starts in `lists`, -1 when infrequent, by (y − from) · ranks + x. */
+  private readonly at: Int32Array;
+  private lists: Int32Array = new Int32Array(0);
+
+  constructor(
+    private readonly tree: PpcTree,
+    private readonly ranks: number,
+    private readonly minSupport: number,
+    private readonly budget: { counters: number; entries: number },
+  ) {
+    const span = Math.max(1, ranks * Math.min(ranks, Math.max(1, Math.floor(budget.counters / Math.max(1, ranks)))));
+    this.support = new Int32Array(span);
+    this.length = new Int32Array(span);
+    this.lastAbove = new Int32Array(span);
+    this.at = new Int32Array(span);
+    this.stackNode = new Int32Array(ranks + 1);
+    this.stackRank = new Int32Array(ranks + 1);
+  }
+
+  /** Makes the pairs of y from y0 on ready; returns the end of the range that is. */
+  scan(y0: number): number {
+    if (y0 >= this.to) this.count(y0);
+    this.write(y0);
+    return this.written;
+  }
+
+  /** Fills `level` with y's frequent pairs' members and lists; whether there are any. */
+  classOf(y: number, level: Level): boolean {
+    const { ranks, at, length } = this;
+    const row = (y - this.from) * ranks;
+    let size = 0;
+    level.lists = this.lists;
+    for (let x = 0; x < y; x++) {
+      const start = at[row + x]!;
+      if (start < 0) continue;
+      level.members[size] = x;
+      level.starts[size] = start;
+      level.starts[++size] = start + 3 * length[row + x]!;
+    }
+    level.size = size;
+    return size > 0;
+  }
+
+  /** Supports and list lengths of the pairs of y0 .. y0 + as many as the counters hold. */
+  private count(y0: number): void {
+    const { ranks, support, length, lastAbove } = this;
+    const rows = Math.max(1, Math.floor(support.length / Math.max(1, ranks)));
+    this.from = y0;
+    this.to = Math.min(ranks, y0 + rows);
+    support.fill(0);
+    length.fill(0);
+    lastAbove.fill(0);
+    // Written out here and in write(): a callback per ancestor cost as much as the rest of the scan.
+    const { stackNode, stackRank, from, to } = this;
+    const { parent, rank, count, size } = this.tree;
+    let depth = 0;
+    for (let node = 1; node < size; node++) {
+      const p = parent[node]!;
+      while (depth > 0 && stackNode[depth - 1] !== p) depth--;
+      const y = rank[node]!;
+      if (y >= from && y < to) {
+        const row = (y - from) * ranks;
+        const c = count[node]!;
+        for (let s = 0; s < depth; s++) {
+          const index = row + stackRank[s]!;
+          const ancestor = stackNode[s]!;
+          support[index]! += c;
+          if (lastAbove[index] !== ancestor) {
+            lastAbove[index] = ancestor;
+            length[index]!++;
+          }
+        }
+      }
+      stackNode[depth] = node;
+      stackRank[depth++] = y;
+    }
+    this.written = y0;
+  }
+
+  /** Writes the frequent lists of y0 .. (as many as fit) in pre-order, each pair's run of entries together. */
+  private write(y0: number): void {
+    const { ranks, support, length, at, lastAbove, minSupport, tree } = this;
+    let used = 0;
+    let y1 = y0;
+    for (; y1 < this.to; y1++) {
+      const row = (y1 - this.from) * ranks;
+      let need = 0;
+      for (let x = 0; x < y1; x++) if (support[row + x]! >= minSupport) need += 3 * length[row + x]!;
+      if (y1 > y0 && used + need > this.budget.entries) break;
+      for (let x = 0; x < ranks; x++) {
+        if (x < y1 && support[row + x]! >= minSupport) {
+          at[row + x] = used;
+          used += 3 * length[row + x]!;
+        } else at[row + x] = -1;
+      }
+    }
+    if (this.lists.length < used) this.lists = new Int32Array(Math.max(used, this.lists.length * 2));
+    const lists = this.lists;
+    // `at` advances as entries are written; it is reset to each list's start afterwards.
+    lastAbove.fill(0, (y0 - this.from) * ranks, (y1 - this.from) * ranks);
+    const { stackNode, stackRank, from } = this;
+    const { parent, rank, count, size, last } = tree;
+    let depth = 0;
+    for (let node = 1; node < size; node++) {
+      const p = parent[node]!;
+      while (depth > 0 && stackNode[depth - 1] !== p) depth--;
+      const y = rank[node]!;
+      if (y >= y0 && y < y1) {
+        const row = (y - from) * ranks;
+        const c = count[node]!;
+        for (let s = 0; s < depth; s++) {
+          const index = row + stackRank[s]!;
+          const next = at[index]!;
+          if (next < 0) continue;
+          const ancestor = stackNode[s]!;
+          if (lastAbove[index] === ancestor) lists[next - 1]! += c;
+          else {
+            lastAbove[index] = ancestor;
+            lists[next] = ancestor;
+            lists[next + 1] = last[ancestor]!;
+            lists[next + 2] = c;
+            at[index] = next + 3;
+          }
+        }
+      }
+      stackNode[depth] = node;
+      stackRank[depth++] = y;
+    }
+    for (let y = y0; y < y1; y++) {
+      const row = (y - this.from) * ranks;
+      for (let x = 0; x < y; x++) if (at[row + x]! >= 0) at[row + x]! -= 3 * length[row + x]!;
+    }
+    this.written = y1;
+  }
+}
+
+/** Every frequent item set (items ascending), sorted by size, then items. */
+export function frequentItemsets(transactions: Transactions, options: MiningOptions): FrequentItemset[] {
+  const out: FrequentItemset[] = [];
+  mineFrequentItemsets(transactions, options, (items, support) => out.push({ items: [...items].sort((a, b) => a - b), support }));
+  return out.sort(compareItemsets);
+}
+
+function compareItemsets(a: FrequentItemset, b: FrequentItemset): number {
+  if (a.items.length !== b.items.length) return a.items.length - b.items.length;
+  for (let i = 0; i < a.items.length; i++) if (a.items[i] !== b.items[i]) return a.items[i]! - b.items[i]!;
+  return 0;
+}
+
+export interface ClosedOptions extends MiningOptions {
+  minSize?: number;
+}
+
+/**
+ * The closed frequent item sets of minSize..maxSize items: those no superset has the same
+ * support of. A superset with equal support is itself frequent and, if one exists, so does
+ * one with a single item more — so mining one size further and discarding every set that an
+ * equally supported one-item-larger set contains is exact.
+ */
+export function closedItemsets(transactions: Transactions, options: ClosedOptions): FrequentItemset[] {
+  const minSize = options.minSize ?? 1;
+  const maxSize = options.maxSize ?? Number.POSITIVE_INFINITY;
+  const supports = new Map<string, number>();
+  const bySize: FrequentItemset[][] = [];
+  mineFrequentItemsets(transactions, { minSupport: options.minSupport, maxSize: maxSize + 1 }, (items, support) => {
+    if (items.length < minSize) return;
+    const sorted = [...items].sort((a, b) => a - b);
+    supports.set(sorted.join(','), support);
+    (bySize[sorted.length] ??= []).push({ items: sorted, support });
+  });
+  const notClosed = new Set<string>();
+  for (let size = minSize + 1; size < bySize.length; size++) {
+    for (const superset of bySize[size] ?? []) {
+      for (let drop = 0; drop < superset.items.length; drop++) {
+        const key = superset.items.filter((_, i) => i !== drop).join(',');
+        if (supports.get(key) === superset.support) notClosed.add(key);
+      }
+    }
+  }
+  const out: FrequentItemset[] = [];
+  for (let size = minSize; size <= Math.min(maxSize, bySize.length - 1); size++) {
+    for (const set of bySize[size] ?? []) if (!notClosed.has(set.items.join(','))) out.push(set);
+  }
+  return out.sort(compareItemsets);
+}
