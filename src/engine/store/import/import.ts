@@ -299,21 +299,30 @@ class StagedLoad {
     this.values.push(row.text, row.normalized_text, row.source, row.tags, row.confidence, row.reinforcement_count, row.created_at, row.last_reinforced_at);
   }
 
-  /** Folds the staged rows into insights and builds the index; returns the new against the reinforced. */
+  /**
+   * Folds the staged rows into insights and builds the index; returns the new against the reinforced.
+   * Only texts that repeat are grouped into a side table (one sort of the staged rows); the rows
+   * then go into insights in one scan in file order, each looked up there. Joining every group back
+   * to its first row instead, then sorting the result by position, took three times as long.
+   */
   finish(): { imported: number; reinforced: number } {
-    this.db.exec('DROP INDEX insights_active_normalized');
+    this.db.exec(`CREATE TEMP TABLE import_repeated (normalized_text TEXT PRIMARY KEY, first INTEGER, count INTEGER, confidence REAL, last_reinforced_at INTEGER) WITHOUT ROWID;
+      INSERT INTO temp.import_repeated
+        SELECT normalized_text, min(seq), sum(reinforcement_count), max(confidence), max(last_reinforced_at)
+        FROM temp.import_staged GROUP BY normalized_text HAVING count(*) > 1;
+      DROP INDEX insights_active_normalized;`);
     const { changes } = this.db
       .prepare(
         `INSERT INTO insights (${INSIGHT_INSERT_COLUMNS})
-         SELECT ?, s.text, s.normalized_text, s.source, s.tags, g.confidence, g.confidence, g.count, s.created_at, g.last_reinforced_at
-         FROM (SELECT min(seq) AS first, sum(reinforcement_count) AS count, max(confidence) AS confidence, max(last_reinforced_at) AS last_reinforced_at
-               FROM temp.import_staged GROUP BY normalized_text) AS g
-         JOIN temp.import_staged AS s ON s.seq = g.first
-         ORDER BY g.first`,
+         SELECT ?, s.text, s.normalized_text, s.source, s.tags, coalesce(r.confidence, s.confidence), coalesce(r.confidence, s.confidence),
+           coalesce(r.count, s.reinforcement_count), s.created_at, coalesce(r.last_reinforced_at, s.last_reinforced_at)
+         FROM temp.import_staged AS s LEFT JOIN temp.import_repeated AS r ON r.normalized_text = s.normalized_text
+         WHERE r.first IS NULL OR r.first = s.seq
+         ORDER BY s.seq`,
       )
       .run(this.workspaceId);
     this.db.exec(ACTIVE_TEXT_INDEX);
-    this.db.exec('DROP TABLE temp.import_staged');
+    this.db.exec('DROP TABLE temp.import_staged; DROP TABLE temp.import_repeated;');
     return { imported: changes, reinforced: this.rows - changes };
   }
 }
