@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Sqlite from 'better-sqlite3';
-import { openDatabaseWith } from '../../../../src/engine/store/db.js';
-import { importInsights } from '../../../../src/engine/store/import/import.js';
+import { ACTIVE_TEXT_INDEX, openDatabaseWith } from '../../../../src/engine/store/db.js';
+import { IMPORT_CACHE_MIB, importInsights } from '../../../../src/engine/store/import/import.js';
 import { listInsights } from '../../../../src/engine/store/insights.js';
 import { normalizeText } from '../../../../src/engine/text/normalize.js';
 import { UsageError } from '../../../../src/contract/errors.js';
@@ -145,4 +145,84 @@ test('an import into a store that already has rows counts new against reinforced
   const summary = await run(d, Array.from({ length: 120 }, (_, i) => JSON.stringify({ text: `fact ${i}` })).join('\n'), 'jsonl', false, 1000, true);
   assert.deepEqual({ imported: summary.imported, reinforced: summary.reinforced }, { imported: 60, reinforced: 60 });
   assert.equal(listInsights(d, { workspaceId: 1, limit: 1000 }).length, 120);
+});
+
+test("the import's page cache and checkpoint threshold are the connection's own again afterwards, whether it succeeds or fails", async () => {
+  const d = db();
+  d.pragma('cache_size = -3000');
+  const lines = Array.from({ length: 300 }, (_, i) => JSON.stringify({ text: `note ${(i * 7919) % 300}` })).join('\n');
+  let during: unknown;
+  const summary = await importInsights(d, chunks(lines, 512), {
+    workspaceId: 1,
+    format: 'jsonl',
+    strict: false,
+    now: NOW,
+    batchSize: 100,
+    onProgress: () => (during ??= d.pragma('cache_size', { simple: true })),
+  });
+  assert.equal(summary.imported, 300);
+  assert.equal(during, -IMPORT_CACHE_MIB * 1024, 'the import ran with its own cache');
+  assert.equal(d.pragma('cache_size', { simple: true }), -3000);
+  assert.equal(d.pragma('wal_autocheckpoint', { simple: true }), 1000);
+  d.exec(`CREATE TRIGGER refuse BEFORE INSERT ON insights BEGIN SELECT RAISE(ABORT, 'no'); END`);
+  await assert.rejects(run(d, JSON.stringify({ text: 'one more' }), 'jsonl'), /no/);
+  assert.equal(d.pragma('cache_size', { simple: true }), -3000);
+  assert.equal(d.inTransaction, false);
+});
+
+test('batches committed together: a failing batch is undone whole, the whole batches before it in the same transaction stay, in file order', async () => {
+  const d = db();
+  d.exec(`CREATE TRIGGER fail_at BEFORE INSERT ON insights WHEN NEW.text = 'fact 250' BEGIN SELECT RAISE(ABORT, 'bad row'); END`);
+  const lines = Array.from({ length: 400 }, (_, i) => JSON.stringify({ text: `fact ${i}` })).join('\n');
+  await assert.rejects(run(d, lines, 'jsonl', false, 100), /bad row/);
+  const texts = d.prepare('SELECT text FROM insights ORDER BY id').pluck().all();
+  assert.deepEqual(texts, Array.from({ length: 200 }, (_, i) => `fact ${i}`));
+});
+
+test('a file loaded into an empty store first and indexed after leaves the rows, ids, counts and summary the upsert path leaves', async () => {
+  const file = path.join(tempDir('nex-compound-import-staged-'), 'in.jsonl');
+  const lines: string[] = [];
+  for (let i = 0; i < 3000; i++) {
+    // Random key order, repeats of earlier lines in other case and with trailing punctuation, own counts, dates, confidences.
+    const n = (i * 7919) % 2000;
+    const record: Record<string, unknown> = { text: i % 3 === 0 ? `Account ${n} asked about SSO.` : `account ${n} asked about sso`, source: `src-${i % 5}`, tags: [`t${i % 4}`], confidence: ((i * 37) % 100) / 100, created_at: NOW - ((i * 131) % 500) * 86_400_000 };
+    if (i % 7 === 0) record.reinforcement_count = 2;
+    if (i % 11 === 0) record.last_reinforced_at = NOW - ((i * 17) % 50) * 86_400_000;
+    lines.push(JSON.stringify(record));
+    if (i === 1500) lines.push('not json');
+  }
+  writeFileSync(file, lines.join('\n'));
+  const all = (d: Sqlite.Database) => d.prepare('SELECT * FROM insights ORDER BY id').all();
+  for (const parallel of [false, true]) {
+    const upserted = db();
+    const staged = db();
+    const options = { workspaceId: 1, format: 'jsonl' as const, strict: false, now: NOW, parallel, batchSize: 500 };
+    const upsertSummary = await importInsights(upserted, { kind: 'file', path: file }, { ...options, loadThenIndexFromBytes: Infinity });
+    const stagedSummary = await importInsights(staged, { kind: 'file', path: file }, { ...options, loadThenIndexFromBytes: 0 });
+    assert.deepEqual(stagedSummary, upsertSummary);
+    assert.equal(upsertSummary.skipped, 1);
+    assert.equal(upsertSummary.reinforced, 1000, 'the file repeats itself');
+    assert.deepEqual(all(staged), all(upserted));
+    assert.equal(staged.pragma('integrity_check', { simple: true }), 'ok');
+    assert.equal(staged.prepare("SELECT sql FROM sqlite_master WHERE name = 'insights_active_normalized'").pluck().get(), ACTIVE_TEXT_INDEX);
+    assert.equal(staged.prepare("SELECT count(*) FROM sqlite_temp_master").pluck().get(), 0, 'no staging table left behind');
+  }
+});
+
+test('the staged load is only for an empty store, and a strict one with a bad line leaves the store and its index as they were', async () => {
+  const file = path.join(tempDir('nex-compound-import-staged-'), 'in.jsonl');
+  writeFileSync(file, [JSON.stringify({ text: 'Acme renews' }), JSON.stringify({ text: 'acme renews.' }), 'oops'].join('\n'));
+  const d = db();
+  const options = { workspaceId: 1, format: 'jsonl' as const, now: NOW, loadThenIndexFromBytes: 0 };
+  const strict = await importInsights(d, { kind: 'file', path: file }, { ...options, strict: true });
+  assert.deepEqual({ written: strict.written, imported: strict.imported }, { written: false, imported: 0 });
+  assert.equal(d.prepare('SELECT count(*) FROM insights').pluck().get(), 0);
+  assert.equal(d.prepare("SELECT sql FROM sqlite_master WHERE name = 'insights_active_normalized'").pluck().get(), ACTIVE_TEXT_INDEX);
+  const first = await importInsights(d, { kind: 'file', path: file }, { ...options, strict: false });
+  assert.deepEqual({ imported: first.imported, reinforced: first.reinforced }, { imported: 1, reinforced: 1 });
+  // Now the store has an insight: the upsert path reinforces it.
+  const second = await importInsights(d, { kind: 'file', path: file }, { ...options, strict: false });
+  assert.deepEqual({ imported: second.imported, reinforced: second.reinforced }, { imported: 0, reinforced: 2 });
+  assert.equal(d.prepare('SELECT reinforcement_count FROM insights').pluck().get(), 4);
+  assert.equal(d.inTransaction, false);
 });
