@@ -325,10 +325,13 @@ class Level {
   lists: Int32Array = new Int32Array(1 << 12);
   members: Int32Array;
   starts: Int32Array;
+  /** Each member's support (the sum of its list's counts). */
+  supports: Int32Array;
   size = 0;
 
   constructor(ranks: number) {
     this.members = new Int32Array(ranks);
+    this.supports = new Int32Array(ranks);
     this.starts = new Int32Array(ranks + 1);
   }
 
@@ -402,13 +405,9 @@ export function mineFrequentItemsets(
    */
   const mineClass = (depth: number) => {
     const here = levels[depth]!;
-    const { members, starts } = here;
+    const { members, supports } = here;
     for (let k = 0; k < here.size; k++) {
-      const from = starts[k]!;
-      const to = starts[k + 1]!;
-      const lists = here.lists;
-      let support = 0;
-      for (let e = from + 2; e < to; e += 3) support += lists[e]!;
+      const support = supports[k]!;
       suffix.push(itemOfRank[members[k]!]!);
       emit(suffix, support);
       if (k > 0 && depth + 3 <= maxSize && extend(here, k, support, level(depth + 1))) mineClass(depth + 1);
@@ -433,24 +432,32 @@ export function mineFrequentItemsets(
       let found = 0;
       // Counts of this member's nodes with no ancestor among x's: once they make the set infrequent, stop.
       let lost = 0;
+      // Member j's list is never empty; its current node's code and subtree end are kept in locals.
       let a = starts[j]!;
       const aTo = starts[j + 1]!;
+      let aCode = lists[a]!;
+      let aLast = lists[a + 1]!;
+      let writtenFor = -1;
       let b = bFrom;
-      while (a < aTo && b < bTo) {
+      while (b < bTo) {
         const code = lists[b]!;
-        if (code > lists[a + 1]!) {
+        if (code > aLast) {
           a += 3;
-        } else if (code < lists[a]!) {
+          if (a >= aTo) break;
+          aCode = lists[a]!;
+          aLast = lists[a + 1]!;
+        } else if (code < aCode) {
           lost += lists[b + 2]!;
           if (support - lost < minSupport) break;
           b += 3;
         } else {
           const c = lists[b + 2]!;
           found += c;
-          if (written > start && out[written - 3] === lists[a]) out[written - 1]! += c;
+          if (writtenFor === a) out[written - 1]! += c;
           else {
-            out[written] = lists[a]!;
-            out[written + 1] = lists[a + 1]!;
+            writtenFor = a;
+            out[written] = aCode;
+            out[written + 1] = aLast;
             out[written + 2] = c;
             written += 3;
           }
@@ -459,6 +466,7 @@ export function mineFrequentItemsets(
       }
       if (found >= minSupport) {
         next.members[size] = members[j]!;
+        next.supports[size] = found;
         next.starts[++size] = written;
       } else written = start;
     }
@@ -540,6 +548,7 @@ class PairScan {
       const start = at[row + x]!;
       if (start < 0) continue;
       level.members[size] = x;
+      level.supports[size] = this.support[row + x]!;
       level.starts[size] = start;
       level.starts[++size] = start + 3 * length[row + x]!;
     }
