@@ -100,25 +100,45 @@ class Paths {
   }
 
   /**
-   * Appends each transaction's frequent items as a path of ranks: insertion into the sorted path
-   * (transactions are short), dropping a repeat.
+   * Appends each transaction's frequent items as a path of ranks, ascending, without repeats:
+   * through a bitset of the ranks where it has few words for the transaction's length (ranks
+   * come out in order, repeats fall together), else by insertion (transactions are short).
    */
-  static of(each: (visit: Visit) => void, rankOf: Int32Array, ranks: number, transactions: number): Paths {
+  static of(each: (visit: Visit) => void, rankOf: Int32Array, ranks: number, transactions: number, rankCount: number): Paths {
     const paths = new Paths(ranks, transactions);
     const { ranks: data, starts, counts } = paths;
+    const words = (rankCount + 31) >>> 5;
+    const bits = new Int32Array(words);
     let length = 0;
     let count = 0;
     each((items, from, to) => {
       const start = length;
-      for (let i = from; i < to; i++) {
-        const r = rankOf[items[i]!]!;
-        if (r === -1) continue;
-        let at = length;
-        while (at > start && data[at - 1]! > r) at--;
-        if (at > start && data[at - 1] === r) continue;
-        for (let m = length; m > at; m--) data[m] = data[m - 1]!;
-        data[at] = r;
-        length++;
+      if (words <= 2 * (to - from)) {
+        for (let i = from; i < to; i++) {
+          const r = rankOf[items[i]!]!;
+          if (r !== -1) bits[r >>> 5]! |= 1 << (r & 31);
+        }
+        for (let w = 0; w < words; w++) {
+          let word = bits[w]!;
+          if (word === 0) continue;
+          bits[w] = 0;
+          while (word !== 0) {
+            const lowest = word & -word;
+            data[length++] = (w << 5) + 31 - Math.clz32(lowest);
+            word ^= lowest;
+          }
+        }
+      } else {
+        for (let i = from; i < to; i++) {
+          const r = rankOf[items[i]!]!;
+          if (r === -1) continue;
+          let at = length;
+          while (at > start && data[at - 1]! > r) at--;
+          if (at > start && data[at - 1] === r) continue;
+          for (let m = length; m > at; m--) data[m] = data[m - 1]!;
+          data[at] = r;
+          length++;
+        }
       }
       if (length > start) {
         counts[count++] = 1;
@@ -269,50 +289,53 @@ class PpcTree {
     const order = sorter.sort(paths, ranks);
     // At most a node per rank of the paths; shared prefixes make it about half as many on real text.
     const tree = new PpcTree(Math.min(paths.length + 1, Math.max(1 << 16, (paths.length >> 1) + 1)));
-    const stack: number[] = [];
+    let longest = 0;
+    for (let k = 0; k < paths.count; k++) longest = Math.max(longest, starts[k + 1]! - starts[k]!);
+    const stack = new Int32Array(longest + 1);
+    let { rank, count, parent } = tree;
+    let size = 1;
     let previous = -1;
     let previousLength = 0;
     for (let i = 0; i < order.length; i++) {
       const k = order[i]!;
       const from = starts[k]!;
       const length = starts[k + 1]! - from;
-      const c = counts[k]!;
       let shared = 0;
       if (previous >= 0) {
         const before = starts[previous]!;
         while (shared < length && shared < previousLength && data[from + shared] === data[before + shared]) shared++;
       }
-      for (let d = 0; d < shared; d++) tree.count[stack[d]!]! += c;
       let node = shared === 0 ? 0 : stack[shared - 1]!;
-      for (let d = shared; d < length; d++) {
-        node = tree.child(node, data[from + d]!);
-        tree.count[node] = c;
-        stack[d] = node;
+      if (size + length - shared > rank.length) {
+        tree.grow(Math.max(size + length, rank.length * 2));
+        ({ rank, count, parent } = tree);
       }
+      for (let d = shared; d < length; d++) {
+        rank[size] = data[from + d]!;
+        parent[size] = node;
+        stack[d] = node = size++;
+      }
+      // Here the path's own count; the backward pass below adds each node's to its parent's.
+      count[node]! += counts[k]!;
       previous = k;
       previousLength = length;
     }
-    const last = (tree.last = new Int32Array(tree.size));
-    for (let node = 0; node < tree.size; node++) last[node] = node;
-    // Children come after their parent: one backward pass carries each subtree's end up.
-    for (let node = tree.size - 1; node > 0; node--) {
-      const p = tree.parent[node]!;
+    tree.size = size;
+    const last = (tree.last = new Int32Array(size));
+    for (let node = 0; node < size; node++) last[node] = node;
+    // Children come after their parent: one backward pass carries each subtree's end and count up.
+    for (let node = size - 1; node > 0; node--) {
+      const p = parent[node]!;
       if (last[node]! > last[p]!) last[p] = last[node]!;
+      count[p]! += count[node]!;
     }
     return tree;
   }
 
-  private child(node: number, r: number): number {
-    if (this.size === this.rank.length) {
-      const capacity = this.size * 2;
-      this.rank = grown(this.rank, capacity);
-      this.count = grown(this.count, capacity);
-      this.parent = grown(this.parent, capacity);
-    }
-    const child = this.size++;
-    this.rank[child] = r;
-    this.parent[child] = node;
-    return child;
+  private grow(capacity: number): void {
+    this.rank = grown(this.rank, capacity);
+    this.count = grown(this.count, capacity);
+    this.parent = grown(this.parent, capacity);
   }
 }
 
@@ -392,7 +415,7 @@ export function mineFrequentItemsets(
   frequent.forEach((index, r) => (rankOf[index] = r));
   let kept = 0;
   for (const index of frequent) kept += frequency[index]!;
-  const paths = Paths.of(each, rankOf, kept, tid);
+  const paths = Paths.of(each, rankOf, kept, tid, ranks);
   const tree = PpcTree.build(ranks, paths, new PathSorter());
 
   const suffix: number[] = [];
