@@ -190,9 +190,9 @@ class PathSorter {
     for (let k = 0; k < n; k++) this.order[k] = k;
     this.data = paths.ranks;
     this.starts = paths.starts;
-    // Symbols 0 (the end) .. ranks, as many as fit in 31 bits so keys compare as plain int32s.
+    // Symbols 0 (the end) .. ranks, as many as fit in 32 bits (keys compare unsigned).
     this.bits = Math.max(1, 32 - Math.clz32(ranks));
-    this.perWord = Math.max(1, Math.floor(31 / this.bits));
+    this.perWord = Math.floor(32 / this.bits);
     this.lastSymbol = (1 << this.bits) - 1;
     this.passes = Math.ceil((this.bits * this.perWord) / 8);
     this.range(0, n, 0);
@@ -215,7 +215,7 @@ class PathSorter {
         const k = order[i]!;
         const key = keys[i]!;
         let j = i;
-        for (; j > lo && keys[j - 1]! > key; j--) {
+        for (; j > lo && keys[j - 1]! >>> 0 > key >>> 0; j--) {
           order[j] = order[j - 1]!;
           keys[j] = keys[j - 1]!;
         }
