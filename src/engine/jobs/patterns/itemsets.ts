@@ -85,34 +85,69 @@ export interface MiningOptions {
   pairBudget?: { counters: number; entries: number };
 }
 
-/** Paths of ranks, each ascending (most frequent first), with a count each, packed in growable typed arrays. */
+/** Paths of ranks, each ascending (most frequent first), with a count each, packed in typed arrays sized up front. */
 class Paths {
-  ranks: Int32Array = new Int32Array(1 << 10);
+  readonly ranks: Int32Array;
   length = 0;
-  starts: Int32Array = new Int32Array(1 << 8);
-  counts: Int32Array = new Int32Array(1 << 8);
+  readonly starts: Int32Array;
+  readonly counts: Int32Array;
   count = 0;
 
-  /** Appends one rank to the path being written. */
-  push(rank: number): void {
-    if (this.length === this.ranks.length) this.ranks = grown(this.ranks, this.length * 2);
-    this.ranks[this.length++] = rank;
+  constructor(ranks: number, paths: number) {
+    this.ranks = new Int32Array(ranks);
+    this.starts = new Int32Array(paths + 1);
+    this.counts = new Int32Array(paths);
   }
 
-  /** Ends the path being written (from `start`, the length before its first push), with its count. */
-  end(start: number, count: number): void {
-    if (this.count + 1 >= this.starts.length) {
-      this.starts = grown(this.starts, this.starts.length * 2);
-      this.counts = grown(this.counts, this.counts.length * 2);
-    }
-    this.starts[this.count] = start;
-    this.counts[this.count++] = count;
-    this.starts[this.count] = this.length;
-  }
-
-  clear(): void {
-    this.length = 0;
-    this.count = 0;
+  /**
+   * Appends each transaction's frequent items as a path of ranks, ascending, without repeats:
+   * through a bitset of the ranks where it has few words for the transaction's length (ranks
+   * come out in order, repeats fall together), else by insertion (transactions are short).
+   */
+  static of(each: (visit: Visit) => void, rankOf: Int32Array, ranks: number, transactions: number, rankCount: number): Paths {
+    const paths = new Paths(ranks, transactions);
+    const { ranks: data, starts, counts } = paths;
+    const words = (rankCount + 31) >>> 5;
+    const bits = new Int32Array(words);
+    let length = 0;
+    let count = 0;
+    each((items, from, to) => {
+      const start = length;
+      if (words <= 2 * (to - from)) {
+        for (let i = from; i < to; i++) {
+          const r = rankOf[items[i]!]!;
+          if (r !== -1) bits[r >>> 5]! |= 1 << (r & 31);
+        }
+        for (let w = 0; w < words; w++) {
+          let word = bits[w]!;
+          if (word === 0) continue;
+          bits[w] = 0;
+          while (word !== 0) {
+            const lowest = word & -word;
+            data[length++] = (w << 5) + 31 - Math.clz32(lowest);
+            word ^= lowest;
+          }
+        }
+      } else {
+        for (let i = from; i < to; i++) {
+          const r = rankOf[items[i]!]!;
+          if (r === -1) continue;
+          let at = length;
+          while (at > start && data[at - 1]! > r) at--;
+          if (at > start && data[at - 1] === r) continue;
+          for (let m = length; m > at; m--) data[m] = data[m - 1]!;
+          data[at] = r;
+          length++;
+        }
+      }
+      if (length > start) {
+        counts[count++] = 1;
+        starts[count] = length;
+      }
+    });
+    paths.length = length;
+    paths.count = count;
+    return paths;
   }
 }
 
@@ -124,21 +159,24 @@ function grown(a: Int32Array, capacity: number): Int32Array {
 
 /**
  * Puts paths' indexes in lexicographic order (a path before its extensions) by an MSD radix sort
- * on the ranks — a comparison sort of 100k paths took as long as the rest of the tree — with
- * insertion sort for short ranges.
+ * on packed keys: each level reads a path's next few ranks at once, as one number (a rank + 1 per
+ * `bits`, 0 past the end), and sorts the range on it with LSD byte passes over keys carried beside
+ * the indexes. Reading a path's next rank was a cache miss per path per rank; this is one per
+ * path per word, and the passes read in order. Short ranges sort by insertion.
  */
 class PathSorter {
   private order = new Int32Array(256);
   private scratch = new Int32Array(256);
   private keys = new Int32Array(256);
-  /** Per depth, the bounds of each bucket and where the next index goes in it. */
-  private bounds = new Int32Array(1024);
-  private fills = new Int32Array(1024);
+  private keyScratch = new Int32Array(256);
+  private readonly digits = new Int32Array(256);
   private data: Int32Array = new Int32Array(0);
   private starts: Int32Array = new Int32Array(0);
-  /** Bucket 0: paths that end at the depth; bucket q + 1: rank q next. */
-  private buckets = 0;
-  private smallRange = INSERTION_SORT;
+  private bits = 1;
+  private perWord = 1;
+  /** The last symbol of a word: 0 when the path ends within it. */
+  private lastSymbol = 1;
+  private passes = 1;
 
   /** The indexes of the paths in order, valid until the next call. */
   sort(paths: Paths, ranks: number): Int32Array {
@@ -147,67 +185,80 @@ class PathSorter {
       this.order = new Int32Array(n);
       this.scratch = new Int32Array(n);
       this.keys = new Int32Array(n);
+      this.keyScratch = new Int32Array(n);
     }
     for (let k = 0; k < n; k++) this.order[k] = k;
     this.data = paths.ranks;
     this.starts = paths.starts;
-    this.buckets = ranks + 2;
-    // A radix pass costs its range plus the buckets: short ranges among many ranks sort by insertion.
-    this.smallRange = Math.max(INSERTION_SORT, Math.min(4 * INSERTION_SORT, this.buckets >> 2));
-    if (n > this.smallRange) {
-      let longest = 0;
-      for (let k = 0; k < n; k++) longest = Math.max(longest, this.starts[k + 1]! - this.starts[k]!);
-      const need = this.buckets * (longest + 1);
-      if (this.bounds.length < need) {
-        this.bounds = new Int32Array(need);
-        this.fills = new Int32Array(need);
-      }
-    }
+    // Symbols 0 (the end) .. ranks, as many as fit in 32 bits (keys compare unsigned).
+    this.bits = Math.max(1, 32 - Math.clz32(ranks));
+    this.perWord = Math.floor(32 / this.bits);
+    this.lastSymbol = (1 << this.bits) - 1;
+    this.passes = Math.ceil((this.bits * this.perWord) / 8);
     this.range(0, n, 0);
     return this.order.subarray(0, n);
   }
 
-  private key(k: number, depth: number): number {
-    const at = this.starts[k]! + depth;
-    return at < this.starts[k + 1]! ? this.data[at]! + 1 : 0;
-  }
-
-  private compare(a: number, b: number, depth: number): number {
-    const { data, starts } = this;
-    const la = starts[a + 1]! - starts[a]!;
-    const lb = starts[b + 1]! - starts[b]!;
-    for (let i = starts[a]! + depth, j = starts[b]! + depth, end = starts[a]! + Math.min(la, lb); i < end; i++, j++) if (data[i] !== data[j]) return data[i]! - data[j]!;
-    return la - lb;
-  }
-
-  /** Sorts order[lo .. hi), whose paths share their first `depth` ranks. */
-  private range(lo: number, hi: number, depth: number): void {
-    const { order, scratch, bounds, fills, buckets } = this;
-    if (hi - lo <= this.smallRange) {
+  /** Sorts order[lo .. hi), whose paths share their first `word` words and go on past them. */
+  private range(lo: number, hi: number, word: number): void {
+    const { order, keys, data, starts, bits, perWord } = this;
+    for (let i = lo; i < hi; i++) {
+      const k = order[i]!;
+      const end = starts[k + 1]!;
+      let at = starts[k]! + word * perWord;
+      let key = 0;
+      for (let s = 0; s < perWord; s++) key = (key << bits) | (at < end ? data[at++]! + 1 : 0);
+      keys[i] = key;
+    }
+    if (hi - lo <= INSERTION_SORT) {
       for (let i = lo + 1; i < hi; i++) {
         const k = order[i]!;
+        const key = keys[i]!;
         let j = i;
-        for (; j > lo && this.compare(order[j - 1]!, k, depth) > 0; j--) order[j] = order[j - 1]!;
+        for (; j > lo && keys[j - 1]! >>> 0 > key >>> 0; j--) {
+          order[j] = order[j - 1]!;
+          keys[j] = keys[j - 1]!;
+        }
         order[j] = k;
+        keys[j] = key;
       }
-      return;
+    } else this.byKeys(lo, hi);
+    // Runs of equal keys whose paths go on past this word share it: sort them on the next.
+    for (let i = lo; i < hi; ) {
+      const key = keys[i]!;
+      let j = i + 1;
+      while (j < hi && keys[j] === key) j++;
+      if (j - i > 1 && (key & this.lastSymbol) !== 0) this.range(i, j, word + 1);
+      i = j;
     }
-    const base = depth * buckets;
-    bounds.fill(0, base, base + buckets);
-    // Each path's key is read once (into `keys`, by position) and used twice.
-    const keys = this.keys;
-    for (let i = lo; i < hi; i++) bounds[base + (keys[i] = this.key(order[i]!, depth)) + 1]!++;
-    bounds[base] = lo;
-    for (let b = 1; b < buckets; b++) bounds[base + b]! += bounds[base + b - 1]!;
-    for (let b = 0; b < buckets; b++) fills[base + b] = bounds[base + b]!;
-    for (let i = lo; i < hi; i++) scratch[fills[base + keys[i]!]!++] = order[i]!;
-    for (let i = lo; i < hi; i++) order[i] = scratch[i]!;
-    // Bucket b spans bounds[b] .. bounds[b + 1]; deeper ranges use deeper regions, so these stay.
-    for (let b = 1; b < buckets - 1; b++) if (bounds[base + b + 1]! - bounds[base + b]! > 1) this.range(bounds[base + b]!, bounds[base + b + 1]!, depth + 1);
+  }
+
+  /** LSD radix sort of order[lo .. hi) on keys[lo .. hi), a byte a pass (skipping bytes all alike). */
+  private byKeys(lo: number, hi: number): void {
+    const { order, keys, scratch, keyScratch, digits } = this;
+    for (let pass = 0, shift = 0; pass < this.passes; pass++, shift += 8) {
+      digits.fill(0);
+      for (let i = lo; i < hi; i++) digits[(keys[i]! >>> shift) & 255]!++;
+      if (digits[(keys[lo]! >>> shift) & 255] === hi - lo) continue;
+      let sum = lo;
+      for (let d = 0; d < 256; d++) {
+        const c = digits[d]!;
+        digits[d] = sum;
+        sum += c;
+      }
+      for (let i = lo; i < hi; i++) {
+        const key = keys[i]!;
+        const to = digits[(key >>> shift) & 255]!++;
+        scratch[to] = order[i]!;
+        keyScratch[to] = key;
+      }
+      order.set(scratch.subarray(lo, hi), lo);
+      keys.set(keyScratch.subarray(lo, hi), lo);
+    }
   }
 }
 
-const INSERTION_SORT = 16;
+const INSERTION_SORT = 24;
 
 /**
  * The prefix tree of the transactions' rank paths (a PPC-tree: an FP-tree whose nodes carry
@@ -238,50 +289,53 @@ class PpcTree {
     const order = sorter.sort(paths, ranks);
     // At most a node per rank of the paths; shared prefixes make it about half as many on real text.
     const tree = new PpcTree(Math.min(paths.length + 1, Math.max(1 << 16, (paths.length >> 1) + 1)));
-    const stack: number[] = [];
+    let longest = 0;
+    for (let k = 0; k < paths.count; k++) longest = Math.max(longest, starts[k + 1]! - starts[k]!);
+    const stack = new Int32Array(longest + 1);
+    let { rank, count, parent } = tree;
+    let size = 1;
     let previous = -1;
     let previousLength = 0;
     for (let i = 0; i < order.length; i++) {
       const k = order[i]!;
       const from = starts[k]!;
       const length = starts[k + 1]! - from;
-      const c = counts[k]!;
       let shared = 0;
       if (previous >= 0) {
         const before = starts[previous]!;
         while (shared < length && shared < previousLength && data[from + shared] === data[before + shared]) shared++;
       }
-      for (let d = 0; d < shared; d++) tree.count[stack[d]!]! += c;
       let node = shared === 0 ? 0 : stack[shared - 1]!;
-      for (let d = shared; d < length; d++) {
-        node = tree.child(node, data[from + d]!);
-        tree.count[node] = c;
-        stack[d] = node;
+      if (size + length - shared > rank.length) {
+        tree.grow(Math.max(size + length, rank.length * 2));
+        ({ rank, count, parent } = tree);
       }
+      for (let d = shared; d < length; d++) {
+        rank[size] = data[from + d]!;
+        parent[size] = node;
+        stack[d] = node = size++;
+      }
+      // Here the path's own count; the backward pass below adds each node's to its parent's.
+      count[node]! += counts[k]!;
       previous = k;
       previousLength = length;
     }
-    const last = (tree.last = new Int32Array(tree.size));
-    for (let node = 0; node < tree.size; node++) last[node] = node;
-    // Children come after their parent: one backward pass carries each subtree's end up.
-    for (let node = tree.size - 1; node > 0; node--) {
-      const p = tree.parent[node]!;
+    tree.size = size;
+    const last = (tree.last = new Int32Array(size));
+    for (let node = 0; node < size; node++) last[node] = node;
+    // Children come after their parent: one backward pass carries each subtree's end and count up.
+    for (let node = size - 1; node > 0; node--) {
+      const p = parent[node]!;
       if (last[node]! > last[p]!) last[p] = last[node]!;
+      count[p]! += count[node]!;
     }
     return tree;
   }
 
-  private child(node: number, r: number): number {
-    if (this.size === this.rank.length) {
-      const capacity = this.size * 2;
-      this.rank = grown(this.rank, capacity);
-      this.count = grown(this.count, capacity);
-      this.parent = grown(this.parent, capacity);
-    }
-    const child = this.size++;
-    this.rank[child] = r;
-    this.parent[child] = node;
-    return child;
+  private grow(capacity: number): void {
+    this.rank = grown(this.rank, capacity);
+    this.count = grown(this.count, capacity);
+    this.parent = grown(this.parent, capacity);
   }
 }
 
@@ -294,10 +348,13 @@ class Level {
   lists: Int32Array = new Int32Array(1 << 12);
   members: Int32Array;
   starts: Int32Array;
+  /** Each member's support (the sum of its list's counts). */
+  supports: Int32Array;
   size = 0;
 
   constructor(ranks: number) {
     this.members = new Int32Array(ranks);
+    this.supports = new Int32Array(ranks);
     this.starts = new Int32Array(ranks + 1);
   }
 
@@ -356,29 +413,10 @@ export function mineFrequentItemsets(
   const itemOfRank = Int32Array.from(frequent, itemOf);
   const rankOf = new Int32Array(count).fill(-1);
   frequent.forEach((index, r) => (rankOf[index] = r));
-  const paths = new Paths();
-  each((items, from, to) => {
-    const start = paths.length;
-    for (let i = from; i < to; i++) {
-      const r = rankOf[items[i]!]!;
-      if (r === -1) continue;
-      // Insertion into the sorted path (transactions are short), dropping a repeat.
-      paths.push(r);
-      const ranksSoFar = paths.ranks;
-      let at = paths.length - 1;
-      for (; at > start && ranksSoFar[at - 1]! > r; at--) ranksSoFar[at] = ranksSoFar[at - 1]!;
-      if (at > start && ranksSoFar[at - 1] === r) {
-        // A repeat: undo the shift.
-        for (; at < paths.length - 1; at++) ranksSoFar[at] = ranksSoFar[at + 1]!;
-        paths.length--;
-        continue;
-      }
-      ranksSoFar[at] = r;
-    }
-    if (paths.length > start) paths.end(start, 1);
-  });
+  let kept = 0;
+  for (const index of frequent) kept += frequency[index]!;
+  const paths = Paths.of(each, rankOf, kept, tid, ranks);
   const tree = PpcTree.build(ranks, paths, new PathSorter());
-  paths.clear();
 
   const suffix: number[] = [];
   const levels: Level[] = [];
@@ -390,13 +428,9 @@ export function mineFrequentItemsets(
    */
   const mineClass = (depth: number) => {
     const here = levels[depth]!;
-    const { members, starts } = here;
+    const { members, supports } = here;
     for (let k = 0; k < here.size; k++) {
-      const from = starts[k]!;
-      const to = starts[k + 1]!;
-      const lists = here.lists;
-      let support = 0;
-      for (let e = from + 2; e < to; e += 3) support += lists[e]!;
+      const support = supports[k]!;
       suffix.push(itemOfRank[members[k]!]!);
       emit(suffix, support);
       if (k > 0 && depth + 3 <= maxSize && extend(here, k, support, level(depth + 1))) mineClass(depth + 1);
@@ -421,24 +455,32 @@ export function mineFrequentItemsets(
       let found = 0;
       // Counts of this member's nodes with no ancestor among x's: once they make the set infrequent, stop.
       let lost = 0;
+      // Member j's list is never empty; its current node's code and subtree end are kept in locals.
       let a = starts[j]!;
       const aTo = starts[j + 1]!;
+      let aCode = lists[a]!;
+      let aLast = lists[a + 1]!;
+      let writtenFor = -1;
       let b = bFrom;
-      while (a < aTo && b < bTo) {
+      while (b < bTo) {
         const code = lists[b]!;
-        if (code > lists[a + 1]!) {
+        if (code > aLast) {
           a += 3;
-        } else if (code < lists[a]!) {
+          if (a >= aTo) break;
+          aCode = lists[a]!;
+          aLast = lists[a + 1]!;
+        } else if (code < aCode) {
           lost += lists[b + 2]!;
           if (support - lost < minSupport) break;
           b += 3;
         } else {
           const c = lists[b + 2]!;
           found += c;
-          if (written > start && out[written - 3] === lists[a]) out[written - 1]! += c;
+          if (writtenFor === a) out[written - 1]! += c;
           else {
-            out[written] = lists[a]!;
-            out[written + 1] = lists[a + 1]!;
+            writtenFor = a;
+            out[written] = aCode;
+            out[written + 1] = aLast;
             out[written + 2] = c;
             written += 3;
           }
@@ -447,6 +489,7 @@ export function mineFrequentItemsets(
       }
       if (found >= minSupport) {
         next.members[size] = members[j]!;
+        next.supports[size] = found;
         next.starts[++size] = written;
       } else written = start;
     }
@@ -528,6 +571,7 @@ class PairScan {
       const start = at[row + x]!;
       if (start < 0) continue;
       level.members[size] = x;
+      level.supports[size] = this.support[row + x]!;
       level.starts[size] = start;
       level.starts[++size] = start + 3 * length[row + x]!;
     }

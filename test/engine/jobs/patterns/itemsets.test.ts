@@ -56,6 +56,35 @@ describe('mineFrequentItemsets', () => {
     );
   });
 
+  test('many items and long transactions (paths over several packed sort keys, radix passes) match a direct count of sets up to 3 items (property)', () => {
+    const arbitrary = fc.record({
+      // Up to 400 items (9 bits a rank: 3 ranks a sort key) and 30 a transaction, most of them among the first 20.
+      rows: fc.array(fc.array(fc.oneof({ weight: 4, arbitrary: fc.nat(19) }, { weight: 1, arbitrary: fc.nat(399) }), { maxLength: 30 }), { minLength: 30, maxLength: 160 }),
+      minSupport: fc.integer({ min: 1, max: 6 }),
+    });
+    fc.assert(
+      fc.property(arbitrary, ({ rows, minSupport }) => {
+        const expected = new Map<string, number>();
+        const bump = (key: string) => expected.set(key, (expected.get(key) ?? 0) + 1);
+        for (const row of rows) {
+          const t = [...new Set(row)].sort((a, b) => a - b);
+          for (let i = 0; i < t.length; i++) {
+            bump(`${t[i]}`);
+            for (let j = i + 1; j < t.length; j++) {
+              bump(`${t[i]},${t[j]}`);
+              for (let k = j + 1; k < t.length; k++) bump(`${t[i]},${t[j]},${t[k]}`);
+            }
+          }
+        }
+        for (const [key, support] of expected) if (support < minSupport) expected.delete(key);
+        const found = new Map<string, number>();
+        mineFrequentItemsets(pool(rows), { minSupport, maxSize: 3 }, (items, support) => found.set([...items].sort((a, b) => a - b).join(','), support));
+        assert.deepEqual(found, expected);
+      }),
+      { numRuns: 60, seed: 20261203 },
+    );
+  });
+
   test('a minimum support above every count finds nothing; maxSize 0 finds nothing', () => {
     const transactions = pool([[1, 2], [2, 3], [1, 2, 3]]);
     let emitted = 0;
