@@ -44,11 +44,11 @@ function digest() {
 if (mode === 'job') {
   const start = performance.now();
   const cpuStart = process.cpuUsage();
-  const job = await runNextJob({ db, workerId: 'bench', leaseMs: 600_000, now: () => Date.now() });
+  const job = await runNextJob({ db, leaseDb: await openDatabase(file, { create: false }), workerId: 'bench', leaseMs: 600_000, now: () => Date.now() });
   const seconds = (performance.now() - start) / 1000;
   const cpu = process.cpuUsage(cpuStart);
-  const row = db.prepare('SELECT status, insights_scanned, candidates_created, result FROM jobs WHERE job_run_id = ?').get(job.job_run_id);
-  if (row.status !== 'completed') throw new Error(`job ${row.status}: ${row.result}`);
+  const row = db.prepare('SELECT status, insights_scanned, candidates_created, result, error_details FROM jobs WHERE job_run_id = ?').get(job.job_run_id);
+  if (row.status !== 'completed') throw new Error(`job ${row.status}: ${row.error_details ?? row.result}`);
   const result = JSON.parse(row.result);
   process.stdout.write(`${JSON.stringify({ insights: row.insights_scanned, seconds, cpu_seconds: (cpu.user + cpu.system) / 1e6, peak_rss_mb: rss(), patterns: result.found, min_support: result.min_support })}\n`);
 } else if (mode === 'export') {

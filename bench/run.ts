@@ -626,10 +626,17 @@ if (!existsSync(path.join(ROOT, 'dist', 'cli', 'entry.js'))) {
   process.stderr.write('dist/ is missing: run `npm run build` first\n');
   process.exit(2);
 }
+// One benchmark failing does not lose the others' figures: it is reported, and the run exits 1.
+const failed: string[] = [];
 for (const [name, bench] of benches) {
   if (!want(name)) continue;
   process.stderr.write(`bench: ${name}…\n`);
-  await bench();
+  try {
+    await bench();
+  } catch (error) {
+    failed.push(name);
+    process.stderr.write(`bench: ${name} failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  }
 }
 
 const fmt = (n: number | undefined, digits = 1) => (n === undefined ? '' : n >= 1000 ? Math.round(n).toLocaleString('en-US') : n.toFixed(digits));
@@ -651,3 +658,7 @@ const machine = { node: process.version, cpus: os.cpus().length, cpu: os.cpus()[
 mkdirSync(path.join(ROOT, '.bench'), { recursive: true });
 writeFileSync(path.join(ROOT, '.bench', 'results.json'), `${JSON.stringify({ full, at: new Date().toISOString(), machine, rows }, null, 2)}\n`);
 process.stderr.write(`wrote .bench/results.json\n`);
+if (failed.length > 0) {
+  process.stderr.write(`bench: failed: ${failed.join(', ')}\n`);
+  process.exitCode = 1;
+}

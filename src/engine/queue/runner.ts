@@ -3,7 +3,7 @@
  * through progress reports, and completes or fails the job.
  */
 import type { JobType } from '../../contract/jobs.js';
-import type { Database } from '../store/db.js';
+import { openDatabase, type Database } from '../store/db.js';
 import { LeaseLostError, claimNextJob, completeJob, failJob, heartbeat, type JobRow } from './queue.js';
 import type { JobImplementation, StageCount } from '../jobs/job.js';
 import { runConsolidation } from '../jobs/consolidation/job.js';
@@ -37,8 +37,9 @@ export function implementedJobTypes(): JobType[] {
 export interface RunnerOptions {
   db: Database;
   /**
-   * A second connection for lease renewals: the job's connection may be in the middle of
-   * iterating a query, and a connection cannot write while it reads.
+   * A second connection for lease renewals and progress: the job's connection may be in the
+   * middle of iterating a query, and a connection cannot write while it reads. Without one, a
+   * connection to the same file is opened for the job (an in-memory database has no second).
    */
   leaseDb?: Database;
   workerId: string;
@@ -67,6 +68,16 @@ export async function runNextJob(options: RunnerOptions): Promise<JobRow | undef
 }
 
 async function runJob(options: RunnerOptions, job: JobRow): Promise<JobRow> {
+  if (options.leaseDb || options.db.memory) return runJobWith(options, job, options.leaseDb ?? options.db);
+  const leaseDb = await openDatabase(options.db.name, { create: false });
+  try {
+    return await runJobWith(options, job, leaseDb);
+  } finally {
+    leaseDb.close();
+  }
+}
+
+async function runJobWith(options: RunnerOptions, job: JobRow, leaseDb: Database): Promise<JobRow> {
   const { db, workerId, now } = options;
   const leaseMs = options.leaseMs;
   const implementation = IMPLEMENTATIONS[job.job_type];
@@ -86,7 +97,7 @@ async function runJob(options: RunnerOptions, job: JobRow): Promise<JobRow> {
         if (options.slowdownMs) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, options.slowdownMs);
         const t = now();
         if (!gate.due(t, stage, percent) && !options.slowdownMs) return;
-        if (!heartbeat(options.leaseDb ?? db, job, workerId, t, leaseMs, { progress: Math.max(0, Math.min(99, Math.round(percent))), stage: stageText(stage, count) })) {
+        if (!heartbeat(leaseDb, job, workerId, t, leaseMs, { progress: Math.max(0, Math.min(99, Math.round(percent))), stage: stageText(stage, count) })) {
           throw new LeaseLostError(job.job_run_id);
         }
       },

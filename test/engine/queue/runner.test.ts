@@ -1,7 +1,9 @@
 /** How a job's progress reports become what a watcher reads: the stage text and how often it is written. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ProgressGate, stageText } from '../../../src/engine/queue/runner.js';
+import { ProgressGate, runNextJob, stageText } from '../../../src/engine/queue/runner.js';
+import { createJob } from '../../../src/engine/queue/queue.js';
+import { NOW, freshDb, seed } from '../../helpers/engine-db.js';
 
 test('a counted stage reads "name done/total" with thousands grouped; an uncounted one is its name', () => {
   assert.equal(stageText('signing', { done: 12_000, total: 60_000 }), 'signing 12,000/60,000');
@@ -18,4 +20,18 @@ test('progress is written at once for a new stage, then at most every interval w
   assert.equal(gate.due(1_250, 'signing', 30), true, 'the interval passed');
   assert.equal(gate.due(1_260, 'clustering', 90), true, 'a new stage is written at once');
   assert.equal(gate.due(1_270, 'clustering', 100), true, 'the end is never held back');
+});
+
+test('progress written while a job is still reading its insights goes through a second connection: every job completes on a file store', async () => {
+  const { db } = freshDb();
+  seed(db, 3_000);
+  for (const jobType of ['pattern_detection', 'consolidation', 'playbook_synthesis', 'decay_sweep', 'metrics'] as const) {
+    const created = createJob(db, { workspaceId: 1, jobType, dryRun: false, now: NOW });
+    // slowdownMs writes every report, so some land while a read of the job's connection is open.
+    const job = await runNextJob({ db, workerId: 'runner-test', leaseMs: 60_000, now: () => NOW, slowdownMs: 1 });
+    assert.equal(job?.job_run_id, created.job_run_id);
+    const row = db.prepare('SELECT status, error_details FROM jobs WHERE job_run_id = ?').get(created.job_run_id) as { status: string; error_details: string | null };
+    assert.equal(row.status, 'completed', `${jobType}: ${row.error_details}`);
+  }
+  db.close();
 });
