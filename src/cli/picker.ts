@@ -4,9 +4,9 @@
  * terminal is put back (raw mode off, cursor shown, the list erased) however the pick ends.
  */
 import { emitKeypressEvents } from 'node:readline';
-import stringWidth from 'string-width';
 import type { Deps, InputStream, OutputStream } from './deps.js';
 import { isCi } from './ui.js';
+import { textWidth, type TextWidth } from './render/width.js';
 
 /** What readline's keypress events carry. */
 export interface Key {
@@ -44,16 +44,9 @@ export function pickStep(index: number, count: number, key: Key): PickStep {
 }
 
 /** The lines of the picker: a title, then one line per item, the selected one marked; none wider than the terminal. */
-export function pickerFrame(title: string, items: readonly string[], index: number, columns: number): string[] {
-  const fit = (line: string) => cutToWidth(line, Math.max(columns - 1, 10));
+export function pickerFrame(title: string, items: readonly string[], index: number, columns: number, measure: TextWidth): string[] {
+  const fit = (line: string) => measure.cut(line, Math.max(columns - 1, 10));
   return [fit(title), ...items.map((item, i) => fit(`${i === index ? '> ' : '  '}${item}`))];
-}
-
-function cutToWidth(line: string, width: number): string {
-  if (stringWidth(line) <= width) return line;
-  let cut = line;
-  while (cut.length > 0 && stringWidth(`${cut}…`) > width) cut = cut.slice(0, -1);
-  return `${cut}…`;
 }
 
 /** The parts of a terminal's input stream the picker drives (process.stdin on a terminal). */
@@ -85,10 +78,11 @@ export async function pick(deps: Pick<Deps, 'stdin' | 'stderr' | 'signal'>, titl
   if (!isRawInput(stdin)) throw new Error('pick needs a terminal on stdin');
   if (items.length === 0) return undefined;
   const columns = (stderr as OutputStream).columns || 80;
+  const measure = await textWidth([title, ...items]);
   let index = 0;
   let drawn = 0;
   const draw = () => {
-    const frame = pickerFrame(title, items, index, columns);
+    const frame = pickerFrame(title, items, index, columns, measure);
     stderr.write(`${drawn > 0 ? eraseFrame(drawn) : ''}${frame.join('\n')}`);
     drawn = frame.length;
   };

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import stringWidth from 'string-width';
 import { canPick, pick, pickerFrame, pickStep } from '../../src/cli/picker.js';
+import { textWidth } from '../../src/cli/render/width.js';
 import { FakeTerminal } from '../helpers/cli.js';
 
 test('keys: arrows and j/k move within the list, Home/End jump, Enter chooses, Esc, q, Ctrl-C and Ctrl-D cancel, others do nothing', () => {
@@ -19,8 +20,8 @@ test('keys: arrows and j/k move within the list, Home/End jump, Enter chooses, E
   assert.deepEqual(pickStep(1, 3, {}), { kind: 'ignored' });
 });
 
-test('the frame marks the selected line and cuts lines wider than the terminal', () => {
-  const frame = pickerFrame('Which one?', ['a'.repeat(50), 'b'], 1, 30);
+test('the frame marks the selected line and cuts lines wider than the terminal', async () => {
+  const frame = pickerFrame('Which one?', ['a'.repeat(50), 'b'], 1, 30, await textWidth(['a', 'b']));
   assert.deepEqual(frame.slice(1).map((line) => line.slice(0, 2)), ['  ', '> ']);
   assert.ok(frame.every((line) => stringWidth(line) < 30), frame.join('\n'));
   assert.match(frame[1]!, /…$/);
@@ -67,6 +68,8 @@ test('an abort (SIGTERM) cancels the pick and restores the terminal too', async 
   const stderr = new FakeTerminal(true);
   const abort = new AbortController();
   const chosen = pick({ stdin, stderr, signal: abort.signal }, 'Which one?', ['first']);
+  // Once the list is drawn (the measurer is ready a turn later).
+  while (stdin.rawModes.length === 0) await new Promise((resolve) => setImmediate(resolve));
   abort.abort();
   assert.equal(await chosen, undefined);
   assert.deepEqual(stdin.rawModes, [true, false]);

@@ -311,6 +311,7 @@ describe('start-up', () => {
     const status = await loaded(['status', id, '--json'], { NEX_API_KEY: KEY, NEX_BASE_URL: server.url });
     assert.deepEqual(ours(status), ['bin/nex-compound.js', 'dist/bundle/cli.js', 'dist/bundle/quick.js']);
     assert.deepEqual(status.filter((f) => f.includes('/node_modules/undici/')), [], 'no undici without a proxy');
+    assert.deepEqual(status.filter((f) => f.includes('/node_modules/string-width/')), [], 'string-width loads only for text that is not ASCII');
     // Asked for, undici answers the same command.
     const viaUndici = await loaded(['status', id, '--json'], { NEX_API_KEY: KEY, NEX_BASE_URL: server.url, NEX_COMPOUND_HTTP_CLIENT: 'undici' });
     assert.ok(viaUndici.some((f) => f.includes('/node_modules/undici/')));
