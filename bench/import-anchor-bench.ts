@@ -32,6 +32,7 @@ import { gunzipSync } from 'node:zlib';
 import Sqlite from 'better-sqlite3';
 import { openDatabaseWith } from '../src/engine/store/db.js';
 import { INSIGHT_INSERT_COLUMNS, REINFORCE_ON_CONFLICT } from '../src/engine/store/insights.js';
+import { seededRandom } from './lib/seeded.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name: string, fallback: number) => {
@@ -41,17 +42,6 @@ const arg = (name: string, fallback: number) => {
 const lines = arg('--lines', 200_000);
 const runs = arg('--runs', 3);
 const SQLITE = '/usr/bin/sqlite3';
-
-/** mulberry32: small, seeded, good enough to shuffle a benchmark's input. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const FIRST = ['Acme', 'Globex', 'Initech', 'Umbrella', 'Hooli', 'Stark', 'Wayne', 'Wonka', 'Tyrell', 'Cyberdyne', 'Soylent', 'Vandelay', 'Pied Piper', 'Massive', 'Oscorp', 'Northwind', 'Contoso', 'Fabrikam', 'Aperture', 'Gringotts'];
 const LAST = ['Corp', 'Health', 'Logistics', 'Retail', 'Foods', 'Bio', 'Systems', 'Energy', 'Imports', 'Labs', 'Bank', 'Media'];
@@ -82,7 +72,7 @@ function summaries(): string[] {
 /** Writes the N-line file; returns how many lines repeat an earlier one. */
 async function generateRealisticFile(file: string, count: number, seed = 24): Promise<number> {
   const texts = summaries();
-  const rand = prng(seed);
+  const rand = seededRandom(seed);
   const pick = <T>(list: readonly T[]) => list[Math.floor(rand() * list.length)]!;
   // A note is its recipe (five indexes); a repeat re-renders an earlier recipe instead of holding its text.
   const recipes = new Uint32Array(count * 5);

@@ -15,6 +15,7 @@ import { createJob } from '../src/engine/queue/queue.js';
 import { runDecaySweep } from '../src/engine/jobs/decay/job.js';
 import { normalizeText } from '../src/engine/text/normalize.js';
 import { readSummaries } from './lib/labelled-pairs.js';
+import { seededRandom } from './lib/seeded.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(ROOT, 'bin', 'nex-compound.js');
@@ -45,18 +46,6 @@ function tmp(): string {
   return dir;
 }
 
-/** mulberry32: a small seeded generator, so every run seeds the same store. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 let summaries: string[] | undefined;
 
 /**
@@ -66,7 +55,7 @@ let summaries: string[] | undefined;
  */
 function seedInsights(file: string, n: number): void {
   summaries ??= [...new Map(readSummaries().map((text) => [normalizeText(text), text])).values()].filter((text) => normalizeText(text) !== '');
-  const random = seeded(20261203 + n);
+  const random = seededRandom(20261203 + n);
   const db = openDatabaseWith(Sqlite, file, { create: true });
   const insert = db.prepare(
     `INSERT INTO insights (workspace_id, text, normalized_text, source, tags, confidence, base_confidence, created_at, last_reinforced_at)

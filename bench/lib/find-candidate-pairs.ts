@@ -15,6 +15,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { normalizeText } from '../../src/engine/text/normalize.js';
+import { seededRandom } from './seeded.js';
 
 const DATA = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', 'data');
 const MAX_CHARS = 160;
@@ -36,18 +37,6 @@ interface Candidate {
   b: string;
   band: string;
   how_found: string;
-}
-
-/** mulberry32: small, seedable, good enough to sample. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function shuffle<T>(items: T[], random: () => number): T[] {

@@ -7,6 +7,7 @@
  * Deterministic for a seed.
  */
 import { normalizeText } from '../../src/engine/text/normalize.js';
+import { seededRandom } from './seeded.js';
 
 export type Perturbation = 'typo' | 'case' | 'reorder' | 'added' | 'dropped' | 'abbreviation';
 export type HardNegative = 'number' | 'date' | 'negation' | 'entity' | 'keyword';
@@ -175,14 +176,7 @@ const ABBREVIATE: Array<[RegExp, string]> = [
 const FILLERS = ['really', 'now', 'apparently', 'again', 'definitely', 'reportedly'];
 
 export function generateLabelledCorpus(options: CorpusOptions): LabelledCorpus {
-  let seed = (options.seed ?? 7) >>> 0;
-  const random = () => {
-    seed = (seed + 0x6d2b79f5) >>> 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = seededRandom(options.seed ?? 7);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
   const companyCount = options.companies ?? PREFIXES.length * SUFFIXES.length;
   const companyNames: string[] = [];

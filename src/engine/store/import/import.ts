@@ -51,6 +51,21 @@ export const IMPORT_BATCH_ROWS = 10_000;
  * interleaved pairs); 250 gained nothing more. 1,000 bound values stay far below SQLite's 32,766.
  */
 const ROWS_PER_STATEMENT = 100;
+
+/** Binds rows through a statement of ROWS_PER_STATEMENT rows (one step per 100 rows), the rest one by one. */
+function runInStatements(rows: Row[], values: unknown[], bind: (row: Row) => void, many: { run(values: unknown[]): unknown }, one: { run(values: unknown[]): unknown }): void {
+  let i = 0;
+  for (; i + ROWS_PER_STATEMENT <= rows.length; i += ROWS_PER_STATEMENT) {
+    values.length = 0;
+    for (let r = i; r < i + ROWS_PER_STATEMENT; r++) bind(rows[r]!);
+    many.run(values);
+  }
+  for (; i < rows.length; i++) {
+    values.length = 0;
+    bind(rows[i]!);
+    one.run(values);
+  }
+}
 /** Chunks read ahead of the parsing worker; bounds memory when the writer is the slower side. */
 const MAX_CHUNKS_AHEAD = 32;
 /**
@@ -101,18 +116,7 @@ export class RowWriter {
   /** Returns how many of the rows were new insights; the rest reinforced existing ones. */
   write(rows: Row[]): number {
     const before = this.maxId.get() as number;
-    const values = this.values;
-    let i = 0;
-    for (; i + ROWS_PER_STATEMENT <= rows.length; i += ROWS_PER_STATEMENT) {
-      values.length = 0;
-      for (let r = i; r < i + ROWS_PER_STATEMENT; r++) this.push(rows[r]!);
-      this.many.run(values);
-    }
-    for (; i < rows.length; i++) {
-      values.length = 0;
-      this.push(rows[i]!);
-      this.one.run(values);
-    }
+    runInStatements(rows, this.values, (row) => this.push(row), this.many, this.one);
     return (this.maxId.get() as number) - before;
   }
 
@@ -286,18 +290,7 @@ class StagedLoad {
   }
 
   stage(rows: Row[]): void {
-    const values = this.values;
-    let i = 0;
-    for (; i + ROWS_PER_STATEMENT <= rows.length; i += ROWS_PER_STATEMENT) {
-      values.length = 0;
-      for (let r = i; r < i + ROWS_PER_STATEMENT; r++) this.push(rows[r]!);
-      this.many.run(values);
-    }
-    for (; i < rows.length; i++) {
-      values.length = 0;
-      this.push(rows[i]!);
-      this.one.run(values);
-    }
+    runInStatements(rows, this.values, (row) => this.push(row), this.many, this.one);
     this.rows += rows.length;
   }
 
