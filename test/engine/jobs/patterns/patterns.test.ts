@@ -23,6 +23,7 @@ import { FPGrowth } from 'node-fpgrowth';
 import { runBin, tempDir } from '../../../helpers/cli.js';
 import { closedItemsets, frequentItemsets } from '../../../../src/engine/jobs/patterns/itemsets.js';
 import { contentTerms, insightItems, itemsetKey } from '../../../../src/engine/jobs/patterns/items.js';
+import { seededRandom } from '../../../../bench/lib/seeded.js';
 
 // ---------------------------------------------------------------------------------------------
 // Brute force
@@ -57,19 +58,8 @@ function assertWellFormed(sets: readonly Itemset[]) {
   }
 }
 
-/** A seeded PRNG (mulberry32). */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
-describe('FP-Growth', () => {
+describe('frequent item sets (PrePost)', () => {
   test('frequentItemsets and closedItemsets equal a brute-force count (property)', () => {
     const arbitrary = fc
       .record({
@@ -115,7 +105,7 @@ describe('FP-Growth', () => {
   });
 
   test('frequentItemsets equals node-fpgrowth on 3,000 skewed transactions over 60 items', async (t) => {
-    const random = prng(7);
+    const random = seededRandom(7);
     const ITEMS = 60;
     // Zipf-like item probabilities, plus correlated groups so that larger item sets are frequent.
     const probability = Array.from({ length: ITEMS }, (_, i) => 0.45 / (1 + i) ** 0.8);
@@ -227,7 +217,7 @@ const FILLER = ['dashboard', 'latency', 'roadmap', 'pricing', 'champion', 'budge
 const OTHER_SOURCES = ['slack', 'email', 'zendesk', 'gong'];
 
 function generateCorpus(seed: number): string {
-  const random = prng(seed);
+  const random = seededRandom(seed);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]!;
   const lines: string[] = [];
   let n = 0;

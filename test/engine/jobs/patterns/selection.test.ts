@@ -10,20 +10,10 @@ import { conceptItems, namesTag } from '../../../../src/engine/jobs/patterns/con
 import { closedItemsets } from '../../../../src/engine/jobs/patterns/itemsets.js';
 import { krimp } from '../../../../src/engine/jobs/patterns/krimp.js';
 import { runBin, tempDir } from '../../../helpers/cli.js';
+import { seededRandom } from '../../../../bench/lib/seeded.js';
 
 const rows = (records: Array<{ text: string; tags?: string[]; source?: string }>) => records.map((r, i) => [i + 1, r.text, JSON.stringify(r.tags ?? []), r.source ?? null] as const);
 
-/** A seeded PRNG (mulberry32). */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const CUSTOMERS = ['Globex', 'Initech', 'Hooli', 'Umbrella', 'Stark', 'Wonka', 'Tyrell', 'Soylent'];
 const TOPICS = ['exports', 'filters', 'alerts', 'charts', 'permissions', 'timezones', 'embeds', 'caches'];
@@ -31,7 +21,7 @@ const VERBS = ['opened', 'filed', 'escalated', 'closed', 'reopened', 'logged'];
 
 describe('concept items', () => {
   test('words that stand together far more than chance become one phrase item; each word alone stays a word', () => {
-    const random = prng(3);
+    const random = seededRandom(3);
     const records = [
       ...Array.from({ length: 30 }, () => ({ text: `${CUSTOMERS[Math.floor(random() * 8)]} ${VERBS[Math.floor(random() * VERBS.length)]} a support ticket about ${TOPICS[Math.floor(random() * 8)]}.` })),
       // "support" and "ticket" also apart: the phrase is a collocation, not two words that always go together.
@@ -75,7 +65,7 @@ describe('concept items', () => {
 
 describe('KRIMP', () => {
   test('keeps the planted item sets that compress the data and none of their fragments or of the noise', () => {
-    const random = prng(11);
+    const random = seededRandom(11);
     const transactions: number[][] = [];
     for (let t = 0; t < 600; t++) {
       const items = new Set<number>();
@@ -104,7 +94,7 @@ describe('the default pattern_detection through the real bin', () => {
   test('a store of phrases and tags gives a few patterns with their members, fewer than the closed sets, each rule from one of them', async () => {
     const dir = tempDir('nex-compound-selection-');
     const env = { NEX_COMPOUND_DB: path.join(dir, 'engine.db'), NEX_COMPOUND_CONFIG_DIR: dir };
-    const random = prng(5);
+    const random = seededRandom(5);
     const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]!;
     const lines: string[] = [];
     for (let i = 0; i < 60; i++) lines.push(JSON.stringify({ text: `${pick(CUSTOMERS)} ${pick(VERBS)} a support ticket about ${pick(TOPICS)}.`, tags: ['support'], source: 'zendesk' }));
