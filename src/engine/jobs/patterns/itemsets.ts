@@ -90,13 +90,11 @@ class Paths {
   readonly ranks: Int32Array;
   length = 0;
   readonly starts: Int32Array;
-  readonly counts: Int32Array;
   count = 0;
 
   constructor(ranks: number, paths: number) {
     this.ranks = new Int32Array(ranks);
     this.starts = new Int32Array(paths + 1);
-    this.counts = new Int32Array(paths);
   }
 
   /**
@@ -106,7 +104,7 @@ class Paths {
    */
   static of(each: (visit: Visit) => void, rankOf: Int32Array, ranks: number, transactions: number, rankCount: number): Paths {
     const paths = new Paths(ranks, transactions);
-    const { ranks: data, starts, counts } = paths;
+    const { ranks: data, starts } = paths;
     const words = (rankCount + 31) >>> 5;
     const bits = new Int32Array(words);
     let length = 0;
@@ -140,10 +138,7 @@ class Paths {
           length++;
         }
       }
-      if (length > start) {
-        counts[count++] = 1;
-        starts[count] = length;
-      }
+      if (length > start) starts[++count] = length;
     });
     paths.length = length;
     paths.count = count;
@@ -158,13 +153,20 @@ function grown(a: Int32Array, capacity: number): Int32Array {
 }
 
 /**
- * Puts paths' indexes in lexicographic order (a path before its extensions) by an MSD radix sort
- * on packed keys: each level reads a path's next few ranks at once, as one number (a rank + 1 per
- * `bits`, 0 past the end), and sorts the range on it with LSD byte passes over keys carried beside
- * the indexes. Reading a path's next rank was a cache miss per path per rank; this is one per
- * path per word, and the passes read in order. Short ranges sort by insertion.
+ * Builds the tree while it sorts the paths into lexicographic order (a path before its
+ * extensions), by an MSD radix sort on packed keys: each level reads a path's next few ranks at
+ * once, as one number (a rank + 1 per `bits`, 0 past the end), and sorts the range on it with LSD
+ * byte passes over keys carried beside the indexes. Reading a path's next rank was a cache miss
+ * per path per rank; this is one per path per word, and the passes read in order. Short ranges
+ * sort by insertion.
+ *
+ * Once a range is sorted on its word, its runs of equal keys come in tree order: each run's ranks
+ * become nodes (sharing those its key shares with the run before), numbered as they are made, and
+ * the run's paths go on below them before the next run is read — so nodes are made in pre-order
+ * from the keys already in hand. Building from the sorted paths afterwards read every path again
+ * in sorted, that is random, order: a cache miss or three per path.
  */
-class PathSorter {
+class TreeBuilder {
   private order = new Int32Array(256);
   private scratch = new Int32Array(256);
   private keys = new Int32Array(256);
@@ -177,9 +179,13 @@ class PathSorter {
   /** The last symbol of a word: 0 when the path ends within it. */
   private lastSymbol = 1;
   private passes = 1;
+  /** The nodes of the previous run's symbols, perWord per word (level of the recursion). */
+  private chain = new Int32Array(0);
+  private tree: PpcTree = PpcTree.empty(1);
+  private size = 1;
 
-  /** The indexes of the paths in order, valid until the next call. */
-  sort(paths: Paths, ranks: number): Int32Array {
+  /** The tree of the paths (count, last and parent filled in by the caller's backward pass). */
+  build(paths: Paths, ranks: number): PpcTree {
     const n = paths.count;
     if (this.order.length < n) {
       this.order = new Int32Array(n);
@@ -195,12 +201,22 @@ class PathSorter {
     this.perWord = Math.floor(32 / this.bits);
     this.lastSymbol = (1 << this.bits) - 1;
     this.passes = Math.ceil((this.bits * this.perWord) / 8);
-    this.range(0, n, 0);
-    return this.order.subarray(0, n);
+    let longest = 0;
+    for (let k = 0; k < n; k++) longest = Math.max(longest, this.starts[k + 1]! - this.starts[k]!);
+    this.chain = new Int32Array(this.perWord * (Math.ceil(longest / this.perWord) + 1));
+    // At most a node per rank of the paths (pages never touched cost nothing).
+    this.tree = PpcTree.empty(paths.length + 1);
+    this.size = 1;
+    if (n > 0) this.range(0, n, 0, 0);
+    this.tree.size = this.size;
+    return this.tree;
   }
 
-  /** Sorts order[lo .. hi), whose paths share their first `word` words and go on past them. */
-  private range(lo: number, hi: number, word: number): void {
+  /**
+   * Sorts order[lo .. hi), whose paths share their first `word` words (ending at node `parent`)
+   * and go on past them, and makes their nodes below `parent`.
+   */
+  private range(lo: number, hi: number, word: number, parent: number): void {
     const { order, keys, data, starts, bits, perWord } = this;
     for (let i = lo; i < hi; i++) {
       const k = order[i]!;
@@ -223,14 +239,54 @@ class PathSorter {
         keys[j] = key;
       }
     } else this.byKeys(lo, hi);
-    // Runs of equal keys whose paths go on past this word share it: sort them on the next.
+    const { lastSymbol, chain } = this;
+    const base = word * perWord;
+    const top = bits * (perWord - 1);
+    let previous = 0;
     for (let i = lo; i < hi; ) {
       const key = keys[i]!;
       let j = i + 1;
       while (j < hi && keys[j] === key) j++;
-      if (j - i > 1 && (key & this.lastSymbol) !== 0) this.range(i, j, word + 1);
+      // Symbols this run shares with the one before are its nodes already; the rest are made here.
+      let node = parent;
+      let s = 0;
+      let shift = top;
+      if (i > lo) {
+        for (; s < perWord; s++, shift -= bits) {
+          const symbol = (key >>> shift) & lastSymbol;
+          if (symbol === 0 || symbol !== ((previous >>> shift) & lastSymbol)) break;
+          node = chain[base + s]!;
+        }
+      }
+      for (; s < perWord; s++, shift -= bits) {
+        const symbol = (key >>> shift) & lastSymbol;
+        if (symbol === 0) break;
+        node = this.node(symbol - 1, node);
+        chain[base + s] = node;
+      }
+      if ((key & lastSymbol) === 0) this.tree.count[node]! += j - i;
+      else if (j - i === 1) this.tail(order[i]!, word + 1, node);
+      else this.range(i, j, word + 1, node);
+      previous = key;
       i = j;
     }
+  }
+
+  /** A new node of `rank` below `parent`, numbered next. */
+  private node(rank: number, parent: number): number {
+    const { tree } = this;
+    const node = this.size++;
+    tree.rank[node] = rank;
+    tree.parent[node] = parent;
+    return node;
+  }
+
+  /** The rest of path k, from word `word` on, alone below `parent`: a chain of new nodes. */
+  private tail(k: number, word: number, parent: number): void {
+    const { data, starts } = this;
+    let node = parent;
+    for (let at = starts[k]! + word * this.perWord, end = starts[k + 1]!; at < end; at++) node = this.node(data[at]!, node);
+    this.tree.count[node]! += 1;
   }
 
   /** LSD radix sort of order[lo .. hi) on keys[lo .. hi), a byte a pass (skipping bytes all alike). */
@@ -262,15 +318,14 @@ const INSERTION_SORT = 24;
 
 /**
  * The prefix tree of the transactions' rank paths (a PPC-tree: an FP-tree whose nodes carry
- * pre-order codes), in typed arrays. Built from the paths in lexicographic order, its nodes are
- * numbered in pre-order as they are created, so a node's code is its index and `last[node]`,
- * the highest index in its subtree, is all an ancestor test needs: a is an ancestor of b
- * exactly when a < b ≤ last[a].
+ * pre-order codes), in typed arrays. Its nodes are numbered in pre-order as they are made (see
+ * TreeBuilder), so a node's code is its index and `last[node]`, the highest index in its
+ * subtree, is all an ancestor test needs: a is an ancestor of b exactly when a < b ≤ last[a].
  */
 class PpcTree {
-  rank: Int32Array;
-  count: Int32Array;
-  parent: Int32Array;
+  readonly rank: Int32Array;
+  readonly count: Int32Array;
+  readonly parent: Int32Array;
   last: Int32Array = new Int32Array(0);
   size = 1;
 
@@ -283,44 +338,14 @@ class PpcTree {
     this.parent[0] = -1;
   }
 
-  /** Each path shares its prefix with the one before it, so no child is ever looked up. */
-  static build(ranks: number, paths: Paths, sorter: PathSorter): PpcTree {
-    const { ranks: data, starts, counts } = paths;
-    const order = sorter.sort(paths, ranks);
-    // At most a node per rank of the paths; shared prefixes make it about half as many on real text.
-    const tree = new PpcTree(Math.min(paths.length + 1, Math.max(1 << 16, (paths.length >> 1) + 1)));
-    let longest = 0;
-    for (let k = 0; k < paths.count; k++) longest = Math.max(longest, starts[k + 1]! - starts[k]!);
-    const stack = new Int32Array(longest + 1);
-    let { rank, count, parent } = tree;
-    let size = 1;
-    let previous = -1;
-    let previousLength = 0;
-    for (let i = 0; i < order.length; i++) {
-      const k = order[i]!;
-      const from = starts[k]!;
-      const length = starts[k + 1]! - from;
-      let shared = 0;
-      if (previous >= 0) {
-        const before = starts[previous]!;
-        while (shared < length && shared < previousLength && data[from + shared] === data[before + shared]) shared++;
-      }
-      let node = shared === 0 ? 0 : stack[shared - 1]!;
-      if (size + length - shared > rank.length) {
-        tree.grow(Math.max(size + length, rank.length * 2));
-        ({ rank, count, parent } = tree);
-      }
-      for (let d = shared; d < length; d++) {
-        rank[size] = data[from + d]!;
-        parent[size] = node;
-        stack[d] = node = size++;
-      }
-      // Here the path's own count; the backward pass below adds each node's to its parent's.
-      count[node]! += counts[k]!;
-      previous = k;
-      previousLength = length;
-    }
-    tree.size = size;
+  /** Room for `capacity` nodes, the root made. */
+  static empty(capacity: number): PpcTree {
+    return new PpcTree(Math.max(1, capacity));
+  }
+
+  static build(ranks: number, paths: Paths): PpcTree {
+    const tree = new TreeBuilder().build(paths, ranks);
+    const { parent, count, size } = tree;
     const last = (tree.last = new Int32Array(size));
     for (let node = 0; node < size; node++) last[node] = node;
     // Children come after their parent: one backward pass carries each subtree's end and count up.
@@ -330,12 +355,6 @@ class PpcTree {
       count[p]! += count[node]!;
     }
     return tree;
-  }
-
-  private grow(capacity: number): void {
-    this.rank = grown(this.rank, capacity);
-    this.count = grown(this.count, capacity);
-    this.parent = grown(this.parent, capacity);
   }
 }
 
@@ -416,7 +435,7 @@ export function mineFrequentItemsets(
   let kept = 0;
   for (const index of frequent) kept += frequency[index]!;
   const paths = Paths.of(each, rankOf, kept, tid, ranks);
-  const tree = PpcTree.build(ranks, paths, new PathSorter());
+  const tree = PpcTree.build(ranks, paths);
 
   const suffix: number[] = [];
   const levels: Level[] = [];
