@@ -85,44 +85,67 @@ export interface MiningOptions {
   pairBudget?: { counters: number; entries: number };
 }
 
-/** Paths of ranks, each ascending (most frequent first), with a count each, packed in typed arrays sized up front. */
+/** Arrays of small numbers in the smallest type that holds 0 .. max: fewer pages to touch. */
+type SmallInts = Uint8Array | Uint16Array | Int32Array;
+function smallInts(max: number, length: number): SmallInts {
+  if (max < 1 << 8) return new Uint8Array(length);
+  if (max < 1 << 16) return new Uint16Array(length);
+  return new Int32Array(length);
+}
+
+/**
+ * The transactions' frequent items as paths of ranks, each ascending (most frequent first),
+ * packed as the sort reads them: `perWord` ranks to an Int32 word, each as rank + 1 in `bits`
+ * bits, the first in the highest, 0 after the path's end (keys compare unsigned in path order).
+ * Path k is words[starts[k] .. starts[k + 1]). A rank a byte where ranks are few, against four:
+ * on this machine a fresh page costs ~10 µs the first time it is written, so memory is time.
+ */
 class Paths {
-  readonly ranks: Int32Array;
-  length = 0;
+  readonly words: Int32Array;
   readonly starts: Int32Array;
   count = 0;
+  readonly bits: number;
+  readonly perWord: number;
+  /** The most words a path takes. */
+  longest = 0;
 
-  constructor(ranks: number, paths: number) {
-    this.ranks = new Int32Array(ranks);
-    this.starts = new Int32Array(paths + 1);
+  private constructor(ranks: number, kept: number, transactions: number) {
+    // Symbols 0 (the end) .. ranks, as many as fit in 32 bits.
+    this.bits = Math.max(1, 32 - Math.clz32(ranks));
+    this.perWord = Math.floor(32 / this.bits);
+    // Each path wastes less than a word: sized up front, and the pages never written cost nothing.
+    this.words = new Int32Array(Math.ceil(kept / this.perWord) + transactions);
+    this.starts = new Int32Array(transactions + 1);
   }
 
   /**
-   * Appends each transaction's frequent items as a path of ranks, ascending, without repeats:
-   * through a bitset of the ranks where it has few words for the transaction's length (ranks
-   * come out in order, repeats fall together), else by insertion (transactions are short).
+   * Each transaction's frequent items as a path, ranks ascending without repeats: through a
+   * bitset of the ranks where it has few words for the transaction's length (ranks come out in
+   * order, repeats fall together), else by insertion (transactions are short).
    */
-  static of(each: (visit: Visit) => void, rankOf: Int32Array, ranks: number, transactions: number, rankCount: number): Paths {
-    const paths = new Paths(ranks, transactions);
-    const { ranks: data, starts } = paths;
-    const words = (rankCount + 31) >>> 5;
-    const bits = new Int32Array(words);
+  static of(each: (visit: Visit) => void, rankOf: Int32Array, kept: number, transactions: number, ranks: number): Paths {
+    const paths = new Paths(ranks, kept, transactions);
+    const { words: packed, starts, bits, perWord } = paths;
+    const bitsetWords = (ranks + 31) >>> 5;
+    const bitset = new Int32Array(bitsetWords);
+    const path = new Int32Array(ranks);
     let length = 0;
     let count = 0;
+    let longest = 0;
     each((items, from, to) => {
-      const start = length;
-      if (words <= 2 * (to - from)) {
+      let size = 0;
+      if (bitsetWords <= 2 * (to - from)) {
         for (let i = from; i < to; i++) {
           const r = rankOf[items[i]!]!;
-          if (r !== -1) bits[r >>> 5]! |= 1 << (r & 31);
+          if (r !== -1) bitset[r >>> 5]! |= 1 << (r & 31);
         }
-        for (let w = 0; w < words; w++) {
-          let word = bits[w]!;
+        for (let w = 0; w < bitsetWords; w++) {
+          let word = bitset[w]!;
           if (word === 0) continue;
-          bits[w] = 0;
+          bitset[w] = 0;
           while (word !== 0) {
             const lowest = word & -word;
-            data[length++] = (w << 5) + 31 - Math.clz32(lowest);
+            path[size++] = (w << 5) + 31 - Math.clz32(lowest);
             word ^= lowest;
           }
         }
@@ -130,18 +153,26 @@ class Paths {
         for (let i = from; i < to; i++) {
           const r = rankOf[items[i]!]!;
           if (r === -1) continue;
-          let at = length;
-          while (at > start && data[at - 1]! > r) at--;
-          if (at > start && data[at - 1] === r) continue;
-          for (let m = length; m > at; m--) data[m] = data[m - 1]!;
-          data[at] = r;
-          length++;
+          let at = size;
+          while (at > 0 && path[at - 1]! > r) at--;
+          if (at > 0 && path[at - 1] === r) continue;
+          for (let m = size; m > at; m--) path[m] = path[m - 1]!;
+          path[at] = r;
+          size++;
         }
       }
-      if (length > start) starts[++count] = length;
+      if (size === 0) return;
+      const start = length;
+      for (let i = 0; i < size; i += perWord) {
+        let key = 0;
+        for (let s = i; s < i + perWord; s++) key = (key << bits) | (s < size ? path[s]! + 1 : 0);
+        packed[length++] = key;
+      }
+      if (length - start > longest) longest = length - start;
+      starts[++count] = length;
     });
-    paths.length = length;
     paths.count = count;
+    paths.longest = longest;
     return paths;
   }
 }
@@ -172,7 +203,7 @@ class TreeBuilder {
   private keys = new Int32Array(256);
   private keyScratch = new Int32Array(256);
   private readonly digits = new Int32Array(256);
-  private data: Int32Array = new Int32Array(0);
+  private words: Int32Array = new Int32Array(0);
   private starts: Int32Array = new Int32Array(0);
   private bits = 1;
   private perWord = 1;
@@ -181,10 +212,10 @@ class TreeBuilder {
   private passes = 1;
   /** The nodes of the previous run's symbols, perWord per word (level of the recursion). */
   private chain = new Int32Array(0);
-  private tree: PpcTree = PpcTree.empty(1);
+  private tree: PpcTree = PpcTree.empty(1, 1);
   private size = 1;
 
-  /** The tree of the paths (count, last and parent filled in by the caller's backward pass). */
+  /** The tree of the paths: each node's rank and depth, and each path's count at its last node. */
   build(paths: Paths, ranks: number): PpcTree {
     const n = paths.count;
     if (this.order.length < n) {
@@ -194,18 +225,15 @@ class TreeBuilder {
       this.keyScratch = new Int32Array(n);
     }
     for (let k = 0; k < n; k++) this.order[k] = k;
-    this.data = paths.ranks;
+    this.words = paths.words;
     this.starts = paths.starts;
-    // Symbols 0 (the end) .. ranks, as many as fit in 32 bits (keys compare unsigned).
-    this.bits = Math.max(1, 32 - Math.clz32(ranks));
-    this.perWord = Math.floor(32 / this.bits);
+    this.bits = paths.bits;
+    this.perWord = paths.perWord;
     this.lastSymbol = (1 << this.bits) - 1;
     this.passes = Math.ceil((this.bits * this.perWord) / 8);
-    let longest = 0;
-    for (let k = 0; k < n; k++) longest = Math.max(longest, this.starts[k + 1]! - this.starts[k]!);
-    this.chain = new Int32Array(this.perWord * (Math.ceil(longest / this.perWord) + 1));
-    // At most a node per rank of the paths (pages never touched cost nothing).
-    this.tree = PpcTree.empty(paths.length + 1);
+    this.chain = new Int32Array(this.perWord * (paths.longest + 1));
+    // At most a node per rank of the paths (pages never written cost nothing).
+    this.tree = PpcTree.empty(ranks, paths.perWord * paths.starts[n]! + 1);
     this.size = 1;
     if (n > 0) this.range(0, n, 0, 0);
     this.tree.size = this.size;
@@ -217,14 +245,11 @@ class TreeBuilder {
    * and go on past them, and makes their nodes below `parent`.
    */
   private range(lo: number, hi: number, word: number, parent: number): void {
-    const { order, keys, data, starts, bits, perWord } = this;
+    const { order, keys, words, starts, bits, perWord } = this;
     for (let i = lo; i < hi; i++) {
       const k = order[i]!;
-      const end = starts[k + 1]!;
-      let at = starts[k]! + word * perWord;
-      let key = 0;
-      for (let s = 0; s < perWord; s++) key = (key << bits) | (at < end ? data[at++]! + 1 : 0);
-      keys[i] = key;
+      const at = starts[k]! + word;
+      keys[i] = at < starts[k + 1]! ? words[at]! : 0;
     }
     if (hi - lo <= INSERTION_SORT) {
       for (let i = lo + 1; i < hi; i++) {
@@ -261,7 +286,7 @@ class TreeBuilder {
       for (; s < perWord; s++, shift -= bits) {
         const symbol = (key >>> shift) & lastSymbol;
         if (symbol === 0) break;
-        node = this.node(symbol - 1, node);
+        node = this.node(symbol - 1, base + s + 1);
         chain[base + s] = node;
       }
       if ((key & lastSymbol) === 0) this.tree.count[node]! += j - i;
@@ -272,20 +297,27 @@ class TreeBuilder {
     }
   }
 
-  /** A new node of `rank` below `parent`, numbered next. */
-  private node(rank: number, parent: number): number {
+  /** A new node of `rank` at `depth`, numbered next: below the last node made at depth − 1. */
+  private node(rank: number, depth: number): number {
     const { tree } = this;
     const node = this.size++;
     tree.rank[node] = rank;
-    tree.parent[node] = parent;
+    tree.depth[node] = depth;
     return node;
   }
 
-  /** The rest of path k, from word `word` on, alone below `parent`: a chain of new nodes. */
-  private tail(k: number, word: number, parent: number): void {
-    const { data, starts } = this;
-    let node = parent;
-    for (let at = starts[k]! + word * this.perWord, end = starts[k + 1]!; at < end; at++) node = this.node(data[at]!, node);
+  /** The rest of path k, from word `word` on, alone below `node`: a chain of new nodes. */
+  private tail(k: number, word: number, node: number): void {
+    const { words, starts, bits, perWord, lastSymbol } = this;
+    let depth = word * perWord;
+    for (let at = starts[k]! + word, end = starts[k + 1]!; at < end; at++) {
+      const key = words[at]!;
+      for (let shift = bits * (perWord - 1); shift >= 0; shift -= bits) {
+        const symbol = (key >>> shift) & lastSymbol;
+        if (symbol === 0) break;
+        node = this.node(symbol - 1, ++depth);
+      }
+    }
     this.tree.count[node]! += 1;
   }
 
@@ -323,36 +355,41 @@ const INSERTION_SORT = 24;
  * subtree, is all an ancestor test needs: a is an ancestor of b exactly when a < b ≤ last[a].
  */
 class PpcTree {
-  readonly rank: Int32Array;
+  /** Each node's rank; the root's is unused. */
+  readonly rank: SmallInts;
+  /** Each node's depth (the root's is 0): a node's parent is the last node before it one level up. */
+  readonly depth: SmallInts;
   readonly count: Int32Array;
-  readonly parent: Int32Array;
   last: Int32Array = new Int32Array(0);
   size = 1;
 
-  private constructor(capacity: number) {
-    this.rank = new Int32Array(capacity);
+  private constructor(ranks: number, capacity: number) {
+    this.rank = smallInts(ranks, capacity);
+    this.depth = smallInts(ranks, capacity);
     this.count = new Int32Array(capacity);
-    this.parent = new Int32Array(capacity);
-    // Node 0 is the root.
-    this.rank[0] = -1;
-    this.parent[0] = -1;
   }
 
-  /** Room for `capacity` nodes, the root made. */
-  static empty(capacity: number): PpcTree {
-    return new PpcTree(Math.max(1, capacity));
+  /** Room for `capacity` nodes, the root (node 0) made. */
+  static empty(ranks: number, capacity: number): PpcTree {
+    return new PpcTree(ranks, Math.max(1, capacity));
   }
 
   static build(ranks: number, paths: Paths): PpcTree {
     const tree = new TreeBuilder().build(paths, ranks);
-    const { parent, count, size } = tree;
+    const { depth, count, size } = tree;
     const last = (tree.last = new Int32Array(size));
-    for (let node = 0; node < size; node++) last[node] = node;
-    // Children come after their parent: one backward pass carries each subtree's end and count up.
-    for (let node = size - 1; node > 0; node--) {
-      const p = parent[node]!;
-      if (last[node]! > last[p]!) last[p] = last[node]!;
-      count[p]! += count[node]!;
+    // In pre-order, with the path from the root on a stack: a node one level up or more ends the
+    // subtrees above it, whose ends and counts are then carried to their parents.
+    const stack = new Int32Array(ranks + 2);
+    let top = 1;
+    for (let node = 1; node <= size; node++) {
+      const d = node < size ? depth[node]! : 0;
+      while (top > d) {
+        const done = stack[--top]!;
+        last[done] = node - 1;
+        if (top > 0) count[stack[top - 1]!]! += count[done]!;
+      }
+      stack[top++] = node;
     }
     return tree;
   }
@@ -609,11 +646,10 @@ class PairScan {
     lastAbove.fill(0);
     // Written out here and in write(): a callback per ancestor cost as much as the rest of the scan.
     const { stackNode, stackRank, from, to } = this;
-    const { parent, rank, count, size } = this.tree;
-    let depth = 0;
+    const { depth: depthOf, rank, count, size } = this.tree;
     for (let node = 1; node < size; node++) {
-      const p = parent[node]!;
-      while (depth > 0 && stackNode[depth - 1] !== p) depth--;
+      // The stack holds the node's ancestors below the root, a level each.
+      const depth = depthOf[node]! - 1;
       const y = rank[node]!;
       if (y >= from && y < to) {
         const row = (y - from) * ranks;
@@ -629,7 +665,7 @@ class PairScan {
         }
       }
       stackNode[depth] = node;
-      stackRank[depth++] = y;
+      stackRank[depth] = y;
     }
     this.written = y0;
   }
@@ -656,11 +692,10 @@ class PairScan {
     // `at` advances as entries are written; it is reset to each list's start afterwards.
     lastAbove.fill(0, (y0 - this.from) * ranks, (y1 - this.from) * ranks);
     const { stackNode, stackRank, from } = this;
-    const { parent, rank, count, size, last } = tree;
-    let depth = 0;
+    const { depth: depthOf, rank, count, size, last } = tree;
     for (let node = 1; node < size; node++) {
-      const p = parent[node]!;
-      while (depth > 0 && stackNode[depth - 1] !== p) depth--;
+      // The stack holds the node's ancestors below the root, a level each.
+      const depth = depthOf[node]! - 1;
       const y = rank[node]!;
       if (y >= y0 && y < y1) {
         const row = (y - from) * ranks;
@@ -681,7 +716,7 @@ class PairScan {
         }
       }
       stackNode[depth] = node;
-      stackRank[depth++] = y;
+      stackRank[depth] = y;
     }
     for (let y = y0; y < y1; y++) {
       const row = (y - this.from) * ranks;
