@@ -27,14 +27,25 @@ function digest() {
   let count = 0;
   let supportTotal = 0;
   let hash = 0;
+  // The set's items sorted in a reused buffer, as eclat.c does (memcpy, qsort): a spread array
+  // sorted with a comparator per set cost ~25 ms of our miner's ~250 at 100k, more than C's
+  // whole digest.
+  let sorted = new Int32Array(64);
   return {
     add(items, support) {
       count++;
       supportTotal += support;
       // Sum of a per-set hash: independent of the order sets and items come in.
-      const sorted = [...items].sort((a, b) => a - b);
+      const size = items.length;
+      if (sorted.length < size) sorted = new Int32Array(2 * size);
+      for (let i = 0; i < size; i++) {
+        const x = items[i];
+        let j = i;
+        for (; j > 0 && sorted[j - 1] > x; j--) sorted[j] = sorted[j - 1];
+        sorted[j] = x;
+      }
       let h = 0x811c9dc5 ^ support;
-      for (const x of sorted) h = Math.imul(h ^ x, 0x01000193);
+      for (let i = 0; i < size; i++) h = Math.imul(h ^ sorted[i], 0x01000193);
       hash = (hash + (h >>> 0)) % 2 ** 32;
     },
     get: () => ({ itemsets: count, support_total: supportTotal, hash }),

@@ -245,25 +245,43 @@ class TreeBuilder {
    * and go on past them, and makes their nodes below `parent`.
    */
   private range(lo: number, hi: number, word: number, parent: number): void {
-    const { order, keys, words, starts, bits, perWord } = this;
+    // In phases of their own: optimised on the stack (OSR) in the first, long call, one function
+    // held code for phases not yet run, and every later call that entered it bailed out there
+    // (1,630 deoptimisations at 100k).
+    this.loadKeys(lo, hi, word);
+    if (hi - lo <= INSERTION_SORT) this.insertionSort(lo, hi);
+    else this.byKeys(lo, hi);
+    this.runs(lo, hi, word, parent);
+  }
+
+  /** keys[i] for order[lo .. hi): word `word` of each path, 0 past its end. */
+  private loadKeys(lo: number, hi: number, word: number): void {
+    const { order, keys, words, starts } = this;
     for (let i = lo; i < hi; i++) {
       const k = order[i]!;
       const at = starts[k]! + word;
       keys[i] = at < starts[k + 1]! ? words[at]! : 0;
     }
-    if (hi - lo <= INSERTION_SORT) {
-      for (let i = lo + 1; i < hi; i++) {
-        const k = order[i]!;
-        const key = keys[i]!;
-        let j = i;
-        for (; j > lo && keys[j - 1]! >>> 0 > key >>> 0; j--) {
-          order[j] = order[j - 1]!;
-          keys[j] = keys[j - 1]!;
-        }
-        order[j] = k;
-        keys[j] = key;
+  }
+
+  private insertionSort(lo: number, hi: number): void {
+    const { order, keys } = this;
+    for (let i = lo + 1; i < hi; i++) {
+      const k = order[i]!;
+      const key = keys[i]!;
+      let j = i;
+      for (; j > lo && keys[j - 1]! >>> 0 > key >>> 0; j--) {
+        order[j] = order[j - 1]!;
+        keys[j] = keys[j - 1]!;
       }
-    } else this.byKeys(lo, hi);
+      order[j] = k;
+      keys[j] = key;
+    }
+  }
+
+  /** Makes the nodes of each run of equal keys in order[lo .. hi) in turn, and the paths' below them. */
+  private runs(lo: number, hi: number, word: number, parent: number): void {
+    const { order, keys, bits, perWord } = this;
     const { lastSymbol, chain } = this;
     const base = word * perWord;
     const top = bits * (perWord - 1);
@@ -473,6 +491,7 @@ export function mineFrequentItemsets(
   for (const index of frequent) kept += frequency[index]!;
   const paths = Paths.of(each, rankOf, kept, tid, ranks);
   const tree = PpcTree.build(ranks, paths);
+  const treeLast = tree.last;
 
   const suffix: number[] = [];
   const levels: Level[] = [];
@@ -515,32 +534,31 @@ export function mineFrequentItemsets(
       let a = starts[j]!;
       const aTo = starts[j + 1]!;
       let aCode = lists[a]!;
-      let aLast = lists[a + 1]!;
+      let aLast = treeLast[aCode]!;
       let writtenFor = -1;
       let b = bFrom;
       while (b < bTo) {
         const code = lists[b]!;
         if (code > aLast) {
-          a += 3;
+          a += 2;
           if (a >= aTo) break;
           aCode = lists[a]!;
-          aLast = lists[a + 1]!;
+          aLast = treeLast[aCode]!;
         } else if (code < aCode) {
-          lost += lists[b + 2]!;
+          lost += lists[b + 1]!;
           if (support - lost < minSupport) break;
-          b += 3;
+          b += 2;
         } else {
-          const c = lists[b + 2]!;
+          const c = lists[b + 1]!;
           found += c;
           if (writtenFor === a) out[written - 1]! += c;
           else {
             writtenFor = a;
             out[written] = aCode;
-            out[written + 1] = aLast;
-            out[written + 2] = c;
-            written += 3;
+            out[written + 1] = c;
+            written += 2;
           }
-          b += 3;
+          b += 2;
         }
       }
       if (found >= minSupport) {
@@ -629,7 +647,7 @@ class PairScan {
       level.members[size] = x;
       level.supports[size] = this.support[row + x]!;
       level.starts[size] = start;
-      level.starts[++size] = start + 3 * length[row + x]!;
+      level.starts[++size] = start + 2 * length[row + x]!;
     }
     level.size = size;
     return size > 0;
@@ -678,12 +696,12 @@ class PairScan {
     for (; y1 < this.to; y1++) {
       const row = (y1 - this.from) * ranks;
       let need = 0;
-      for (let x = 0; x < y1; x++) if (support[row + x]! >= minSupport) need += 3 * length[row + x]!;
+      for (let x = 0; x < y1; x++) if (support[row + x]! >= minSupport) need += 2 * length[row + x]!;
       if (y1 > y0 && used + need > this.budget.entries) break;
       for (let x = 0; x < ranks; x++) {
         if (x < y1 && support[row + x]! >= minSupport) {
           at[row + x] = used;
-          used += 3 * length[row + x]!;
+          used += 2 * length[row + x]!;
         } else at[row + x] = -1;
       }
     }
@@ -692,7 +710,7 @@ class PairScan {
     // `at` advances as entries are written; it is reset to each list's start afterwards.
     lastAbove.fill(0, (y0 - this.from) * ranks, (y1 - this.from) * ranks);
     const { stackNode, stackRank, from } = this;
-    const { depth: depthOf, rank, count, size, last } = tree;
+    const { depth: depthOf, rank, count, size } = tree;
     for (let node = 1; node < size; node++) {
       // The stack holds the node's ancestors below the root, a level each.
       const depth = depthOf[node]! - 1;
@@ -709,9 +727,8 @@ class PairScan {
           else {
             lastAbove[index] = ancestor;
             lists[next] = ancestor;
-            lists[next + 1] = last[ancestor]!;
-            lists[next + 2] = c;
-            at[index] = next + 3;
+            lists[next + 1] = c;
+            at[index] = next + 2;
           }
         }
       }
@@ -720,7 +737,7 @@ class PairScan {
     }
     for (let y = y0; y < y1; y++) {
       const row = (y - this.from) * ranks;
-      for (let x = 0; x < y; x++) if (at[row + x]! >= 0) at[row + x]! -= 3 * length[row + x]!;
+      for (let x = 0; x < y; x++) if (at[row + x]! >= 0) at[row + x]! -= 2 * length[row + x]!;
     }
     this.written = y1;
   }
