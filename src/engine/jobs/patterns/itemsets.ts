@@ -4,10 +4,12 @@
  *
  * Transactions are lists of non-negative item ids. Items below the minimum support are dropped,
  * the rest ranked by descending frequency, and every transaction is inserted as a path of ranks
- * into a prefix tree whose nodes carry counts. Nodes and N-lists live in Int32Arrays rather than
+ * into a prefix tree whose nodes carry counts. Nodes and N-lists live in typed arrays rather than
  * objects: a million insights make a few million nodes, which as objects would cost ~10× the
- * memory, and nothing is allocated per item set mined. The tree is built from its paths sorted
- * (see PathSorter), so that no child is ever looked up.
+ * memory, and nothing is allocated per item set mined. The tree is built while its paths are
+ * sorted (see TreeBuilder), so that no child is ever looked up. Memory is time here: on this
+ * project's machine a page costs ~10 µs the first time it is written, so arrays hold the smallest
+ * type that fits and N-list entries only what the merges cannot read from the tree.
  */
 
 export interface FrequentItemset {
@@ -415,7 +417,7 @@ class PpcTree {
 
 /**
  * A class of item sets sharing all but their most frequent item, per depth: each member's rank
- * and the start of its N-list in `lists` (member m's triples are lists[starts[m] .. starts[m + 1])).
+ * and the start of its N-list in `lists` (member m's entries, a node and a count each, are lists[starts[m] .. starts[m + 1])).
  * One per depth, reused by every class mined at that depth.
  */
 class Level {
@@ -530,7 +532,7 @@ export function mineFrequentItemsets(
       let found = 0;
       // Counts of this member's nodes with no ancestor among x's: once they make the set infrequent, stop.
       let lost = 0;
-      // Member j's list is never empty; its current node's code and subtree end are kept in locals.
+      // Member j's list is never empty; its current node's code and subtree end (from the tree) are kept in locals.
       let a = starts[j]!;
       const aTo = starts[j + 1]!;
       let aCode = lists[a]!;

@@ -58,7 +58,8 @@ describe('mineFrequentItemsets', () => {
 
   test('many items and long transactions (paths over several packed sort keys, radix passes) match a direct count of sets up to 3 items (property)', () => {
     const arbitrary = fc.record({
-      // Up to 400 items (9 bits a rank: 3 ranks a sort key) and 30 a transaction, most of them among the first 20.
+      // Up to 400 items (9 bits a rank: 3 ranks a sort key; past 255 frequent ones, 16-bit rank arrays) and 30 a
+      // transaction, most of them among the first 20.
       rows: fc.array(fc.array(fc.oneof({ weight: 4, arbitrary: fc.nat(19) }, { weight: 1, arbitrary: fc.nat(399) }), { maxLength: 30 }), { minLength: 30, maxLength: 160 }),
       minSupport: fc.integer({ min: 1, max: 6 }),
     });
