@@ -511,7 +511,8 @@ async function benchPatterns(): Promise<void> {
       baseline: p!.closed.seconds * 1000,
       baselineLabel: 'closed',
       ratio: p!.seconds / p!.closed.seconds,
-      goal: n === 100_000 ? '≤ 0.5× closed; RSS ≤ 1.5 GB' : '≤ 240 s; RSS ≤ 1.5 GB',
+      // Issue 23's ≤ 0.5× is against the job before its rewrite (`patterns-bench.ts versus --baseline`); closed mode on today's code is shown for scale.
+      goal: n === 100_000 ? 'RSS ≤ 1.5 GB (≤ 0.5× the old job: patterns-bench versus)' : '≤ 240 s; RSS ≤ 1.5 GB',
       peakRssMb: p!.peak_rss_mb,
     });
     if (previous !== undefined) rows.push({ figure: `pattern_detection, ${n.toLocaleString('en-US')} vs ${(n / 10).toLocaleString('en-US')} insights`, value: p!.seconds * 1000, unit: 'ms', baseline: previous * 1000, ratio: p!.seconds / previous, goal: '' });
