@@ -3,7 +3,7 @@ import { InterruptedError, NotSetError, UsageError } from '../../contract/errors
 import { PROVIDERS } from '../../remote/providers.js';
 import { defineCommand, defineGroup, switchOption, type CommandResult } from '../command.js';
 import type { Context } from '../context.js';
-import { profileName } from '../settings/settings.js';
+import { profileName, refuseMisspeltProfile } from '../settings/settings.js';
 import { CONFIG_KEYS, isSecretKey, parseConfigKey, redactSecret, validateConfigValue, type ConfigKey } from '../settings/config-keys.js';
 import { ConfigStore, configPath } from '../settings/config-store.js';
 
@@ -34,6 +34,7 @@ async function configGetCommand(ctx: Context, keyArg: string): Promise<CommandRe
   const key = parseConfigKey(keyArg);
   const profile = profileName(ctx.globals, ctx.deps.env);
   const store = await ConfigStore.open(ctx.deps);
+  refuseMisspeltProfile(store, profile);
   const value = store.profile(profile)[key];
   if (value === undefined) {
     const error = new NotSetError(`${key} is not set in profile "${profile}"`, `\`nex-compound config list --effective\` shows the value in use and where it comes from`);
@@ -46,6 +47,7 @@ async function configUnsetCommand(ctx: Context, keyArg: string): Promise<Command
   const key = parseConfigKey(keyArg);
   const profile = profileName(ctx.globals, ctx.deps.env);
   const store = await ConfigStore.open(ctx.deps);
+  refuseMisspeltProfile(store, profile);
   const removed = await store.unset(profile, key);
   ctx.ui.info(removed ? `unset ${key} in profile "${profile}"` : `${key} was not set in profile "${profile}"`);
   return {};
@@ -101,6 +103,7 @@ async function configListCommand(ctx: Context, options: { allProfiles?: boolean;
   }
   const store = await ConfigStore.open(ctx.deps);
   const current = profileName(ctx.globals, ctx.deps.env);
+  if (!options.allProfiles) refuseMisspeltProfile(store, current);
   const profiles = options.allProfiles ? store.profiles() : { [current]: store.profile(current) };
   const rows = Object.entries(profiles).flatMap(([profile, values]) =>
     CONFIG_KEYS.filter((key) => values[key] !== undefined).map((key) => ({ profile, key, value: shown(key, values[key]!) })),

@@ -56,12 +56,16 @@ export function profileName(globals: GlobalOptions, env: Deps['env']): string {
 async function readProfile(deps: Pick<Deps, 'env' | 'homedir'>, name: string): Promise<Profile> {
   if (!existsSync(configPath(deps))) return {};
   const store = await ConfigStore.open(deps);
-  const names = Object.keys(store.profiles());
-  if (name !== DEFAULT_PROFILE && !names.includes(name)) {
-    const guess = closest(name, names);
-    if (guess !== undefined) throw new UsageError(`there is no profile "${name}" in ${store.path}`, `did you mean "${guess}"? (profiles: ${names.join(', ')})`);
-  }
+  refuseMisspeltProfile(store, name);
   return store.profile(name);
+}
+
+/** Refuses a profile name the store does not hold when it is one typo from one it does (see readProfile). */
+export function refuseMisspeltProfile(store: ConfigStore, name: string): void {
+  const names = Object.keys(store.profiles());
+  if (name === DEFAULT_PROFILE || names.includes(name)) return;
+  const guess = closest(name, names);
+  if (guess !== undefined) throw new UsageError(`there is no profile "${name}" in ${store.path}`, `did you mean "${guess}"? (profiles: ${names.join(', ')})`);
 }
 
 export async function resolveSettings(

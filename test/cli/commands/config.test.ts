@@ -22,6 +22,14 @@ test('a misspelt key or profile gets a did-you-mean; a value starting with - goe
   assert.equal(profile.code, 2, profile.stderr);
   assert.match(profile.stderr, /^error: there is no profile "stagin" in .*config\.json$/m);
   assert.match(profile.stderr, /^hint: did you mean "staging"\?/m);
+  // Reading or removing settings of the misspelt profile is refused the same way; creating one is not.
+  for (const argv of [['config', 'list'], ['config', 'get', 'timeout'], ['config', 'unset', 'timeout']]) {
+    const misspelt = await runInProcess(['--profile', 'stagin', ...argv], { env });
+    assert.equal(misspelt.code, 2, `${argv.join(' ')}: ${misspelt.stderr}`);
+    assert.match(misspelt.stderr, /^error: there is no profile "stagin" in .*config\.json$/m);
+    assert.match(misspelt.stderr, /^hint: did you mean "staging"\?/m);
+  }
+  assert.equal((await runInProcess(['--profile', 'production', 'config', 'list'], { env })).code, 0, 'a name far from every profile is a new, empty profile');
 
   const dash = await runInProcess(['config', 'set', 'decay.grace', '-3d'], { env });
   assert.equal(dash.code, 2);
