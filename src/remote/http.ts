@@ -133,8 +133,13 @@ export type HttpClientKind = 'node' | 'undici';
  * errors and answers), undici through a proxy. NEX_COMPOUND_HTTP_CLIENT=undici picks undici always.
  */
 export function httpClientFor(env: Readonly<Record<string, string | undefined>>): HttpClientKind {
-  const proxied = Boolean(env.HTTP_PROXY ?? env.http_proxy ?? env.HTTPS_PROXY ?? env.https_proxy);
-  return proxied || env.NEX_COMPOUND_HTTP_CLIENT === 'undici' ? 'undici' : 'node';
+  const { httpProxy, httpsProxy } = proxiesOf(env);
+  return httpProxy || httpsProxy || env.NEX_COMPOUND_HTTP_CLIENT === 'undici' ? 'undici' : 'node';
+}
+
+/** The proxies the environment sets, read one way for choosing the client and for undici's agent (an upper-case name wins, even empty). */
+function proxiesOf(env: Readonly<Record<string, string | undefined>>): { httpProxy: string | undefined; httpsProxy: string | undefined } {
+  return { httpProxy: env.HTTP_PROXY ?? env.http_proxy, httpsProxy: env.HTTPS_PROXY ?? env.https_proxy };
 }
 
 /** The transport for real runs, closed by its owner when the run ends. */
@@ -155,8 +160,7 @@ export function createDispatcher(env: Readonly<Record<string, string | undefined
     headersTimeout: HEADERS_TIMEOUT_MS,
     bodyTimeout: BODY_TIMEOUT_MS,
   };
-  const httpProxy = env.HTTP_PROXY ?? env.http_proxy;
-  const httpsProxy = env.HTTPS_PROXY ?? env.https_proxy;
+  const { httpProxy, httpsProxy } = proxiesOf(env);
   const { Agent, EnvHttpProxyAgent, buildConnector } = undiciCore();
   if (!httpProxy && !httpsProxy) {
     const connector = buildConnector({ timeout: CONNECT_TIMEOUT_MS });

@@ -114,6 +114,7 @@ describe('which client a run uses', () => {
     assert.equal(httpClientFor({}), 'node');
     assert.equal(httpClientFor({ HTTPS_PROXY: 'http://proxy:3128' }), 'undici');
     assert.equal(httpClientFor({ http_proxy: 'http://proxy:3128' }), 'undici');
+    assert.equal(httpClientFor({ HTTP_PROXY: '', HTTPS_PROXY: 'http://proxy:3128' }), 'undici', 'an empty HTTP_PROXY does not hide the HTTPS proxy');
     assert.equal(httpClientFor({ NEX_COMPOUND_HTTP_CLIENT: 'undici' }), 'undici');
     assert.ok(createTransport({}) instanceof NodeHttpTransport);
     const proxied = createTransport({ HTTPS_PROXY: 'http://127.0.0.1:9' });

@@ -158,8 +158,9 @@ export async function importInsights(db: Database, source: ImportInput, options:
   const previous = db.pragma('wal_autocheckpoint', { simple: true }) as number;
   const previousCache = db.pragma('cache_size', { simple: true }) as number;
   db.pragma(`wal_autocheckpoint = ${IMPORT_CHECKPOINT_PAGES}`);
-  // A connection that already has a larger cache keeps it.
-  if (previousCache > 0 || -previousCache < IMPORT_CACHE_MIB * 1024) db.pragma(`cache_size = -${IMPORT_CACHE_MIB * 1024}`);
+  // A connection that already has a larger cache keeps it (cache_size is in pages when positive, KiB when negative).
+  const previousKiB = previousCache < 0 ? -previousCache : (previousCache * (db.pragma('page_size', { simple: true }) as number)) / 1024;
+  if (previousKiB < IMPORT_CACHE_MIB * 1024) db.pragma(`cache_size = -${IMPORT_CACHE_MIB * 1024}`);
   try {
     return await importWithin(db, source, options);
   } finally {

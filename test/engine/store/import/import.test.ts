@@ -170,6 +170,19 @@ test("the import's page cache and checkpoint threshold are the connection's own 
   assert.equal(d.inTransaction, false);
 });
 
+test('a connection whose cache is already larger keeps it, whether given in pages or in KiB', async () => {
+  for (const larger of [`${(IMPORT_CACHE_MIB * 1024 * 1024 * 2) / 4096}`, `-${IMPORT_CACHE_MIB * 1024 * 2}`]) {
+    const d = db();
+    d.pragma('page_size = 4096');
+    d.pragma(`cache_size = ${larger}`);
+    const set = d.pragma('cache_size', { simple: true });
+    let during: unknown;
+    await importInsights(d, chunks(JSON.stringify({ text: 'one fact' }), 512), { workspaceId: 1, format: 'jsonl', strict: false, now: NOW, onProgress: () => (during ??= d.pragma('cache_size', { simple: true })) });
+    assert.equal(during, set, `cache_size ${larger} was kept during the import`);
+    assert.equal(d.pragma('cache_size', { simple: true }), set);
+  }
+});
+
 test('batches committed together: a failing batch is undone whole, the whole batches before it in the same transaction stay, in file order', async () => {
   const d = db();
   d.exec(`CREATE TRIGGER fail_at BEFORE INSERT ON insights WHEN NEW.text = 'fact 250' BEGIN SELECT RAISE(ABORT, 'bad row'); END`);
