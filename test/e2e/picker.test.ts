@@ -89,7 +89,7 @@ describe('the job picker on a pseudo-terminal', { skip: hasScript ? false : 'uti
     assert.equal(run.code, 0, run.screen);
     const list = run.screen.slice(run.screen.search(TITLE));
     assert.ok(list.indexOf(newer) < list.indexOf(older), `not newest first:\n${list}`);
-    assert.match(list, new RegExp(`${newer}\\s+decay_sweep\\s+completed\\s+(just now|\\d+[smh] ago)`));
+    assert.match(list, new RegExp(`${newer}\\s+decay_sweep\\s+completed\\s+(just now|\\d+ (s|min|h) ago)`));
     // After the picker is erased, the watch reports the chosen job.
     const after = afterPicker(run.screen);
     assert.ok(after.includes(older), `the chosen job was not watched:\n${after}`);
@@ -144,7 +144,7 @@ describe('the job picker on a pseudo-terminal', { skip: hasScript ? false : 'uti
       assert.equal(run.code, 0, run.screen);
       const list = run.screen.slice(run.screen.search(TITLE));
       assert.ok(list.indexOf(ids[1]!) < list.indexOf(ids[0]!), `not newest first:\n${list}`);
-      assert.match(list, new RegExp(`${ids[1]}\\s+metrics\\s+triggered\\s+(just now|\\d+[smh] ago)`));
+      assert.match(list, new RegExp(`${ids[1]}\\s+metrics\\s+triggered\\s+(just now|\\d+ (s|min|h) ago)`));
       const after = afterPicker(run.screen);
       assert.ok(after.includes(ids[0]!) && !after.includes(ids[1]!), after);
       assert.match(after, /completed/);
